@@ -1,0 +1,3 @@
+from opendvi.cli import main
+
+main()

@@ -1,0 +1,159 @@
+"""The audit log: every state change as a typed, hash-chained event written in the same
+transaction as the change itself.
+
+Each event's hash covers its fields and the previous event's hash, so changing, removing or
+inserting a row anywhere breaks the chain from that row on; ``verify`` names the first broken
+link. The database also refuses UPDATE and DELETE on the table (triggers), so ordinary code
+cannot rewrite history even by mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from opendvi.db.tables import AuditEvent, AuditHead, utcnow
+
+__all__ = ["GENESIS", "ChainReport", "digest", "recent", "record", "verify"]
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(snapshot: Mapping[str, Any] | None) -> str:
+    """SHA-256 of a record's state, as stored in an event's before/after fields."""
+    if snapshot is None:
+        return ""
+    return hashlib.sha256(canonical_json(snapshot).encode()).hexdigest()
+
+
+def _at_text(at: dt.datetime) -> str:
+    # SQLite hands back naive datetimes and PostgreSQL aware ones in the session's zone:
+    # hash the UTC wall-clock time so both read the same.
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds")
+
+
+def link_hash(event: AuditEvent) -> str:
+    body = [
+        event.id,
+        _at_text(event.at),
+        event.actor,
+        event.action,
+        event.entity_type,
+        event.entity_id,
+        event.entity_ref,
+        event.before_digest,
+        event.after_digest,
+        event.details or {},
+        event.prev_hash,
+    ]
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: int | None = None,
+    entity_ref: str = "",
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    event = AuditEvent(
+        id=head.last_id + 1,
+        at=utcnow(),
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        entity_ref=entity_ref,
+        before_digest=digest(before),
+        after_digest=digest(after),
+        details=dict(details or {}),
+        prev_hash=head.last_hash,
+    )
+    event.hash = link_hash(event)
+    head.last_id, head.last_hash = event.id, event.hash
+    session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What ``verify`` found: how many events it checked, and the first broken link if any."""
+
+    checked: int
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None and not self.reason
+
+
+def verify(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Walk the chain from the first event and report the first link that does not hold."""
+    previous_hash, expected_id, checked = GENESIS, 1, 0
+    rows = session.execute(
+        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)
+    ).scalars()
+    for event in rows:
+        if event.id != expected_id:
+            return ChainReport(
+                checked,
+                expected_id,
+                f"event {expected_id} is missing (the next event found is {event.id})",
+            )
+        if event.prev_hash != previous_hash:
+            return ChainReport(
+                checked, event.id, f"event {event.id} does not follow the event before it"
+            )
+        if link_hash(event) != event.hash:
+            return ChainReport(
+                checked,
+                event.id,
+                f"event {event.id} ({event.action} {event.entity_ref or event.entity_type}) "
+                "was changed after it was written",
+            )
+        previous_hash, expected_id, checked = event.hash, expected_id + 1, checked + 1
+    head = session.get(AuditHead, 1)
+    if head is None:
+        return ChainReport(checked, None, "the chain head is missing")
+    if head.last_id != checked or head.last_hash != previous_hash:
+        return ChainReport(
+            checked,
+            checked + 1 if head.last_id > checked else head.last_id,
+            f"the chain ends at event {checked} but its head records event {head.last_id}: "
+            "events at the end were removed or the head was changed",
+        )
+    return ChainReport(checked)
+
+
+def recent(session: Session, *, limit: int = 50, entity_ref: str | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if entity_ref:
+        query = query.where(AuditEvent.entity_ref == entity_ref)
+    return list(session.execute(query).scalars())
+
+
+def count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(AuditEvent)).scalar_one())

@@ -1,0 +1,397 @@
+"""The ``opendvi`` command: a thin front end over the same use-cases as the web and library.
+
+Nothing heavy is imported at module level, so ``opendvi --help`` answers at once; each
+command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from opendvi.app import OpenDVI
+    from opendvi.interchange.csv_import import ImportReport
+
+app = typer.Typer(
+    name="opendvi",
+    help="OpenDVI: match unidentified remains (PM) against missing-person reports (AM), "
+    "review candidates, and notify families with consent.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+import_app = typer.Typer(
+    help="Import records from CSV files or folders of photos.", no_args_is_help=True
+)
+export_app = typer.Typer(help="Export records or candidates as CSV or JSON.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check and read the audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema maintenance.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+class RecordKind(StrEnum):
+    missing = "missing"
+    unidentified = "unidentified"
+
+
+class State:
+    database_url: str | None = None
+    data_dir: Path | None = None
+
+
+_state = State()
+
+
+def _actor(given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _open() -> OpenDVI:
+    from opendvi.app import OpenDVI
+    from opendvi.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if _state.data_dir is not None:
+        overrides["data_dir"] = _state.data_dir
+    if _state.database_url is not None:
+        overrides["database_url"] = _state.database_url
+    return OpenDVI.open(Settings(**overrides))
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.callback()
+def _options(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="OPENDVI_DATABASE_URL",
+            help="Database to use (default: opendvi.sqlite3 in the data directory).",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="OPENDVI_DATA_DIR",
+            help="Folder for the embedded database and photo store.",
+        ),
+    ] = None,
+) -> None:
+    _state.database_url = database_url
+    _state.data_dir = data_dir
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+def _run_import(
+    kind: RecordKind, source: Path, quiet: bool, actor: str | None, folder: bool
+) -> None:
+    from opendvi.interchange.csv_import import import_csv, import_folder
+    from opendvi.progress import Bar
+
+    dvi = _open()
+    run = import_folder if folder else import_csv
+    try:
+        with Bar(f"Importing {source.name}", quiet=quiet) as bar:
+            report = run(dvi, source, kind=kind.value, actor=_actor(actor), progress=bar.update)
+    except KeyboardInterrupt:
+        _err(
+            "\nInterrupted. Rows already saved are complete; run the same command again to "
+            "finish the import."
+        )
+        raise typer.Exit(130) from None
+    finally:
+        dvi.close()
+    _report_import(report, quiet)
+
+
+def _report_import(report: ImportReport, quiet: bool) -> None:
+    for problem in report.problems:
+        _err(str(problem))
+    if not quiet or report.problems:
+        summary = (
+            f"{report.file}: {report.rows} rows — {report.created} created, {report.updated} "
+            f"updated, {report.unchanged} unchanged, {report.failed} failed"
+        )
+        _err(summary) if report.problems else typer.echo(summary)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+ActorOpt = Annotated[
+    str | None, typer.Option("--actor", help="Name written in the audit log (default: cli:USER).")
+]
+
+
+@import_app.command("missing")
+def import_missing(
+    file: Annotated[Path, typer.Argument(help="CSV file, one missing-person report per row.")],
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Import missing-person (AM) reports from a CSV file (columns: see docs/import.md)."""
+    _run_import(RecordKind.missing, file, quiet, actor, folder=False)
+
+
+@import_app.command("unidentified")
+def import_unidentified(
+    file: Annotated[Path, typer.Argument(help="CSV file, one remains record per row.")],
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Import unidentified-remains (PM) records from a CSV file (columns: see docs/import.md)."""
+    _run_import(RecordKind.unidentified, file, quiet, actor, folder=False)
+
+
+@import_app.command("folder")
+def import_folder_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder: one sub-folder of photos per record.")],
+    as_: Annotated[
+        RecordKind, typer.Option("--as", help="Import as missing-person reports or remains.")
+    ],
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Import a folder of photos: each sub-folder is one record named after it; a photo
+    directly in the folder is a record of its own."""
+    _run_import(as_, folder, quiet, actor, folder=True)
+
+
+# -- export --------------------------------------------------------------------------------
+
+
+def _output(path: Path | None) -> Any:
+    return open(path, "w", encoding="utf-8", newline="") if path else sys.stdout
+
+
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="csv or json.")]
+
+
+def _export_records(
+    kind: RecordKind, fmt: Format, output: Path | None, photos_dir: Path | None
+) -> None:
+    from opendvi.interchange.export import export_records
+
+    dvi = _open()
+    out = _output(output)
+    try:
+        with dvi.db.read() as session:
+            export_records(
+                session,
+                out,
+                kind=kind.value,
+                fmt=fmt.value,
+                media=dvi.media,
+                photos_dir=photos_dir,
+            )
+    finally:
+        if output:
+            out.close()
+        dvi.close()
+
+
+PhotosDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--photos-dir",
+        help="Copy the original photos here and list their paths, so the CSV can be imported "
+        "elsewhere (default: list photos by SHA-256).",
+    ),
+]
+
+
+@export_app.command("missing")
+def export_missing(
+    format: FormatOpt = Format.csv, output: OutputOpt = None, photos_dir: PhotosDirOpt = None
+) -> None:
+    """Export missing-person reports (CSV with the import's columns, or full JSON)."""
+    _export_records(RecordKind.missing, format, output, photos_dir)
+
+
+@export_app.command("unidentified")
+def export_unidentified(
+    format: FormatOpt = Format.csv, output: OutputOpt = None, photos_dir: PhotosDirOpt = None
+) -> None:
+    """Export unidentified-remains records (CSV with the import's columns, or full JSON)."""
+    _export_records(RecordKind.unidentified, format, output, photos_dir)
+
+
+@export_app.command("candidates")
+def export_candidates_cmd(format: FormatOpt = Format.csv, output: OutputOpt = None) -> None:
+    """Export candidate pairs: pm_ref, am_ref, rank, score (higher is more alike), and more."""
+    from opendvi.interchange.export import export_candidates
+
+    dvi = _open()
+    out = _output(output)
+    try:
+        with dvi.db.read() as session:
+            export_candidates(session, out, fmt=format.value)
+    finally:
+        if output:
+            out.close()
+        dvi.close()
+
+
+# -- stats, info, demo ----------------------------------------------------------------------
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts of reports, remains, photos, faces, candidates and identifications."""
+    import json
+
+    from opendvi.db.queries import stats as count_all
+
+    dvi = _open()
+    try:
+        with dvi.db.read() as session:
+            counts = count_all(session)
+    finally:
+        dvi.close()
+    if as_json:
+        typer.echo(json.dumps(counts, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(caption=dvi.db.display_url(), caption_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in counts.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    Console().print(table)
+
+
+@app.command()
+def info() -> None:
+    """Where OpenDVI keeps its data, and the database's schema version."""
+    dvi = _open()
+    try:
+        typer.echo(f"data directory:  {dvi.settings.data_dir}")
+        typer.echo(f"database:        {dvi.db.display_url()}")
+        typer.echo(f"photo store:     {dvi.media.root}")
+        typer.echo(f"schema version:  {dvi.db.current_revision()}")
+    finally:
+        dvi.close()
+
+
+@app.command()
+def demo(actor: ActorOpt = None) -> None:
+    """Fill the database with a few fictitious reports and remains to look around."""
+    from opendvi.demo import build_demo
+
+    dvi = _open()
+    try:
+        result = build_demo(dvi, actor=_actor(actor))
+        typer.echo(
+            f"Demo ready in {dvi.db.display_url()}: {result.missing} missing-person reports and "
+            f"{result.remains} remains records (all fictitious, refs DEMO-…; "
+            f"{result.created} newly added)."
+        )
+        typer.echo(
+            "They have no photos. To try face matching, import a folder of photos, one "
+            "sub-folder per person:\n"
+            "  opendvi import folder PATH/TO/PEOPLE --as missing\n"
+            "  opendvi import folder PATH/TO/UNIDENTIFIED --as unidentified\n"
+            "or CSV files (see docs/import.md). Then: opendvi stats"
+        )
+    finally:
+        dvi.close()
+
+
+# -- audit and db ---------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of the audit log; name the first broken link."""
+    from opendvi import audit
+
+    dvi = _open()
+    try:
+        with dvi.db.read() as session:
+            result = audit.verify(session)
+    finally:
+        dvi.close()
+    if result.ok:
+        typer.echo(f"audit log intact: {result.checked:,} events verified")
+        return
+    _err(
+        f"AUDIT LOG BROKEN at event {result.broken_id}: {result.reason}. "
+        f"{result.checked:,} events before it verified. Keep a copy of the database as it is "
+        "and report it to the administrator."
+    )
+    raise typer.Exit(1)
+
+
+@audit_app.command("log")
+def audit_log(
+    ref: Annotated[str | None, typer.Option("--ref", help="Only events about this record.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 20,
+) -> None:
+    """Show the newest audit events."""
+    from opendvi import audit
+
+    dvi = _open()
+    try:
+        with dvi.db.read() as session:
+            events = audit.recent(session, limit=limit, entity_ref=ref)
+            for event in events:
+                changed = ", ".join(event.details.get("changed", [])) if event.details else ""
+                typer.echo(
+                    f"{event.id:>7}  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor:<20} "
+                    f"{event.action:<26} {event.entity_ref}  {changed}".rstrip()
+                )
+    finally:
+        dvi.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to this version of OpenDVI (also done on every start)."""
+    dvi = _open()
+    try:
+        typer.echo(f"{dvi.db.display_url()} is at schema version {dvi.db.current_revision()}")
+    finally:
+        dvi.close()
+
+
+def main() -> None:
+    from opendvi.errors import OpenDVIError
+
+    try:
+        app()
+    except OpenDVIError as exc:
+        _err(f"error: {exc}")
+        sys.exit(2)

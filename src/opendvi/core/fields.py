@@ -1,0 +1,341 @@
+"""Reading a record from named text values, as they come from a CSV row or a web form.
+
+One function per record kind turns ``{"birth_year": "1987", "height_cm": "170-175", ...}``
+into column values, collecting a problem per field instead of stopping at the first, so a
+user can fix a row or a form in one go. Only the fields present are read: a column that is
+absent leaves the stored value alone, a column that is present but empty clears it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opendvi.core.uncertain import ValueProblem, parse_date_range, parse_int_range
+from opendvi.core.vocabulary import Condition, parse_choice, parse_sex, parse_yes_no
+
+__all__ = [
+    "MISSING_FIELDS",
+    "REMAINS_FIELDS",
+    "ContactInput",
+    "MarkInput",
+    "ParsedRecord",
+    "parse_missing_person",
+    "parse_remains",
+]
+
+CONTACT_FIELDS = (
+    "contact_name",
+    "contact_relationship",
+    "contact_email",
+    "contact_phone",
+    "contact_language",
+    "consent_contact",
+    "contact_channels",
+    "contact_sharing",
+)
+MISSING_FIELDS = (
+    "ref",
+    "photos",
+    "photo_dates",
+    "full_name",
+    "other_names",
+    "sex",
+    "birth_date",
+    "birth_year",
+    "height_cm",
+    "hair",
+    "eyes",
+    "description",
+    "circumstances",
+    "last_seen_date",
+    "last_seen_place",
+    "event",
+    "marks",
+    "effects",
+    *CONTACT_FIELDS,
+)
+REMAINS_FIELDS = (
+    "ref",
+    "photos",
+    "photo_dates",
+    "event",
+    "sex",
+    "age_min",
+    "age_max",
+    "height_min_cm",
+    "height_max_cm",
+    "found_date",
+    "found_place",
+    "condition",
+    "description",
+    "storage_location",
+    "marks",
+    "effects",
+)
+TEXT_LIMIT = 10_000
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:#-]{0,119}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+SHARING = ("none", "team", "partners")
+CHANNELS = ("in_person", "phone", "letter", "email")
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    name: str
+    relationship: str = ""
+    email: str = ""
+    phone: str = ""
+    language: str = ""
+    consent_contact: bool | None = None
+    consent_channels: str = ""
+    sharing_scope: str = "team"
+
+
+@dataclass(frozen=True)
+class MarkInput:
+    body_location: str
+    description: str
+    kind: str = "mark"
+
+
+@dataclass
+class ParsedRecord:
+    """Column values read from text, or the problems that stopped them being read."""
+
+    ref: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    event_code: str | None = None
+    contacts: list[ContactInput] | None = None
+    marks: list[MarkInput] | None = None
+    effects: list[str] | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Reader:
+    """Reads fields of one record, keeping the first problem of each field."""
+
+    def __init__(self, raw: Mapping[str, str], parsed: ParsedRecord) -> None:
+        self.raw = {k: (v or "").strip() for k, v in raw.items()}
+        self.parsed = parsed
+
+    def has(self, name: str) -> bool:
+        return name in self.raw
+
+    def text(self, name: str, column: str | None = None, *, limit: int = TEXT_LIMIT) -> None:
+        if not self.has(name):
+            return
+        value = self.raw[name]
+        if len(value) > limit:
+            self.parsed.problems[name] = f"is {len(value)} characters long; the limit is {limit}"
+            return
+        self.parsed.fields[column or name] = value
+
+    def run(self, name: str, read: Any) -> Any:
+        try:
+            return read(self.raw[name])
+        except (ValueError, ValueProblem) as exc:
+            self.parsed.problems[name] = str(exc)
+            return None
+
+    def dates(self, name: str, earliest: str, latest: str) -> None:
+        if not self.has(name):
+            return
+        value = self.run(name, parse_date_range)
+        if name not in self.parsed.problems:
+            self.parsed.fields[earliest] = value.earliest if value else None
+            self.parsed.fields[latest] = value.latest if value else None
+
+    def int_range(
+        self, low: str, high: str, columns: tuple[str, str], *, what: str, lo: int, hi: int
+    ) -> None:
+        if not (self.has(low) or self.has(high)):
+            return
+        try:
+            value = parse_int_range(
+                self.raw.get(low, ""), self.raw.get(high, ""), what=what, lowest=lo, highest=hi
+            )
+        except ValueProblem as exc:
+            self.parsed.problems[low if self.raw.get(low) else high] = str(exc)
+            return
+        self.parsed.fields[columns[0]] = value.low if value else None
+        self.parsed.fields[columns[1]] = value.high if value else None
+
+    def common(self) -> None:
+        ref = self.raw.get("ref", "")
+        if not ref:
+            self.parsed.problems["ref"] = "is empty; every record needs its own reference"
+        elif not _REF.match(ref):
+            self.parsed.problems["ref"] = (
+                f"{ref!r} is not a usable reference: use letters, digits and . _ / : # - "
+                "(up to 120 characters, starting with a letter or digit)"
+            )
+        self.parsed.ref = ref
+        if self.has("sex"):
+            sex = self.run("sex", parse_sex)
+            if sex is not None:
+                self.parsed.fields["sex"] = sex.value
+        if self.has("event"):
+            code = self.raw["event"]
+            if code and not _REF.match(code):
+                self.parsed.problems["event"] = f"{code!r} is not a usable event code"
+            else:
+                self.parsed.event_code = code
+        self.text("description", limit=TEXT_LIMIT)
+        if self.has("marks"):
+            self.parsed.marks = self.run("marks", parse_marks)
+        if self.has("effects"):
+            self.parsed.effects = [e for e in re.split(r"\s*;\s*", self.raw["effects"]) if e]
+
+
+def parse_marks(text: str) -> list[MarkInput]:
+    """``left forearm: anchor tattoo; chest: scar`` — the body location before each colon."""
+    marks = []
+    for item in re.split(r"\s*;\s*", text.strip()):
+        if not item:
+            continue
+        location, colon, description = item.partition(":")
+        if not colon:
+            location, description = "", item
+        marks.append(MarkInput(location.strip(), description.strip(), _mark_kind(description)))
+    return marks
+
+
+def _mark_kind(description: str) -> str:
+    words = description.lower()
+    for kind in ("tattoo", "scar", "birthmark", "piercing", "amputation"):
+        if kind in words:
+            return kind
+    return "mark"
+
+
+def _height(text: str) -> tuple[int | None, int | None]:
+    text = text.strip()
+    if not text:
+        return None, None
+    low_text, sep, high_text = text.replace("..", "-").replace("–", "-").partition("-")
+    value = parse_int_range(
+        low_text, high_text if sep else low_text, what="cm", lowest=40, highest=250
+    )
+    assert value is not None
+    return value.low, value.high
+
+
+def _birth(reader: _Reader) -> None:
+    has_date, has_year = reader.has("birth_date"), reader.has("birth_year")
+    if not (has_date or has_year):
+        return
+    date_text, year_text = reader.raw.get("birth_date", ""), reader.raw.get("birth_year", "")
+    source = "birth_date" if date_text else "birth_year"
+    if year_text and not re.fullmatch(r"\d{4}", year_text):
+        reader.parsed.problems["birth_year"] = f"{year_text!r} is not a year (write e.g. 1987)"
+        return
+    value = reader.run(source, parse_date_range) if (date_text or year_text) else None
+    if source in reader.parsed.problems:
+        return
+    if value and date_text and year_text and value.earliest.year != int(year_text):
+        reader.parsed.problems["birth_year"] = (
+            f"{year_text} disagrees with birth_date {date_text}; keep one or correct it"
+        )
+        return
+    reader.parsed.fields["birth_earliest"] = value.earliest if value else None
+    reader.parsed.fields["birth_latest"] = value.latest if value else None
+
+
+def _contact(reader: _Reader) -> None:
+    if not any(reader.has(name) for name in CONTACT_FIELDS):
+        return
+    raw = reader.raw
+    name = raw.get("contact_name", "")
+    others = [n for n in CONTACT_FIELDS if n != "contact_name" and raw.get(n)]
+    if not name:
+        if others:
+            reader.parsed.problems["contact_name"] = (
+                f"is empty but {others[0]} is given; name the person who reported"
+            )
+        reader.parsed.contacts = None if not others else []
+        return
+    email = raw.get("contact_email", "")
+    if email and not _EMAIL.match(email):
+        reader.parsed.problems["contact_email"] = f"{email!r} is not an e-mail address"
+    language = raw.get("contact_language", "")
+    if language and not _LANGUAGE.match(language):
+        reader.parsed.problems["contact_language"] = (
+            f"{language!r} is not a language code; write e.g. en, es, fr, ar, uk, ru"
+        )
+    consent = reader.run("consent_contact", parse_yes_no) if raw.get("consent_contact") else None
+    channels = [c for c in re.split(r"[\s,;]+", raw.get("contact_channels", "").lower()) if c]
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown:
+        reader.parsed.problems["contact_channels"] = (
+            f"{unknown[0]!r} is not a channel; use {', '.join(CHANNELS)}"
+        )
+    sharing = raw.get("contact_sharing", "").lower() or "team"
+    if sharing not in SHARING:
+        reader.parsed.problems["contact_sharing"] = (
+            f"{sharing!r} is not a sharing scope; use {', '.join(SHARING)}"
+        )
+    reader.parsed.contacts = [
+        ContactInput(
+            name=name,
+            relationship=raw.get("contact_relationship", ""),
+            email=email,
+            phone=raw.get("contact_phone", ""),
+            language=language.replace("_", "-").lower(),
+            consent_contact=consent,
+            consent_channels=",".join(channels),
+            sharing_scope=sharing,
+        )
+    ]
+
+
+def parse_missing_person(raw: Mapping[str, str]) -> ParsedRecord:
+    """Read a missing-person (AM) report from the fields in ``MISSING_FIELDS``."""
+    parsed = ParsedRecord()
+    reader = _Reader(raw, parsed)
+    reader.common()
+    for name in ("full_name", "other_names", "hair", "eyes"):
+        reader.text(name, limit=300)
+    reader.text("circumstances")
+    reader.text("last_seen_place", limit=2000)
+    _birth(reader)
+    if reader.has("height_cm"):
+        height = reader.run("height_cm", _height)
+        if height is not None:
+            parsed.fields["height_min_cm"], parsed.fields["height_max_cm"] = height
+    reader.dates("last_seen_date", "last_seen_earliest", "last_seen_latest")
+    _contact(reader)
+    return parsed
+
+
+def parse_remains(raw: Mapping[str, str]) -> ParsedRecord:
+    """Read an unidentified-remains (PM) record from the fields in ``REMAINS_FIELDS``."""
+    parsed = ParsedRecord()
+    reader = _Reader(raw, parsed)
+    reader.common()
+    reader.int_range("age_min", "age_max", ("age_min", "age_max"), what="years", lo=0, hi=120)
+    reader.int_range(
+        "height_min_cm",
+        "height_max_cm",
+        ("height_min_cm", "height_max_cm"),
+        what="cm",
+        lo=40,
+        hi=250,
+    )
+    reader.dates("found_date", "found_earliest", "found_latest")
+    reader.text("found_place", limit=2000)
+    reader.text("storage_location", limit=2000)
+    if reader.has("condition"):
+        condition = reader.run(
+            "condition", lambda t: parse_choice(Condition, t, default=Condition.UNKNOWN)
+        )
+        if condition is not None:
+            parsed.fields["condition"] = condition.value
+    return parsed

@@ -1,0 +1,5 @@
+"""Storage: the engine, the tables, the queries and the migrations."""
+
+from opendvi.db.engine import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,134 @@
+"""Opening the database: engine options, transactions, and bringing the schema up to date.
+
+SQLite is the embedded default: WAL so readers never wait for the writer, foreign keys on,
+``synchronous=FULL`` so a committed record survives a power cut, and write transactions
+that take the lock at ``BEGIN IMMEDIATE`` so two writers queue instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from opendvi.errors import DatabaseError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_WRITE = "opendvi_write"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Transactions are begun by hand below, so the driver must not begin its own.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The application's handle on its database: sessions for reading and for writing."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        try:
+            self.engine = (
+                _sqlite_engine(url) if self.is_sqlite else create_engine(url, pool_pre_ping=True)
+            )
+        except Exception as exc:  # a bad URL or a missing driver
+            raise DatabaseError(f"cannot open the database {url!r}: {exc}") from exc
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Database:
+        """Open ``url`` and, unless told not to, bring its schema up to the latest version."""
+        db = cls(url)
+        if migrate:
+            db.upgrade()
+        return db
+
+    def display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose work commits as one transaction, or not at all."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**{_WRITE: True})
+            with Session(bind=connection, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def _alembic_config(self, connection: Any) -> Any:
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        return config
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+            return row[0] if row else None
+
+    def head_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        assert head is not None
+        return head
+
+    def upgrade(self) -> None:
+        """Apply every migration not yet applied; refuse a database newer than this program."""
+        current, head = self.current_revision(), self.head_revision()
+        if current == head:
+            return
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        if current is not None and ScriptDirectory(str(MIGRATIONS)).get_revision(current) is None:
+            raise DatabaseError(
+                f"the database {self.display_url()} is at schema version {current}, which this "
+                "version of OpenDVI does not know; upgrade OpenDVI before using it"
+            )
+        with self.engine.begin() as connection:
+            command.upgrade(self._alembic_config(connection), "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,477 @@
+"""The tables of OpenDVI as typed SQLAlchemy 2 mappings.
+
+Uncertain values are stored as ranges (``*_earliest``/``*_latest`` dates, ``*_min``/``*_max``
+numbers). Photos, marks and effects belong to exactly one missing-person report or one
+remains record, enforced by a check constraint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+ONE_OWNER = "(missing_person_id IS NULL) <> (remains_id IS NULL)"
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin','forensic','caseworker','reviewer','auditor')", name="role"
+        ),
+    )
+
+
+class Event(Base):
+    """An incident, disaster or grave site that groups records."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    place: Mapped[str] = mapped_column(Text, default="")
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MissingPerson(Base):
+    """An ante-mortem (AM) report of a missing person."""
+
+    __tablename__ = "missing_persons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    full_name: Mapped[str] = mapped_column(String(300), default="")
+    other_names: Mapped[str] = mapped_column(String(300), default="")
+    sex: Mapped[str] = mapped_column(String(1), default="U")
+    birth_earliest: Mapped[dt.date | None] = mapped_column(Date)
+    birth_latest: Mapped[dt.date | None] = mapped_column(Date)
+    height_min_cm: Mapped[int | None] = mapped_column(Integer)
+    height_max_cm: Mapped[int | None] = mapped_column(Integer)
+    hair: Mapped[str] = mapped_column(String(200), default="")
+    eyes: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    circumstances: Mapped[str] = mapped_column(Text, default="")
+    last_seen_earliest: Mapped[dt.date | None] = mapped_column(Date)
+    last_seen_latest: Mapped[dt.date | None] = mapped_column(Date)
+    last_seen_place: Mapped[str] = mapped_column(Text, default="")
+    last_seen_lat: Mapped[float | None] = mapped_column(Float)
+    last_seen_lon: Mapped[float | None] = mapped_column(Float)
+    dna_reference: Mapped[bool | None] = mapped_column(Boolean)
+    dental_records: Mapped[bool | None] = mapped_column(Boolean)
+    fingerprint_records: Mapped[bool | None] = mapped_column(Boolean)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("missing_persons.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    event: Mapped[Event | None] = relationship()
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="missing_person", order_by="Contact.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="missing_person", order_by="Photo.position", cascade="all, delete-orphan"
+    )
+    marks: Mapped[list[Mark]] = relationship(
+        back_populates="missing_person", order_by="Mark.id", cascade="all, delete-orphan"
+    )
+    effects: Mapped[list[Effect]] = relationship(
+        back_populates="missing_person", order_by="Effect.id", cascade="all, delete-orphan"
+    )
+    __table_args__ = (
+        CheckConstraint("sex IN ('F','M','U')", name="sex"),
+        CheckConstraint("status IN ('open','identified','closed','merged')", name="status"),
+    )
+
+
+class Remains(Base):
+    """A post-mortem (PM) record of unidentified human remains."""
+
+    __tablename__ = "remains"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    found_earliest: Mapped[dt.date | None] = mapped_column(Date)
+    found_latest: Mapped[dt.date | None] = mapped_column(Date)
+    found_place: Mapped[str] = mapped_column(Text, default="")
+    found_lat: Mapped[float | None] = mapped_column(Float)
+    found_lon: Mapped[float | None] = mapped_column(Float)
+    condition: Mapped[str] = mapped_column(String(20), default="unknown")
+    sex: Mapped[str] = mapped_column(String(1), default="U")
+    age_min: Mapped[int | None] = mapped_column(Integer)
+    age_max: Mapped[int | None] = mapped_column(Integer)
+    height_min_cm: Mapped[int | None] = mapped_column(Integer)
+    height_max_cm: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    storage_location: Mapped[str] = mapped_column(Text, default="")
+    dna_sampled: Mapped[bool | None] = mapped_column(Boolean)
+    fingerprints_taken: Mapped[bool | None] = mapped_column(Boolean)
+    dental_charted: Mapped[bool | None] = mapped_column(Boolean)
+    # Fragments of one body are linked to the record that holds the body's main part.
+    linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("remains.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    event: Mapped[Event | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="remains", order_by="Photo.position", cascade="all, delete-orphan"
+    )
+    marks: Mapped[list[Mark]] = relationship(
+        back_populates="remains", order_by="Mark.id", cascade="all, delete-orphan"
+    )
+    effects: Mapped[list[Effect]] = relationship(
+        back_populates="remains", order_by="Effect.id", cascade="all, delete-orphan"
+    )
+    __table_args__ = (
+        CheckConstraint("sex IN ('F','M','U')", name="sex"),
+        CheckConstraint(
+            "condition IN ('fresh','decomposed','skeletal','fragment','unknown')", name="condition"
+        ),
+        CheckConstraint("status IN ('open','identified','closed','merged')", name="status"),
+        CheckConstraint("age_min IS NULL OR age_max IS NULL OR age_min <= age_max", name="age"),
+        CheckConstraint(
+            "height_min_cm IS NULL OR height_max_cm IS NULL OR height_min_cm <= height_max_cm",
+            name="height",
+        ),
+    )
+
+
+class Contact(Base):
+    """Someone who reported a missing person, and what they consent to."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    missing_person_id: Mapped[int] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    relationship_: Mapped[str] = mapped_column("relationship", String(100), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(20), default="")
+    # None: not recorded yet; only an explicit yes allows any contact.
+    consent_contact: Mapped[bool | None] = mapped_column(Boolean)
+    consent_channels: Mapped[str] = mapped_column(String(200), default="")
+    sharing_scope: Mapped[str] = mapped_column(String(40), default="team")
+    entitled: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    missing_person: Mapped[MissingPerson] = relationship(back_populates="contacts")
+    __table_args__ = (
+        CheckConstraint("sharing_scope IN ('none','team','partners')", name="sharing_scope"),
+    )
+
+
+class Mark(Base):
+    """A distinguishing mark (tattoo, scar, birthmark, piercing) and where on the body it is."""
+
+    __tablename__ = "marks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    missing_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+    )
+    remains_id: Mapped[int | None] = mapped_column(
+        ForeignKey("remains.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40), default="mark")
+    body_location: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    missing_person: Mapped[MissingPerson | None] = relationship(back_populates="marks")
+    remains: Mapped[Remains | None] = relationship(back_populates="marks")
+    __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
+
+
+class Effect(Base):
+    """Clothing or a belonging: last worn by a missing person, or found with remains."""
+
+    __tablename__ = "effects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    missing_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+    )
+    remains_id: Mapped[int | None] = mapped_column(
+        ForeignKey("remains.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(40), default="clothing")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    missing_person: Mapped[MissingPerson | None] = relationship(back_populates="effects")
+    remains: Mapped[Remains | None] = relationship(back_populates="effects")
+    __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
+
+
+class Photo(Base):
+    """A photo of a record: the original kept unchanged by its SHA-256, and a served copy."""
+
+    __tablename__ = "photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    missing_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+    )
+    remains_id: Mapped[int | None] = mapped_column(
+        ForeignKey("remains.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(20), default="face")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_name: Mapped[str] = mapped_column(String(500), default="")
+    media_type: Mapped[str] = mapped_column(String(60))
+    byte_size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    served_sha256: Mapped[str] = mapped_column(String(64))
+    taken_earliest: Mapped[dt.date | None] = mapped_column(Date)
+    taken_latest: Mapped[dt.date | None] = mapped_column(Date)
+    # pending → done | no_face | error, written by the face pipeline.
+    detection_status: Mapped[str] = mapped_column(String(20), default="pending")
+    detection_note: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    missing_person: Mapped[MissingPerson | None] = relationship(back_populates="photos")
+    remains: Mapped[Remains | None] = relationship(back_populates="photos")
+    faces: Mapped[list[Face]] = relationship(
+        back_populates="photo", order_by="Face.id", cascade="all, delete-orphan"
+    )
+    __table_args__ = (
+        CheckConstraint(ONE_OWNER, name="one_owner"),
+        CheckConstraint("kind IN ('face','mark','effect','other')", name="kind"),
+        CheckConstraint(
+            "detection_status IN ('pending','done','no_face','error')", name="detection_status"
+        ),
+        UniqueConstraint("missing_person_id", "sha256", name="uq_photos_missing_person_sha256"),
+        UniqueConstraint("remains_id", "sha256", name="uq_photos_remains_sha256"),
+    )
+
+
+class Face(Base):
+    """One face found (or boxed by hand) in a photo, with its quality and embedding."""
+
+    __tablename__ = "faces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    box_x: Mapped[int] = mapped_column(Integer)
+    box_y: Mapped[int] = mapped_column(Integer)
+    box_w: Mapped[int] = mapped_column(Integer)
+    box_h: Mapped[int] = mapped_column(Integer)
+    rotation_deg: Mapped[float] = mapped_column(Float, default=0.0)
+    landmarks: Mapped[list[Any] | None] = mapped_column(JSON)
+    detector_score: Mapped[float | None] = mapped_column(Float)
+    quality: Mapped[float | None] = mapped_column(Float)
+    quality_factors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    usable: Mapped[bool] = mapped_column(Boolean, default=True)
+    unusable_reason: Mapped[str] = mapped_column(Text, default="")
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_subject: Mapped[bool] = mapped_column(Boolean, default=False)
+    model_name: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(80))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_dim: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    photo: Mapped[Photo] = relationship(back_populates="faces")
+    __table_args__ = (Index("ix_faces_model", "model_name", "model_version"),)
+
+
+class Candidate(Base):
+    """A proposed AM–PM pair with its evidence: a lead for review, never a verdict."""
+
+    __tablename__ = "candidates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remains_id: Mapped[int] = mapped_column(ForeignKey("remains.id", ondelete="CASCADE"))
+    missing_person_id: Mapped[int] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    face_score: Mapped[float | None] = mapped_column(Float)
+    false_candidate_rate: Mapped[float | None] = mapped_column(Float)
+    rank_for_remains: Mapped[int | None] = mapped_column(Integer)
+    rank_for_missing: Mapped[int | None] = mapped_column(Integer)
+    credible: Mapped[bool] = mapped_column(Boolean, default=True)
+    factors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    model_name: Mapped[str] = mapped_column(String(80), default="")
+    model_version: Mapped[str] = mapped_column(String(80), default="")
+    evidence_digest: Mapped[str] = mapped_column(String(64), default="")
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("remains_id", "missing_person_id", name="uq_candidates_pair"),
+    )
+
+
+class Decision(Base):
+    """A reviewer's recorded judgement on a pair: exclusion, possible match, or a step
+    of an identification."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remains_id: Mapped[int] = mapped_column(ForeignKey("remains.id"), index=True)
+    missing_person_id: Mapped[int] = mapped_column(ForeignKey("missing_persons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    evidence_digest: Mapped[str] = mapped_column(String(64), default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('exclude','possible_match','propose_identification','confirm','revoke',"
+            "'reopen')",
+            name="kind",
+        ),
+    )
+
+
+class Identification(Base):
+    """An identification: proposed, confirmed by two reviewers other than the proposer, or
+    revoked."""
+
+    __tablename__ = "identifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remains_id: Mapped[int] = mapped_column(ForeignKey("remains.id"), index=True)
+    missing_person_id: Mapped[int] = mapped_column(ForeignKey("missing_persons.id"), index=True)
+    method: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_by_1_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_by_2_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        CheckConstraint("status IN ('proposed','confirmed','revoked')", name="status"),
+        CheckConstraint(
+            "confirmed_by_1_id IS NULL OR confirmed_by_1_id <> proposed_by_id", name="first_other"
+        ),
+        CheckConstraint(
+            "confirmed_by_2_id IS NULL OR (confirmed_by_2_id <> proposed_by_id "
+            "AND confirmed_by_2_id <> confirmed_by_1_id)",
+            name="second_other",
+        ),
+        CheckConstraint(
+            "status <> 'confirmed' OR (confirmed_by_1_id IS NOT NULL "
+            "AND confirmed_by_2_id IS NOT NULL)",
+            name="confirmed_twice",
+        ),
+    )
+
+
+class Notification(Base):
+    """A task to tell one reporting contact of a confirmed identification."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identification_id: Mapped[int] = mapped_column(ForeignKey("identifications.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="prepared")
+    channel: Mapped[str] = mapped_column(String(20), default="in_person")
+    language: Mapped[str] = mapped_column(String(20), default="")
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    assigned: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    checklist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    draft: Mapped[str] = mapped_column(Text, default="")
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('prepared','approved','carried_out','acknowledged','closed','cancelled')",
+            name="status",
+        ),
+    )
+
+
+class Job(Base):
+    """Work queued in the database (matching of new or changed records)."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_jobs_status_kind", "status", "kind"),)
+
+
+class AuditEvent(Base):
+    """One state change. Rows are hash-chained; the database refuses to change or delete them."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(80))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    entity_ref: Mapped[str] = mapped_column(String(200), default="")
+    before_digest: Mapped[str] = mapped_column(String(64), default="")
+    after_digest: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+
+class AuditHead(Base):
+    """The chain's last link, one row; locking it serialises appends on every database."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,55 @@
+"""The exceptions OpenDVI raises on purpose, each with a message a user can act on."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuditChainBroken",
+    "DatabaseError",
+    "InputError",
+    "NotFound",
+    "OpenDVIError",
+    "PhotoError",
+    "Refused",
+]
+
+
+class OpenDVIError(Exception):
+    """Base of every error OpenDVI raises on purpose; ``str()`` is the user-facing message."""
+
+    http_status = 500
+
+
+class InputError(OpenDVIError):
+    """A value given by a user cannot be used; the message names the field and the fix."""
+
+    http_status = 422
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PhotoError(InputError):
+    """A photo file cannot be stored: missing, unreadable, too large, not an image."""
+
+
+class NotFound(OpenDVIError):
+    http_status = 404
+
+
+class Refused(OpenDVIError):
+    """The action is not allowed in the record's present state or for this user."""
+
+    http_status = 409
+
+
+class DatabaseError(OpenDVIError):
+    """The database cannot be opened or is at an unknown schema version."""
+
+    http_status = 503
+
+
+class AuditChainBroken(OpenDVIError):
+    """The audit log does not verify: a row was changed, removed or inserted out of band."""
+
+    http_status = 500

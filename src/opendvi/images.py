@@ -1,0 +1,123 @@
+"""Reading photo files safely: what they are, their pixels, and a copy without metadata.
+
+Photos come from families' phones, scanners and mortuary cameras, so anything arrives:
+EXIF-rotated JPEGs, 16-bit TIFFs, CMYK scans, palette PNGs with transparency, animated GIFs,
+truncated downloads, and files that are not images at all. Each is either read correctly or
+refused with a message that names the file; the size is checked from the header before any
+pixel is decoded, so a decompression bomb costs no memory.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from opendvi.errors import PhotoError
+
+__all__ = ["ImageInfo", "decode_rgb", "inspect_image", "served_copy"]
+
+ACCEPTED = {"JPEG", "PNG", "TIFF", "WEBP", "GIF", "BMP", "MPO"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    media_type: str
+    width: int
+    height: int
+
+
+def _open(data: bytes, *, name: str, max_pixels: int) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # The limit is ours (checked below), not Pillow's default.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise PhotoError(
+            f"{name}: the image is too large to open safely; the limit is "
+            f"{max_pixels:,} pixels (setting OPENDVI_MAX_IMAGE_PIXELS)",
+            field="photos",
+        ) from None
+    except UnidentifiedImageError:
+        raise PhotoError(
+            f"{name}: not an image file that OpenDVI can read (JPEG, PNG, TIFF, WebP, GIF, BMP); "
+            "check that the file is a photo and not damaged",
+            field="photos",
+        ) from None
+    except OSError as exc:
+        raise PhotoError(f"{name}: cannot be read as an image ({exc})", field="photos") from None
+    if image.format not in ACCEPTED:
+        raise PhotoError(
+            f"{name}: {image.format} images are not accepted; convert it to JPEG or PNG",
+            field="photos",
+        )
+    if image.width * image.height > max_pixels:
+        raise PhotoError(
+            f"{name}: {image.width}×{image.height} pixels is above the limit of "
+            f"{max_pixels:,} pixels (setting OPENDVI_MAX_IMAGE_PIXELS); resize the photo or "
+            "raise the limit",
+            field="photos",
+        )
+    if image.width < 1 or image.height < 1:
+        raise PhotoError(f"{name}: the image has no pixels", field="photos")
+    return image
+
+
+def inspect_image(data: bytes, *, name: str, max_pixels: int) -> ImageInfo:
+    """Check that ``data`` is a whole, decodable image within the pixel limit."""
+    image = _open(data, name=name, max_pixels=max_pixels)
+    fmt = image.format or ""
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(
+            f"{name}: the image is damaged or cut short ({exc}); export or copy it again",
+            field="photos",
+        ) from None
+    media_type = Image.MIME.get(fmt, "application/octet-stream")
+    return ImageInfo(fmt, media_type, image.width, image.height)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in {"I", "I;16", "I;16B", "I;16L", "F"}:
+        # 16-bit and float greys: stretch to 8 bits instead of clipping at 255.
+        pixels = np.asarray(image, dtype=np.float64)
+        low, high = float(pixels.min()), float(pixels.max())
+        scaled = (pixels - low) * (255.0 / (high - low)) if high > low else pixels * 0
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def decode_rgb(data: bytes, *, name: str, max_pixels: int) -> Image.Image:
+    """The photo's pixels as 8-bit RGB, upright (EXIF orientation applied), first frame only."""
+    image = _open(data, name=name, max_pixels=max_pixels)
+    try:
+        image.seek(0)
+        image = ImageOps.exif_transpose(image) or image
+        return _to_rgb(image)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(
+            f"{name}: the image is damaged or cut short ({exc}); export or copy it again",
+            field="photos",
+        ) from None
+
+
+def served_copy(data: bytes, *, name: str, max_pixels: int, max_side: int) -> bytes:
+    """A JPEG of the photo with no metadata at all (no EXIF, GPS, ICC or comments)."""
+    image = decode_rgb(data, name=name, max_pixels=max_pixels)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, optimize=True)
+    return out.getvalue()

@@ -1,0 +1,1 @@
+"""Moving records in and out of OpenDVI: CSV import, CSV and JSON export."""

@@ -1,0 +1,340 @@
+"""Importing missing-person reports and unidentified remains from CSV files.
+
+One row is one record, saved in its own transaction: a row either lands whole (record,
+photos, contacts, audit event) or not at all, so an import stopped at any moment — Ctrl-C,
+``kill -9``, a power cut — leaves no half record, and running it again finishes the job.
+Rows already imported with the same values change nothing. A bad row is reported with its
+file, line and field and what to do, and the other rows still import.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from opendvi.app import OpenDVI
+from opendvi.core.fields import (
+    MISSING_FIELDS,
+    REMAINS_FIELDS,
+    ParsedRecord,
+    parse_missing_person,
+    parse_remains,
+)
+from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
+from opendvi.errors import InputError, OpenDVIError
+from opendvi.intake import (
+    StoredPhoto,
+    known_photo,
+    save_missing_person,
+    save_remains,
+    store_photo,
+)
+
+__all__ = ["ImportReport", "RowProblem", "import_csv", "import_folder", "import_rows"]
+
+Kind = Literal["missing", "unidentified"]
+REQUIRED = ("ref", "photos")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    file: str
+    line: int
+    field: str | None
+    message: str
+    ref: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        subject = f" (ref {self.ref})" if self.ref else ""
+        column = f" {self.field}:" if self.field else ""
+        return f"{where}{subject}:{column} {self.message}"
+
+
+@dataclass
+class ImportReport:
+    file: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the sheet as 'CSV UTF-8'"
+        ) from None
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:8192], delimiters=",;\t"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(text.splitlines(keepends=True), dialect)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise InputError(
+            f"{path}: the file is empty; the first line must name the columns"
+        ) from None
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        line = reader.line_num
+        padded = values + [""] * (len(header) - len(values))
+        row = dict(zip(header, padded, strict=False))
+        if len(values) > len(header):
+            row["\0extra"] = "|".join(values[len(header) :])
+        rows.append((line, row))
+    return header, rows
+
+
+def _check_header(path: Path, header: list[str], known: tuple[str, ...]) -> list[RowProblem]:
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f"{path}:1: the column {name!r} appears twice; keep one")
+        seen.add(name)
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise InputError(
+            f"{path}:1: the required column {missing[0]!r} is missing; the first line must "
+            f"name at least: {', '.join(REQUIRED)}"
+        )
+    return [
+        RowProblem(
+            str(path),
+            1,
+            name,
+            f"unknown column {name!r}, not imported; rename it to one of: {', '.join(known)}, "
+            "or remove it",
+        )
+        for name in header
+        if name not in known
+    ]
+
+
+def _photos(
+    app: OpenDVI, base: Path, row: dict[str, str]
+) -> tuple[list[StoredPhoto], str | None, str]:
+    """Store the row's photos; on failure return the field and message of the first problem."""
+    entries = [p.strip() for p in row.get("photos", "").split("|") if p.strip()]
+    date_texts = [d.strip() for d in row.get("photo_dates", "").split("|")]
+    if row.get("photo_dates", "").strip() and len(date_texts) != len(entries):
+        return (
+            [],
+            "photo_dates",
+            (
+                f"has {len(date_texts)} dates for {len(entries)} photos; give one per photo, "
+                "separated by |, leaving a date empty where unknown"
+            ),
+        )
+    stored = []
+
+    def known(sha256: str) -> StoredPhoto | None:
+        with app.db.read() as session:
+            return known_photo(session, sha256)
+
+    for index, entry in enumerate(entries):
+        taken: DateRange | None = None
+        if index < len(date_texts) and date_texts[index]:
+            try:
+                taken = parse_date_range(date_texts[index])
+            except ValueProblem as exc:
+                return [], "photo_dates", f"photo {index + 1}: {exc}"
+        path = Path(entry).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        try:
+            stored.append(
+                store_photo(path, media=app.media, settings=app.settings, taken=taken, known=known)
+            )
+        except OpenDVIError as exc:
+            return [], "photos", str(exc)
+    return stored, None, ""
+
+
+def import_csv(
+    app: OpenDVI,
+    path: Path,
+    *,
+    kind: Kind,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import every row of ``path``; returns counts and the problems of rows that failed."""
+    header, rows = _read_rows(path)
+    return import_rows(
+        app, path, header, rows, base=path.parent, kind=kind, actor=actor, progress=progress
+    )
+
+
+def import_folder(
+    app: OpenDVI,
+    folder: Path,
+    *,
+    kind: Kind,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import a folder of photos: each sub-folder is one record (its name the ref) holding the
+    photos inside it, and each photo directly in the folder is a record of its own."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder")
+    rows: list[tuple[int, dict[str, str]]] = []
+    entries = sorted(folder.iterdir())
+    for line, entry in enumerate(entries, start=1):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            photos = sorted(
+                p for p in entry.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file()
+            )
+            if photos:
+                rows.append((line, {"ref": _ref(entry.name), "photos": "|".join(map(str, photos))}))
+        elif entry.suffix.lower() in PHOTO_SUFFIXES:
+            rows.append((line, {"ref": _ref(entry.stem), "photos": str(entry)}))
+    if not rows:
+        raise InputError(
+            f"{folder}: no photos found; put one sub-folder of photos per person, or photos "
+            f"directly in the folder ({', '.join(sorted(PHOTO_SUFFIXES))})"
+        )
+    return import_rows(
+        app,
+        folder,
+        ["ref", "photos"],
+        rows,
+        base=folder,
+        kind=kind,
+        actor=actor,
+        progress=progress,
+    )
+
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".gif", ".bmp"}
+
+
+def _ref(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._/:#-]+", "_", name).strip("_.-") or "photo"
+    return cleaned[:120]
+
+
+def import_rows(
+    app: OpenDVI,
+    source: Path,
+    header: list[str],
+    rows: list[tuple[int, dict[str, str]]],
+    *,
+    base: Path,
+    kind: Kind,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import rows already read (line number, values by column) from ``source``."""
+    known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
+    parse = parse_missing_person if kind == "missing" else parse_remains
+    report = ImportReport(str(source), rows=len(rows))
+    report.problems.extend(_check_header(source, header, known))
+    first_line: dict[str, int] = {}
+    for done, (line, raw) in enumerate(rows, start=1):
+        _import_row(app, source, base, line, raw, kind, parse, known, first_line, actor, report)
+        if progress:
+            progress(done, len(rows))
+    return report
+
+
+def _import_row(
+    app: OpenDVI,
+    path: Path,
+    base: Path,
+    line: int,
+    raw: dict[str, str],
+    kind: Kind,
+    parse: Callable[[dict[str, str]], ParsedRecord],
+    known: tuple[str, ...],
+    first_line: dict[str, int],
+    actor: str,
+    report: ImportReport,
+) -> None:
+    def fail(field_name: str | None, message: str, ref: str = "") -> None:
+        report.problems.append(RowProblem(str(path), line, field_name, message, ref))
+
+    ref = raw.get("ref", "").strip()
+    if "\0extra" in raw:
+        report.failed += 1
+        fail(
+            None, "has more values than the header has columns; quote values that hold commas", ref
+        )
+        return
+    parsed = parse({k: v for k, v in raw.items() if k in known})
+    if ref and ref in first_line:
+        parsed.problems["ref"] = (
+            f"{ref!r} is already on line {first_line[ref]}; refs must be unique"
+        )
+    first_line.setdefault(ref, line)
+    if not parsed.ok:
+        report.failed += 1
+        for name, message in parsed.problems.items():
+            fail(name, message, ref)
+        return
+    photos, bad_field, message = _photos(app, base, raw)
+    if bad_field:
+        report.failed += 1
+        fail(bad_field, message, ref)
+        return
+    source = f"{path.name}:{line}"
+    try:
+        with app.db.write() as session:
+            if kind == "missing":
+                result = save_missing_person(
+                    session,
+                    actor=actor,
+                    ref=parsed.ref,
+                    fields=parsed.fields,
+                    event_code=parsed.event_code,
+                    contacts=parsed.contacts,
+                    marks=parsed.marks,
+                    effects=parsed.effects,
+                    photos=photos,
+                    source=source,
+                )
+            else:
+                result = save_remains(
+                    session,
+                    actor=actor,
+                    ref=parsed.ref,
+                    fields=parsed.fields,
+                    event_code=parsed.event_code,
+                    marks=parsed.marks,
+                    effects=parsed.effects,
+                    photos=photos,
+                    source=source,
+                )
+    except (OpenDVIError, SQLAlchemyError) as exc:
+        report.failed += 1
+        fail(None, f"not saved: {str(exc).splitlines()[0]}", ref)
+        return
+    if result.outcome == "created":
+        report.created += 1
+    elif result.outcome == "updated":
+        report.updated += 1
+    else:
+        report.unchanged += 1
