@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from opendvi.db.tables import AuditEvent, AuditHead, utcnow
 
-__all__ = ["GENESIS", "ChainReport", "digest", "recent", "record", "verify"]
+__all__ = ["GENESIS", "AuditEvent", "ChainReport", "count", "digest", "recent", "record", "verify"]
 
 GENESIS = "0" * 64
 

@@ -192,8 +192,8 @@ def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
         )
         if real:
             raise Refused(
-                f"the database {app.db.display_url()} already holds {real} records that are not "
-                "demo records; run the demo on a database of its own, e.g. "
+                f"the database {app.db.display_url()} already holds records that are not "
+                f"demo records ({real}); run the demo on a database of its own, e.g. "
                 "`opendvi --data-dir ./opendvi-demo demo`"
             )
         created = 0

@@ -50,7 +50,10 @@ def _open(data: bytes, *, name: str, max_pixels: int) -> Image.Image:
             field="photos",
         ) from None
     except OSError as exc:
-        raise PhotoError(f"{name}: cannot be read as an image ({exc})", field="photos") from None
+        raise PhotoError(
+            f"{name}: the image is damaged or cut short ({exc}); export or copy it again",
+            field="photos",
+        ) from None
     if image.format not in ACCEPTED:
         raise PhotoError(
             f"{name}: {image.format} images are not accepted; convert it to JPEG or PNG",
@@ -89,7 +92,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         pixels = np.asarray(image, dtype=np.float64)
         low, high = float(pixels.min()), float(pixels.max())
         scaled = (pixels - low) * (255.0 / (high - low)) if high > low else pixels * 0
-        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(np.round(scaled).astype(np.uint8), "L").convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:

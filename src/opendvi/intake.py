@@ -288,10 +288,11 @@ def _save(
     if contacts is not None and isinstance(record, MissingPerson):
         _set_contacts(record, contacts)
     added = _set_photos(record, photos) if photos is not None else 0
+    # Flushing applies column defaults, so the snapshot is the one a later read would take.
+    session.flush()
     after = snapshot(record)
     if after == before:
         return SaveResult("unchanged", record.id, ref)
-    session.flush()
     entity = "missing_person" if kind is MissingPerson else "remains"
     outcome: Outcome = "created" if before is None else "updated"
     details: dict[str, Any] = {"photos_added": added}

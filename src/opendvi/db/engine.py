@@ -121,8 +121,13 @@ class Database:
             return
         from alembic import command
         from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
 
-        if current is not None and ScriptDirectory(str(MIGRATIONS)).get_revision(current) is None:
+        try:
+            known = current is None or ScriptDirectory(str(MIGRATIONS)).get_revision(current)
+        except CommandError:
+            known = False
+        if not known:
             raise DatabaseError(
                 f"the database {self.display_url()} is at schema version {current}, which this "
                 "version of OpenDVI does not know; upgrade OpenDVI before using it"

@@ -1,0 +1,231 @@
+"""The ``opendvi`` command as a user runs it: exit codes, messages, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from opendvi.app import OpenDVI
+from tests.factories import write_csv, write_photo
+from tests.test_audit import tamper
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys; from opendvi.cli import app; "
+        "heavy = [m for m in ('sqlalchemy', 'PIL', 'numpy', 'alembic', 'pydantic_settings') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    result = subprocess.run(
+        [sys.executable, "-m", "opendvi", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "import" in result.stdout and "audit" in result.stdout
+
+
+def test_import_reports_bad_rows_on_stderr_and_exits_non_zero(cli: Any, tmp_path: Path) -> None:
+    write_photo(tmp_path / "ok.jpg")
+    path = write_csv(
+        tmp_path / "m.csv",
+        [
+            {"ref": "AM-1", "photos": "ok.jpg", "sex": "F", "birth_date": "2001-02-03"},
+            {"ref": "AM-2", "photos": "missing.jpg", "sex": "F"},
+        ],
+    )
+    result = cli("import", "missing", str(path), "--quiet")
+    assert result.exit_code == 1
+    assert f"{path}:3 (ref AM-2): photos:" in result.stderr
+    assert "1 created, 0 updated, 0 unchanged, 1 failed" in result.stderr
+    again = cli("import", "missing", str(path))
+    assert again.exit_code == 1 and "0 created, 0 updated, 1 unchanged, 1 failed" in again.stderr
+
+
+def test_a_clean_import_exits_zero_and_quiet_prints_nothing(cli: Any, tmp_path: Path) -> None:
+    write_photo(tmp_path / "ok.jpg")
+    path = write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "ok.jpg", "age_min": "20"}])
+    result = cli("import", "unidentified", str(path), "--quiet")
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_a_file_level_error_is_one_line_naming_the_file(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    path = write_csv(tmp_path / "m.csv", [{"ref": "AM-1"}])
+    result = subprocess.run(
+        [sys.executable, "-m", "opendvi", "import", "missing", str(path)],
+        capture_output=True,
+        text=True,
+        env={**_base_env(), **cli_env},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {path}:1: the required column 'photos' is missing; the first line must name "
+        "at least: ref, photos"
+    )
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("OPENDVI_")}
+
+
+def test_export_candidates_prints_the_contract_columns(cli: Any) -> None:
+    result = cli("export", "candidates", "--format", "csv")
+    assert result.exit_code == 0
+    header = next(csv.reader(io.StringIO(result.stdout)))
+    assert header[:4] == ["pm_ref", "am_ref", "rank", "score"]
+
+
+def test_export_candidates_lists_stored_pairs_in_rank_order(cli: Any, dvi: OpenDVI) -> None:
+    from opendvi.db.tables import Candidate
+    from opendvi.intake import save_missing_person, save_remains
+
+    with dvi.db.write() as session:
+        pm = save_remains(session, actor="t", ref="PM-1", fields={})
+        am = [save_missing_person(session, actor="t", ref=f"AM-{n}", fields={}) for n in (1, 2)]
+        session.add_all(
+            [
+                Candidate(
+                    remains_id=pm.record_id,
+                    missing_person_id=am[1].record_id,
+                    score=0.4,
+                    rank_for_remains=2,
+                ),
+                Candidate(
+                    remains_id=pm.record_id,
+                    missing_person_id=am[0].record_id,
+                    score=0.9,
+                    rank_for_remains=1,
+                ),
+            ]
+        )
+    rows = list(csv.DictReader(io.StringIO(cli("export", "candidates").stdout)))
+    assert [(r["pm_ref"], r["am_ref"], r["rank"], r["score"]) for r in rows] == [
+        ("PM-1", "AM-1", "1", "0.9"),
+        ("PM-1", "AM-2", "2", "0.4"),
+    ]
+
+
+def test_an_exported_csv_imports_back_unchanged(cli: Any, tmp_path: Path) -> None:
+    write_photo(tmp_path / "a.jpg", seed=1)
+    write_photo(tmp_path / "b.jpg", seed=2)
+    source = write_csv(
+        tmp_path / "m.csv",
+        [
+            {
+                "ref": "AM-7",
+                "photos": "a.jpg|b.jpg",
+                "photo_dates": "2020-05|",
+                "full_name": "Ana",
+                "sex": "F",
+                "birth_year": "1990",
+                "height_cm": "160-165",
+                "last_seen_date": "2026-03",
+                "last_seen_place": "Eastport",
+                "marks": "left wrist: swallow tattoo",
+                "effects": "red coat; ring",
+                "contact_name": "Rui",
+                "contact_relationship": "brother",
+                "contact_language": "pt",
+                "consent_contact": "yes",
+                "contact_channels": "in_person,phone",
+            }
+        ],
+    )
+    assert cli("import", "missing", str(source), "-q").exit_code == 0
+    exported = tmp_path / "out" / "export.csv"
+    exported.parent.mkdir()
+    result = cli(
+        "export",
+        "missing",
+        "--output",
+        str(exported),
+        "--photos-dir",
+        str(tmp_path / "out" / "photos"),
+    )
+    assert result.exit_code == 0
+    row = next(csv.DictReader(exported.open()))
+    assert row["birth_year"] == "1990" and row["height_cm"] == "160-165"
+    assert row["last_seen_date"] == "2026-03" and row["photo_dates"] == "2020-05|"
+    again = cli("import", "missing", str(exported))
+    assert again.exit_code == 0 and "1 unchanged" in again.stdout
+
+
+def test_export_json_carries_nested_records(cli: Any, tmp_path: Path) -> None:
+    write_photo(tmp_path / "a.jpg")
+    source = write_csv(
+        tmp_path / "pm.csv",
+        [{"ref": "PM-1", "photos": "a.jpg", "marks": "chest: scar", "condition": "decomposed"}],
+    )
+    cli("import", "unidentified", str(source), "-q")
+    records = json.loads(cli("export", "unidentified", "--format", "json").stdout)
+    assert records[0]["ref"] == "PM-1" and records[0]["condition"] == "decomposed"
+    assert records[0]["marks"][0]["body_location"] == "chest"
+    assert records[0]["photos"][0]["detection_status"] == "pending"
+
+
+def test_stats_counts_what_was_imported(cli: Any, tmp_path: Path) -> None:
+    write_photo(tmp_path / "a.jpg")
+    cli(
+        "import",
+        "unidentified",
+        str(write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "a.jpg"}])),
+        "-q",
+    )
+    counts = json.loads(cli("stats", "--json").stdout)
+    assert counts["unidentified_remains"] == 1 and counts["photos"] == 1
+    assert counts["missing_person_reports"] == 0 and counts["audit_events"] == 1
+    table = cli("stats").stdout
+    assert "unidentified remains" in table and "identifications confirmed" in table
+
+
+def test_audit_verify_fails_and_names_the_tampered_event(
+    cli: Any, dvi: OpenDVI, tmp_path: Path
+) -> None:
+    cli("demo")
+    assert "audit log intact: 8 events verified" in cli("audit", "verify").stdout
+    tamper(dvi, "UPDATE audit_events SET entity_ref = 'DEMO-AM-9999' WHERE id = 5")
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert "AUDIT LOG BROKEN at event 5" in result.stderr
+
+
+def test_demo_builds_records_once_and_refuses_a_real_database(
+    cli: Any, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    first = cli("demo")
+    assert first.exit_code == 0 and "7 newly added" in first.stdout
+    assert "opendvi import folder" in first.stdout
+    assert "0 newly added" in cli("demo").stdout
+    cli(
+        "import",
+        "missing",
+        str(write_csv(tmp_path / "m.csv", [{"ref": "AM-1", "photos": ""}])),
+        "-q",
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "opendvi", "demo"],
+        capture_output=True,
+        text=True,
+        env={**_base_env(), **cli_env},
+    )
+    assert refused.returncode == 2
+    assert "already holds records that are not demo records (1)" in refused.stderr
+
+
+def test_audit_log_lists_events_for_one_record(cli: Any) -> None:
+    cli("demo")
+    out = cli("audit", "log", "--ref", "DEMO-PM-0002").stdout
+    assert out.count("\n") == 1 and "remains.created" in out
+
+
+def test_info_reports_where_the_data_is(cli: Any, cli_env: dict[str, str]) -> None:
+    out = cli("info").stdout
+    assert cli_env["OPENDVI_DATA_DIR"] in out and "schema version:  0001" in out

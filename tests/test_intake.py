@@ -1,0 +1,99 @@
+"""Saving records: created, updated or unchanged, each change audited with digests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.core.fields import ContactInput, MarkInput
+from opendvi.db.tables import AuditEvent, MissingPerson, Photo
+from opendvi.intake import save_missing_person, snapshot, store_photo
+from tests.factories import write_photo
+
+
+def events(dvi: OpenDVI) -> list[AuditEvent]:
+    with dvi.db.read() as session:
+        return list(session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars())
+
+
+def save(dvi: OpenDVI, **values: object) -> str:
+    with dvi.db.write() as session:
+        return save_missing_person(session, actor="caseworker-1", ref="AM-1", **values).outcome
+
+
+def test_saving_the_same_values_twice_changes_nothing(dvi: OpenDVI) -> None:
+    fields = {"full_name": "Ana Duarte", "sex": "F"}
+    assert save(dvi, fields=fields) == "created"
+    assert save(dvi, fields=fields) == "unchanged"
+    assert [e.action for e in events(dvi)] == ["missing_person.created"]
+
+
+def test_an_update_is_audited_with_what_changed_and_digests(dvi: OpenDVI) -> None:
+    save(dvi, fields={"full_name": "Ana Duarte", "height_min_cm": 160, "height_max_cm": 165})
+    assert save(dvi, fields={"height_min_cm": 162, "height_max_cm": 165}) == "updated"
+    created, updated = events(dvi)
+    assert updated.action == "missing_person.updated" and updated.actor == "caseworker-1"
+    assert updated.details["changed"] == ["height_min_cm"]
+    assert updated.before_digest == created.after_digest
+    with dvi.db.read() as session:
+        record = session.execute(select(MissingPerson)).scalar_one()
+        assert updated.after_digest == audit.digest(snapshot(record))
+
+
+def test_contacts_marks_and_effects_are_kept_with_the_report(dvi: OpenDVI) -> None:
+    save(
+        dvi,
+        fields={"birth_earliest": dt.date(2008, 1, 1), "birth_latest": dt.date(2008, 12, 31)},
+        contacts=[ContactInput("Rui Duarte", "father", language="pt", consent_contact=True)],
+        marks=[MarkInput("left forearm", "anchor tattoo", "tattoo")],
+        effects=["red jacket"],
+        event_code="FLOOD-2026",
+    )
+    with dvi.db.read() as session:
+        record = session.execute(select(MissingPerson)).scalar_one()
+        assert record.contacts[0].relationship_ == "father"
+        assert record.contacts[0].consent_contact is True
+        assert record.marks[0].body_location == "left forearm"
+        assert record.effects[0].description == "red jacket"
+        assert record.event is not None and record.event.code == "FLOOD-2026"
+    assert [e.action for e in events(dvi)] == ["event.created", "missing_person.created"]
+
+
+def test_a_withdrawn_consent_is_not_given_back_by_a_silent_import(dvi: OpenDVI) -> None:
+    save(dvi, fields={}, contacts=[ContactInput("Rui", consent_contact=True)])
+    save(dvi, fields={}, contacts=[ContactInput("Rui", consent_contact=False)])
+    save(dvi, fields={}, contacts=[ContactInput("Rui", consent_contact=None)])
+    with dvi.db.read() as session:
+        contact = session.execute(select(MissingPerson)).scalar_one().contacts[0]
+        assert contact.consent_contact is False and contact.consent_withdrawn_at is not None
+
+
+def test_a_photo_no_longer_listed_is_withdrawn_not_deleted(dvi: OpenDVI, tmp_path: Path) -> None:
+    first, second = (
+        store_photo(
+            write_photo(tmp_path / f"{n}.jpg", seed=n), media=dvi.media, settings=dvi.settings
+        )
+        for n in (1, 2)
+    )
+    save(dvi, fields={}, photos=[first, second])
+    assert save(dvi, fields={}, photos=[second]) == "updated"
+    with dvi.db.read() as session:
+        photos = session.execute(select(Photo).order_by(Photo.id)).scalars().all()
+        assert len(photos) == 2
+        assert photos[0].withdrawn_at is not None and photos[1].withdrawn_at is None
+    assert dvi.media.intact(first.sha256)
+    assert save(dvi, fields={}, photos=[first, second]) == "updated"
+    with dvi.db.read() as session:
+        assert all(p.withdrawn_at is None for p in session.execute(select(Photo)).scalars())
+
+
+def test_the_original_is_kept_byte_for_byte(dvi: OpenDVI, tmp_path: Path) -> None:
+    path = write_photo(tmp_path / "p.jpg", seed=3)
+    stored = store_photo(path, media=dvi.media, settings=dvi.settings)
+    assert dvi.media.get(stored.sha256) == path.read_bytes()
+    assert stored.served_sha256 != stored.sha256 and dvi.media.intact(stored.served_sha256)
+    assert (stored.width, stored.height, stored.media_type) == (120, 90, "image/jpeg")
