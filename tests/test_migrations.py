@@ -48,6 +48,6 @@ def test_a_database_from_a_newer_opendvi_is_refused(database_url: str) -> None:
     db = Database.open(database_url)
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    with pytest.raises(DatabaseError, match="schema version 9999.*upgrade OpenDVI"):
+    with pytest.raises(DatabaseError, match=r"schema version 9999.*upgrade OpenDVI"):
         Database.open(database_url)
     db.dispose()
