@@ -285,12 +285,14 @@ def stats(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(caption=dvi.db.display_url(), caption_justify="left")
+    console = Console()
+    console.print(f"Database: {dvi.db.display_url()}", soft_wrap=True)
+    table = Table()
     table.add_column("what")
     table.add_column("count", justify="right")
     for key, value in counts.items():
         table.add_row(key.replace("_", " "), f"{value:,}")
-    Console().print(table)
+    console.print(table)
 
 
 @app.command()
