@@ -60,6 +60,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
     return {
         "OPENDVI_DATA_DIR": str(settings.data_dir),
         "OPENDVI_DATABASE_URL": settings.resolved_database_url(),
+        "OPENDVI_WORKERS": "1",
     }
 
 

@@ -38,18 +38,18 @@ def test_import_reports_bad_rows_on_stderr_and_exits_non_zero(cli: Any, tmp_path
             {"ref": "AM-2", "photos": "missing.jpg", "sex": "F"},
         ],
     )
-    result = cli("import", "missing", str(path), "--quiet")
+    result = cli("import", "missing", "--no-faces", str(path), "--quiet")
     assert result.exit_code == 1
     assert f"{path}:3 (ref AM-2): photos:" in result.stderr
     assert "1 created, 0 updated, 0 unchanged, 1 failed" in result.stderr
-    again = cli("import", "missing", str(path))
+    again = cli("import", "missing", "--no-faces", str(path))
     assert again.exit_code == 1 and "0 created, 0 updated, 1 unchanged, 1 failed" in again.stderr
 
 
 def test_a_clean_import_exits_zero_and_quiet_prints_nothing(cli: Any, tmp_path: Path) -> None:
     write_photo(tmp_path / "ok.jpg")
     path = write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "ok.jpg", "age_min": "20"}])
-    result = cli("import", "unidentified", str(path), "--quiet")
+    result = cli("import", "unidentified", "--no-faces", str(path), "--quiet")
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
 
 
@@ -58,7 +58,7 @@ def test_a_file_level_error_is_one_line_naming_the_file(
 ) -> None:
     path = write_csv(tmp_path / "m.csv", [{"ref": "AM-1"}])
     result = subprocess.run(
-        [sys.executable, "-m", "opendvi", "import", "missing", str(path)],
+        [sys.executable, "-m", "opendvi", "import", "missing", "--no-faces", str(path)],
         capture_output=True,
         text=True,
         env={**_base_env(), **cli_env},
@@ -139,7 +139,7 @@ def test_an_exported_csv_imports_back_unchanged(cli: Any, tmp_path: Path) -> Non
             }
         ],
     )
-    assert cli("import", "missing", str(source), "-q").exit_code == 0
+    assert cli("import", "missing", "--no-faces", str(source), "-q").exit_code == 0
     exported = tmp_path / "out" / "export.csv"
     exported.parent.mkdir()
     result = cli(
@@ -154,7 +154,7 @@ def test_an_exported_csv_imports_back_unchanged(cli: Any, tmp_path: Path) -> Non
     row = next(csv.DictReader(exported.open()))
     assert row["birth_year"] == "1990" and row["height_cm"] == "160-165"
     assert row["last_seen_date"] == "2026-03" and row["photo_dates"] == "2020-05|"
-    again = cli("import", "missing", str(exported))
+    again = cli("import", "missing", "--no-faces", str(exported))
     assert again.exit_code == 0 and "1 unchanged" in again.stdout
 
 
@@ -164,7 +164,7 @@ def test_export_json_carries_nested_records(cli: Any, tmp_path: Path) -> None:
         tmp_path / "pm.csv",
         [{"ref": "PM-1", "photos": "a.jpg", "marks": "chest: scar", "condition": "decomposed"}],
     )
-    cli("import", "unidentified", str(source), "-q")
+    cli("import", "unidentified", "--no-faces", str(source), "-q")
     records = json.loads(cli("export", "unidentified", "--format", "json").stdout)
     assert records[0]["ref"] == "PM-1" and records[0]["condition"] == "decomposed"
     assert records[0]["marks"][0]["body_location"] == "chest"
@@ -176,12 +176,14 @@ def test_stats_counts_what_was_imported(cli: Any, tmp_path: Path) -> None:
     cli(
         "import",
         "unidentified",
+        "--no-faces",
         str(write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "a.jpg"}])),
         "-q",
     )
     counts = json.loads(cli("stats", "--json").stdout)
     assert counts["unidentified_remains"] == 1 and counts["photos"] == 1
     assert counts["missing_person_reports"] == 0 and counts["audit_events"] == 1
+    assert counts["photos_awaiting_face_detection"] == 1
     table = cli("stats").stdout
     assert "unidentified remains" in table and "identifications confirmed" in table
 
@@ -207,6 +209,7 @@ def test_demo_builds_records_once_and_refuses_a_real_database(
     cli(
         "import",
         "missing",
+        "--no-faces",
         str(write_csv(tmp_path / "m.csv", [{"ref": "AM-1", "photos": ""}])),
         "-q",
     )

@@ -48,7 +48,7 @@ def imported(dvi: OpenDVI) -> int:
 
 def start_import(path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "opendvi", "import", "missing", str(path), "--quiet"],
+        [sys.executable, "-m", "opendvi", "import", "missing", str(path), "--quiet", "--no-faces"],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -78,7 +78,7 @@ def test_kill_9_in_the_middle_then_rerun_gives_every_row_exactly_once(
     assert killed_at < ROWS, "the import finished before it could be killed"
 
     rerun = subprocess.run(
-        [sys.executable, "-m", "opendvi", "import", "missing", str(path)],
+        [sys.executable, "-m", "opendvi", "import", "missing", str(path), "--no-faces"],
         env={**os.environ, **cli_env},
         capture_output=True,
         text=True,

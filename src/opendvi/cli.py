@@ -33,10 +33,15 @@ import_app = typer.Typer(
 export_app = typer.Typer(help="Export records or candidates as CSV or JSON.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check and read the audit log.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema maintenance.", no_args_is_help=True)
+faces_app = typer.Typer(
+    help="Faces in stored photos: detect, list, box by hand, choose the person.",
+    no_args_is_help=True,
+)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(faces_app, name="faces")
 
 
 class Format(StrEnum):
@@ -109,7 +114,13 @@ def _options(
 
 
 def _run_import(
-    kind: RecordKind, source: Path, quiet: bool, actor: str | None, folder: bool
+    kind: RecordKind,
+    source: Path,
+    quiet: bool,
+    actor: str | None,
+    folder: bool,
+    workers: int | None,
+    faces: bool,
 ) -> None:
     from opendvi.interchange.csv_import import import_csv, import_folder
     from opendvi.progress import Bar
@@ -119,6 +130,9 @@ def _run_import(
     try:
         with Bar(f"Importing {source.name}", quiet=quiet) as bar:
             report = run(dvi, source, kind=kind.value, actor=_actor(actor), progress=bar.update)
+        _report_import(report, quiet)
+        if faces:
+            _detect(dvi, quiet=quiet, actor=actor, workers=workers, redo=False)
     except KeyboardInterrupt:
         _err(
             "\nInterrupted. Rows already saved are complete; run the same command again to "
@@ -127,7 +141,25 @@ def _run_import(
         raise typer.Exit(130) from None
     finally:
         dvi.close()
-    _report_import(report, quiet)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _detect(
+    dvi: OpenDVI, *, quiet: bool, actor: str | None, workers: int | None, redo: bool
+) -> None:
+    from opendvi.detection import detect_faces
+    from opendvi.progress import Bar
+
+    with Bar("Finding faces", quiet=quiet) as bar:
+        report = detect_faces(
+            dvi, actor=_actor(actor), workers=workers, redo=redo, progress=bar.update
+        )
+    if not quiet and report.photos:
+        typer.echo(
+            f"faces: {report.photos} photos — {report.faces} faces ({report.usable} usable), "
+            f"{report.no_face} without a face, {report.errors} unreadable"
+        )
 
 
 def _report_import(report: ImportReport, quiet: bool) -> None:
@@ -139,11 +171,16 @@ def _report_import(report: ImportReport, quiet: bool) -> None:
             f"updated, {report.unchanged} unchanged, {report.failed} failed"
         )
         _err(summary) if report.problems else typer.echo(summary)
-    if report.problems:
-        raise typer.Exit(1)
 
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", "-j", min=1, help="Face-detection processes (default: CPU cores)."),
+]
+NoFacesOpt = Annotated[
+    bool, typer.Option("--no-faces", help="Only store records and photos; find faces later.")
+]
 ActorOpt = Annotated[
     str | None, typer.Option("--actor", help="Name written in the audit log (default: cli:USER).")
 ]
@@ -154,9 +191,11 @@ def import_missing(
     file: Annotated[Path, typer.Argument(help="CSV file, one missing-person report per row.")],
     quiet: QuietOpt = False,
     actor: ActorOpt = None,
+    workers: WorkersOpt = None,
+    no_faces: NoFacesOpt = False,
 ) -> None:
     """Import missing-person (AM) reports from a CSV file (columns: see docs/import.md)."""
-    _run_import(RecordKind.missing, file, quiet, actor, folder=False)
+    _run_import(RecordKind.missing, file, quiet, actor, False, workers, not no_faces)
 
 
 @import_app.command("unidentified")
@@ -164,9 +203,11 @@ def import_unidentified(
     file: Annotated[Path, typer.Argument(help="CSV file, one remains record per row.")],
     quiet: QuietOpt = False,
     actor: ActorOpt = None,
+    workers: WorkersOpt = None,
+    no_faces: NoFacesOpt = False,
 ) -> None:
     """Import unidentified-remains (PM) records from a CSV file (columns: see docs/import.md)."""
-    _run_import(RecordKind.unidentified, file, quiet, actor, folder=False)
+    _run_import(RecordKind.unidentified, file, quiet, actor, False, workers, not no_faces)
 
 
 @import_app.command("folder")
@@ -177,10 +218,12 @@ def import_folder_cmd(
     ],
     quiet: QuietOpt = False,
     actor: ActorOpt = None,
+    workers: WorkersOpt = None,
+    no_faces: NoFacesOpt = False,
 ) -> None:
     """Import a folder of photos: each sub-folder is one record named after it; a photo
     directly in the folder is a record of its own."""
-    _run_import(as_, folder, quiet, actor, folder=True)
+    _run_import(as_, folder, quiet, actor, True, workers, not no_faces)
 
 
 # -- export --------------------------------------------------------------------------------
@@ -385,6 +428,113 @@ def db_upgrade() -> None:
     dvi = _open()
     try:
         typer.echo(f"{dvi.db.display_url()} is at schema version {dvi.db.current_revision()}")
+    finally:
+        dvi.close()
+
+
+# -- faces ----------------------------------------------------------------------------------
+
+
+@faces_app.command("detect")
+def faces_detect(
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Look again at every photo, not only pending ones.")
+    ] = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Find and embed faces in photos still waiting (imports do this unless --no-faces)."""
+    dvi = _open()
+    try:
+        _detect(dvi, quiet=quiet, actor=actor, workers=workers, redo=redo)
+    except KeyboardInterrupt:
+        _err("\nInterrupted. Photos done so far are saved; run it again to finish.")
+        raise typer.Exit(130) from None
+    finally:
+        dvi.close()
+
+
+@faces_app.command("list")
+def faces_list(
+    ref: Annotated[str, typer.Argument(help="A report's or remains record's ref.")],
+) -> None:
+    """The photos of a record and the faces found in each, with their ids."""
+    from sqlalchemy import select
+
+    from opendvi.db.tables import MissingPerson, Remains
+    from opendvi.errors import NotFound
+
+    dvi = _open()
+    try:
+        with dvi.db.read() as session:
+            record = (
+                session.execute(
+                    select(MissingPerson).where(MissingPerson.ref == ref)
+                ).scalar_one_or_none()
+                or session.execute(select(Remains).where(Remains.ref == ref)).scalar_one_or_none()
+            )
+            if record is None:
+                raise NotFound(f"no report or remains record has the ref {ref!r}")
+            for photo in record.photos:
+                if photo.withdrawn_at is not None:
+                    continue
+                typer.echo(
+                    f"photo {photo.id}  {photo.original_name}  {photo.width}×{photo.height}  "
+                    f"{photo.detection_status}  {photo.detection_note}".rstrip()
+                )
+                for face in photo.faces:
+                    state = "usable" if face.usable else f"unusable: {face.unusable_reason}"
+                    typer.echo(
+                        f"  face {face.id}{' (the person)' if face.is_subject else ''}  "
+                        f"box {face.box_x},{face.box_y},{face.box_w},{face.box_h}  "
+                        f"turned {face.rotation_deg:g}°  quality {face.quality or 0:.2f}  "
+                        f"{state}{'  boxed by hand' if face.manual else ''}  "
+                        f"[{face.model_name}]"
+                    )
+    finally:
+        dvi.close()
+
+
+@faces_app.command("box")
+def faces_box(
+    photo_id: Annotated[int, typer.Argument(help="Photo id (see `opendvi faces list REF`).")],
+    box: Annotated[str, typer.Argument(help="x,y,width,height of the face, in pixels.")],
+    rotation: Annotated[
+        float, typer.Option("--rotation", help="Degrees the photo is turned (anticlockwise).")
+    ] = 0.0,
+    actor: ActorOpt = None,
+) -> None:
+    """Mark a face by hand where the detector found none, and embed it."""
+    from opendvi.detection import add_manual_face
+    from opendvi.errors import InputError
+
+    try:
+        x, y, w, h = (float(v) for v in box.split(","))
+    except ValueError:
+        raise InputError(f"box {box!r}: write x,y,width,height, e.g. 120,80,200,240") from None
+    dvi = _open()
+    try:
+        face_id = add_manual_face(
+            dvi, photo_id=photo_id, box=(x, y, w, h), rotation_deg=rotation, actor=_actor(actor)
+        )
+        typer.echo(f"face {face_id} added to photo {photo_id}")
+    finally:
+        dvi.close()
+
+
+@faces_app.command("subject")
+def faces_subject(
+    face_id: Annotated[int, typer.Argument(help="Face id (see `opendvi faces list REF`).")],
+    actor: ActorOpt = None,
+) -> None:
+    """Choose which face in a group photo is the record's person."""
+    from opendvi.detection import choose_subject
+
+    dvi = _open()
+    try:
+        choose_subject(dvi, face_id=face_id, actor=_actor(actor))
+        typer.echo(f"face {face_id} is now the person in its photo")
     finally:
         dvi.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,47 @@ class Settings(BaseSettings):
         description="Longest side, in pixels, of the metadata-free copy of a photo that is "
         "shown to users; the original is kept unchanged beside it.",
     )
+
+    face_backend: Literal["dlib", "onnx", "openvino"] = Field(
+        default="dlib",
+        description="Face model: dlib (built in, from PyPI), or onnx / openvino with the model "
+        "files named by face_detector_path and face_model_path.",
+    )
+    face_detector_path: Path | None = Field(
+        default=None,
+        description="YuNet face detector (.onnx) for the onnx and openvino backends.",
+    )
+    face_model_path: Path | None = Field(
+        default=None,
+        description="Face recogniser for the onnx (.onnx) or openvino (.xml) backend; it takes "
+        "one aligned face, batch 1, channels first, and returns its embedding.",
+    )
+    face_model_size: int = Field(
+        default=112, ge=32, le=512, description="Side in pixels of the recogniser's square input."
+    )
+    face_model_colour: Literal["rgb", "bgr"] = Field(
+        default="rgb", description="Channel order the recogniser expects."
+    )
+    face_model_mean: float = Field(
+        default=127.5, description="Subtracted from every 0–255 pixel value before the model."
+    )
+    face_model_std: float = Field(
+        default=128.0, gt=0, description="Pixel values are divided by this after the mean."
+    )
+    face_model_template: Literal["arcface", "sphereface"] = Field(
+        default="arcface",
+        description="Five-point alignment template: arcface (InsightFace 112×112) or "
+        "sphereface (96×112, as used by Intel's face-reidentification models).",
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Worker processes for face detection during imports. Default: the number "
+        "of CPU cores.",
+    )
+
+    def resolved_workers(self) -> int:
+        return self.workers or max(1, os.cpu_count() or 1)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
