@@ -232,3 +232,25 @@ def test_audit_log_lists_events_for_one_record(cli: Any) -> None:
 def test_info_reports_where_the_data_is(cli: Any, cli_env: dict[str, str]) -> None:
     out = cli("info").stdout
     assert cli_env["OPENDVI_DATA_DIR"] in out and "schema version:  0001" in out
+
+
+def test_import_finds_faces_and_faces_list_shows_them(cli: Any, small_knn: Path) -> None:
+    result = cli("import", "folder", str(small_knn / "test"), "--as", "unidentified")
+    assert result.exit_code == 0
+    assert "faces: 5 photos" in result.stdout
+    listing = cli("faces", "list", "obama_and_biden").stdout
+    assert listing.startswith("photo ") and listing.count("  face ") >= 2
+    assert "(the person)" not in listing
+    face_id = listing.split("  face ")[1].split()[0]
+    assert cli("faces", "subject", face_id).exit_code == 0
+    assert f"face {face_id} (the person)" in cli("faces", "list", "obama_and_biden").stdout
+    assert "faces: " not in cli("faces", "detect").stdout
+
+
+def test_faces_box_embeds_a_face_marked_by_hand(cli: Any, tmp_path: Path) -> None:
+    write_photo(tmp_path / "p.jpg", size=(200, 200))
+    cli("import", "unidentified", "--no-faces",
+        str(write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}])), "-q")
+    photo_id = cli("faces", "list", "PM-1").stdout.split()[1]
+    assert cli("faces", "box", photo_id, "40,40,100,100").exit_code == 0
+    assert "boxed by hand" in cli("faces", "list", "PM-1").stdout

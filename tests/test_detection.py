@@ -1,0 +1,117 @@
+"""Faces found in stored photos: saved with their model, audited, resumable, parallel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.db.tables import AuditEvent, Face, Photo
+from opendvi.detection import add_manual_face, choose_subject, detect_faces
+from opendvi.interchange.csv_import import import_csv, import_folder
+from tests.factories import write_csv, write_photo
+
+
+def photos(dvi: OpenDVI) -> list[Photo]:
+    with dvi.db.read() as session:
+        found = session.execute(select(Photo).order_by(Photo.id)).scalars().all()
+        for photo in found:
+            _ = photo.faces, photo.remains, photo.missing_person
+        return list(found)
+
+
+def test_faces_are_stored_with_their_model_and_the_single_face_is_the_person(
+    dvi: OpenDVI, small_knn: Path
+) -> None:
+    import_folder(dvi, small_knn / "train", kind="missing", actor="t")
+    report = detect_faces(dvi, actor="t", workers=1)
+    assert report.photos == len(photos(dvi)) and report.no_face == 0 and report.errors == 0
+    for photo in photos(dvi):
+        assert photo.detection_status == "done"
+        assert len(photo.faces) == 1
+        face = photo.faces[0]
+        assert face.is_subject and face.usable
+        assert face.model_name == "dlib" and face.embedding_dim == 128
+        vector = np.frombuffer(face.embedding or b"", dtype=np.float32)
+        assert vector.shape == (128,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
+    with dvi.db.read() as session:
+        actions = session.execute(select(AuditEvent.action)).scalars().all()
+        assert actions.count("photo.faces_detected") == report.photos
+        assert audit.verify(session).ok
+    assert detect_faces(dvi, actor="t", workers=1).photos == 0
+
+
+def test_in_a_group_photo_no_face_is_the_person_until_someone_chooses(
+    dvi: OpenDVI, small_knn: Path
+) -> None:
+    import_csv(
+        dvi,
+        _group_csv(dvi, small_knn),
+        kind="missing",
+        actor="t",
+    )
+    detect_faces(dvi, actor="t", workers=1)
+    (photo,) = photos(dvi)
+    assert len(photo.faces) >= 2 and not any(f.is_subject for f in photo.faces)
+    chosen = photo.faces[1].id
+    choose_subject(dvi, face_id=chosen, actor="caseworker")
+    choose_subject(dvi, face_id=chosen, actor="caseworker")
+    (photo,) = photos(dvi)
+    assert [f.id for f in photo.faces if f.is_subject] == [chosen]
+
+
+def _group_csv(dvi: OpenDVI, small_knn: Path) -> Path:
+    folder = dvi.settings.data_dir.parent / "group"
+    folder.mkdir()
+    (folder / "family.jpg").write_bytes((small_knn / "test" / "obama_and_biden.jpg").read_bytes())
+    return write_csv(folder / "m.csv", [{"ref": "AM-1", "photos": "family.jpg"}])
+
+
+def test_a_photo_without_a_face_can_have_one_boxed_by_hand(dvi: OpenDVI, tmp_path: Path) -> None:
+    write_photo(tmp_path / "p.jpg", size=(200, 200))
+    import_csv(dvi, write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}]),
+               kind="unidentified", actor="t")
+    report = detect_faces(dvi, actor="t", workers=1)
+    assert report.no_face == 1
+    (photo,) = photos(dvi)
+    assert photo.detection_status == "no_face" and "by hand" in photo.detection_note
+    face_id = add_manual_face(dvi, photo_id=photo.id, box=(50, 40, 100, 120), actor="forensic-1")
+    (photo,) = photos(dvi)
+    assert photo.detection_status == "done"
+    (face,) = photo.faces
+    assert face.id == face_id and face.manual and face.is_subject and face.embedding
+    with dvi.db.read() as session:
+        last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+        assert last is not None and last.action == "face.boxed_by_hand"
+        assert last.actor == "forensic-1" and last.entity_ref == "PM-1"
+
+
+def test_a_stored_photo_that_went_bad_is_recorded_as_an_error(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    write_photo(tmp_path / "p.jpg")
+    import_csv(dvi, write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}]),
+               kind="unidentified", actor="t")
+    (photo,) = photos(dvi)
+    dvi.media.path(photo.sha256).write_bytes(b"\xff\xd8 damaged")
+    assert detect_faces(dvi, actor="t", workers=1).errors == 1
+    (photo,) = photos(dvi)
+    assert photo.detection_status == "error" and photo.detection_note
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_faces_as_one_process(
+    dvi: OpenDVI, small_knn: Path
+) -> None:
+    import_folder(dvi, small_knn / "train", kind="missing", actor="t")
+    detect_faces(dvi, actor="t", workers=2)
+    parallel = {p.sha256: p.faces[0].embedding for p in photos(dvi)}
+    detect_faces(dvi, actor="t", workers=1, redo=True)
+    single = {p.sha256: p.faces[0].embedding for p in photos(dvi)}
+    assert parallel == single
+    with dvi.db.read() as session:
+        assert len(session.execute(select(Face)).scalars().all()) == len(single)
