@@ -249,8 +249,13 @@ def test_import_finds_faces_and_faces_list_shows_them(cli: Any, small_knn: Path)
 
 def test_faces_box_embeds_a_face_marked_by_hand(cli: Any, tmp_path: Path) -> None:
     write_photo(tmp_path / "p.jpg", size=(200, 200))
-    cli("import", "unidentified", "--no-faces",
-        str(write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}])), "-q")
+    cli(
+        "import",
+        "unidentified",
+        "--no-faces",
+        str(write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}])),
+        "-q",
+    )
     photo_id = cli("faces", "list", "PM-1").stdout.split()[1]
     assert cli("faces", "box", photo_id, "40,40,100,100").exit_code == 0
     assert "boxed by hand" in cli("faces", "list", "PM-1").stdout

@@ -73,8 +73,12 @@ def _group_csv(dvi: OpenDVI, small_knn: Path) -> Path:
 
 def test_a_photo_without_a_face_can_have_one_boxed_by_hand(dvi: OpenDVI, tmp_path: Path) -> None:
     write_photo(tmp_path / "p.jpg", size=(200, 200))
-    import_csv(dvi, write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}]),
-               kind="unidentified", actor="t")
+    import_csv(
+        dvi,
+        write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}]),
+        kind="unidentified",
+        actor="t",
+    )
     report = detect_faces(dvi, actor="t", workers=1)
     assert report.no_face == 1
     (photo,) = photos(dvi)
@@ -90,12 +94,14 @@ def test_a_photo_without_a_face_can_have_one_boxed_by_hand(dvi: OpenDVI, tmp_pat
         assert last.actor == "forensic-1" and last.entity_ref == "PM-1"
 
 
-def test_a_stored_photo_that_went_bad_is_recorded_as_an_error(
-    dvi: OpenDVI, tmp_path: Path
-) -> None:
+def test_a_stored_photo_that_went_bad_is_recorded_as_an_error(dvi: OpenDVI, tmp_path: Path) -> None:
     write_photo(tmp_path / "p.jpg")
-    import_csv(dvi, write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}]),
-               kind="unidentified", actor="t")
+    import_csv(
+        dvi,
+        write_csv(tmp_path / "pm.csv", [{"ref": "PM-1", "photos": "p.jpg"}]),
+        kind="unidentified",
+        actor="t",
+    )
     (photo,) = photos(dvi)
     dvi.media.path(photo.sha256).write_bytes(b"\xff\xd8 damaged")
     assert detect_faces(dvi, actor="t", workers=1).errors == 1
@@ -104,9 +110,7 @@ def test_a_stored_photo_that_went_bad_is_recorded_as_an_error(
 
 
 @pytest.mark.slow
-def test_worker_processes_give_the_same_faces_as_one_process(
-    dvi: OpenDVI, small_knn: Path
-) -> None:
+def test_worker_processes_give_the_same_faces_as_one_process(dvi: OpenDVI, small_knn: Path) -> None:
     import_folder(dvi, small_knn / "train", kind="missing", actor="t")
     detect_faces(dvi, actor="t", workers=2)
     parallel = {p.sha256: p.faces[0].embedding for p in photos(dvi)}

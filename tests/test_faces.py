@@ -143,9 +143,16 @@ YUNET = MODELS / "yunet" / "face_detection_yunet_2026may.onnx"
 ONNX_SPECS = {
     "onnx": ModelSpec(MODELS / "mobilefacenet-foamliu" / "MobileFaceNet.onnx"),
     "openvino": ModelSpec(
-        MODELS / "openvino-face-reidentification-retail-0095" / "FP16"
+        MODELS
+        / "openvino-face-reidentification-retail-0095"
+        / "FP16"
         / "face-reidentification-retail-0095.xml",
-        runtime="openvino", size=128, colour="bgr", mean=0.0, std=1.0, template="sphereface",
+        runtime="openvino",
+        size=128,
+        colour="bgr",
+        mean=0.0,
+        std=1.0,
+        template="sphereface",
     ),
 }
 
@@ -159,8 +166,10 @@ def test_the_onnx_and_openvino_backends_embed_models_named_by_path(runtime: str)
     backend = OnnxBackend(detector=YUNET, model=spec)
     assert backend.name == runtime and backend.dim == (128 if runtime == "onnx" else 256)
     assert spec.path.stem in backend.version
-    faces = [find_faces(lfw(n, k), backend).faces[0] for n, k in
-             (("George_W_Bush", 1), ("George_W_Bush", 2), ("Aaron_Eckhart", 1))]
+    faces = [
+        find_faces(lfw(n, k), backend).faces[0]
+        for n, k in (("George_W_Bush", 1), ("George_W_Bush", 2), ("Aaron_Eckhart", 1))
+    ]
     assert similarity(faces[0].embedding, faces[1].embedding) > 0.5
     assert similarity(faces[0].embedding, faces[2].embedding) < 0.35
     rotated = find_faces(turned(lfw("George_W_Bush", 1), 90), backend)

@@ -26,6 +26,8 @@ def _squash(score: float, *, centre: float, scale: float) -> float:
 class DlibBackend:
     name = "dlib"
     dim = 128
+    # HOG finds upright faces only, so any clear HOG hit upright ends the angle search.
+    confident = 0.6
 
     def __init__(self, *, use_cnn: bool = True, upsample: int = 1) -> None:
         import dlib

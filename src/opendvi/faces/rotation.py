@@ -16,13 +16,26 @@ from PIL import Image
 
 from opendvi.faces.types import Detection, FaceBackend
 
-__all__ = ["ANGLES", "Found", "rotate", "search"]
+__all__ = ["ANGLES", "Found", "rotate", "search", "uprightness"]
 
 QUARTERS = (0.0, 90.0, 270.0, 180.0)
 # Between the quarters: each detector tolerates some tilt, so 30° steps close the gaps.
 BETWEEN = (30.0, -30.0, 60.0, -60.0, 120.0, -120.0, 150.0, -150.0)
 ANGLES = QUARTERS + BETWEEN
-CONFIDENT = 0.75
+CONFIDENT = 0.75  # for backends that do not say what a confident detection is
+
+
+def uprightness(landmarks: np.ndarray) -> float:
+    """1 for a face upright in the image, falling to 0 at a quarter turn and below.
+
+    Detectors sometimes find a face lying on its side, with landmarks that cannot be trusted;
+    weighting confidence by this lets the turned photo where the face stands upright win.
+    """
+    right_eye, left_eye, nose = landmarks[0], landmarks[1], landmarks[2]
+    dx, dy = left_eye - right_eye
+    roll = float(np.arctan2(dy, dx))
+    below = float(np.dot(nose - (right_eye + left_eye) / 2, [-np.sin(roll), np.cos(roll)]))
+    return max(0.0, float(np.cos(roll))) if below > 0 else 0.0
 
 
 @dataclass
@@ -33,7 +46,7 @@ class Found:
 
     @property
     def best(self) -> float:
-        return max((d.confidence for d in self.detections), default=0.0)
+        return max((d.confidence * uprightness(d.landmarks) for d in self.detections), default=0.0)
 
 
 def rotate(rgb: np.ndarray, angle: float) -> np.ndarray:
@@ -71,13 +84,17 @@ def search(rgb: np.ndarray, backend: FaceBackend) -> tuple[Found | None, list[fl
     nothing at all is found yet, the angles in between; and last, the backend's slow,
     thorough detector at the quarter turns.
     """
+    confident = getattr(backend, "confident", CONFIDENT)
     tried: list[float] = []
     best: Found | None = None
+    sideways: Found | None = None  # faces found, but never upright: better than nothing
     for number, (angles, thorough) in enumerate(STAGES):
         for found in _tries(rgb, backend, angles, thorough):
             tried.append(found.angle)
-            if found.detections and (best is None or found.best > best.best):
+            if found.detections and sideways is None:
+                sideways = found
+            if found.best > 0 and (best is None or found.best > best.best):
                 best = found
-        if best is not None and (best.best >= CONFIDENT or number > 0):
+        if best is not None and (best.best >= confident or number > 0):
             break
-    return best, tried
+    return best or sideways, tried
