@@ -119,3 +119,46 @@ def test_worker_processes_give_the_same_faces_as_one_process(dvi: OpenDVI, small
     assert parallel == single
     with dvi.db.read() as session:
         assert len(session.execute(select(Face)).scalars().all()) == len(single)
+
+
+def test_every_awkward_photo_is_stored_or_refused_alone_and_never_stops_the_import(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.factories import jpeg_bytes, picture
+    from tests.test_images import _png_header_only
+
+    def save(name: str, image: Image.Image, fmt: str, **options: object) -> str:
+        out = io.BytesIO()
+        image.save(out, format=fmt, **options)
+        (tmp_path / name).write_bytes(out.getvalue())
+        return name
+
+    grey16 = Image.new("I;16", (80, 60))
+    grey16.putdata([i * 300 for i in range(80)] * 60)
+    frames = [picture(seed=1).convert("P"), picture(seed=2).convert("P")]
+    files = {
+        "PM-16BIT": save("grey16.png", grey16, "PNG"),
+        "PM-CMYK": save("cmyk.jpg", picture(seed=3).convert("CMYK"), "JPEG"),
+        "PM-PALETTE": save("palette.png", picture(seed=4).convert("P"), "PNG", transparency=0),
+        "PM-ALPHA": save("alpha.png", picture(seed=5).convert("RGBA"), "PNG"),
+        "PM-GIF": save("anim.gif", frames[0], "GIF", save_all=True, append_images=frames[1:]),
+    }
+    (tmp_path / "cut.jpg").write_bytes(jpeg_bytes()[:250])
+    (tmp_path / "text.jpg").write_text("not a photo")
+    (tmp_path / "bomb.png").write_bytes(_png_header_only(50_000, 50_000))
+    bad = {"PM-CUT": "cut.jpg", "PM-TEXT": "text.jpg", "PM-BOMB": "bomb.png"}
+    rows = [{"ref": ref, "photos": name} for ref, name in {**files, **bad}.items()]
+    report = import_csv(dvi, write_csv(tmp_path / "pm.csv", rows), kind="unidentified",
+                        actor="t")
+    assert report.created == len(files) and report.failed == len(bad)
+    messages = {p.ref: p.message for p in report.problems}
+    assert "damaged or cut short" in messages["PM-CUT"]
+    assert "not an image file" in messages["PM-TEXT"]
+    assert "limit" in messages["PM-BOMB"]
+    detected = detect_faces(dvi, actor="t", workers=1)
+    assert detected.photos == len(files) and detected.errors == 0
+    assert all(p.detection_status in {"done", "no_face"} for p in photos(dvi))
