@@ -152,8 +152,7 @@ def test_every_awkward_photo_is_stored_or_refused_alone_and_never_stops_the_impo
     (tmp_path / "bomb.png").write_bytes(_png_header_only(50_000, 50_000))
     bad = {"PM-CUT": "cut.jpg", "PM-TEXT": "text.jpg", "PM-BOMB": "bomb.png"}
     rows = [{"ref": ref, "photos": name} for ref, name in {**files, **bad}.items()]
-    report = import_csv(dvi, write_csv(tmp_path / "pm.csv", rows), kind="unidentified",
-                        actor="t")
+    report = import_csv(dvi, write_csv(tmp_path / "pm.csv", rows), kind="unidentified", actor="t")
     assert report.created == len(files) and report.failed == len(bad)
     messages = {p.ref: p.message for p in report.problems}
     assert "damaged or cut short" in messages["PM-CUT"]

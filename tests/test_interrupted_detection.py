@@ -23,9 +23,11 @@ LFW = SHARED / "data" / "lfw"
 
 def done(dvi: OpenDVI) -> int:
     with dvi.db.read() as session:
-        return int(session.execute(
-            select(func.count(Photo.id)).where(Photo.detection_status != "pending")
-        ).scalar_one())
+        return int(
+            session.execute(
+                select(func.count(Photo.id)).where(Photo.detection_status != "pending")
+            ).scalar_one()
+        )
 
 
 @pytest.mark.skipif(not LFW.is_dir(), reason="../shared/data/lfw is not beside us")
@@ -33,8 +35,10 @@ def test_kill_9_while_finding_faces_then_rerun_finds_each_photo_once(
     dvi: OpenDVI, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
     people = sorted(p for p in LFW.iterdir() if p.is_dir())[:40]
-    rows = [{"ref": f"AM-{n:03d}", "photos": str(sorted(person.iterdir())[0])}
-            for n, person in enumerate(people)]
+    rows = [
+        {"ref": f"AM-{n:03d}", "photos": str(sorted(person.iterdir())[0])}
+        for n, person in enumerate(people)
+    ]
     path = write_csv(tmp_path / "m.csv", rows)
     command = [sys.executable, "-m", "opendvi", "import", "missing", str(path), "--quiet"]
     env = {**os.environ, **cli_env}
@@ -50,8 +54,12 @@ def test_kill_9_while_finding_faces_then_rerun_finds_each_photo_once(
     subprocess.run(command, env=env, check=True)
     assert done(dvi) == len(rows)
     with dvi.db.read() as session:
-        events = session.execute(
-            select(AuditEvent.entity_id).where(AuditEvent.action == "photo.faces_detected")
-        ).scalars().all()
+        events = (
+            session.execute(
+                select(AuditEvent.entity_id).where(AuditEvent.action == "photo.faces_detected")
+            )
+            .scalars()
+            .all()
+        )
         assert sorted(events) == sorted(set(events)) and len(events) == len(rows)
         assert audit.verify(session).ok
