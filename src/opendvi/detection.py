@@ -112,6 +112,11 @@ def _face_row(found: FoundFace, backend: FaceBackend, *, subject: bool) -> Face:
     )
 
 
+def _owner_ref(photo: Photo) -> str:
+    owner = photo.missing_person or photo.remains
+    return owner.ref if owner else ""
+
+
 def _save_result(
     session: Session, photo: Photo, result: PhotoFaces, backend: FaceBackend, actor: str
 ) -> None:
@@ -127,14 +132,13 @@ def _save_result(
     photo.detection_status = result.status
     photo.detection_note = result.note
     session.flush()
-    owner = photo.missing_person or photo.remains
     audit.record(
         session,
         actor=actor,
         action="photo.faces_detected",
         entity_type="photo",
         entity_id=photo.id,
-        entity_ref=owner.ref if owner else "",
+        entity_ref=_owner_ref(photo),
         before=before,
         after={"status": result.status, "faces": len(photo.faces)},
         details={
@@ -225,14 +229,13 @@ def add_manual_face(
         photo.faces.append(face)
         photo.detection_status = "done"
         session.flush()
-        owner = photo.missing_person or photo.remains
         audit.record(
             session,
             actor=actor,
             action="face.boxed_by_hand",
             entity_type="face",
             entity_id=face.id,
-            entity_ref=owner.ref if owner else "",
+            entity_ref=_owner_ref(photo),
             after={"photo": photo.id, "box": list(found.box), "rotation_deg": rotation_deg},
             details={"photo_id": photo.id, "quality": found.quality, "usable": found.usable},
         )
@@ -248,14 +251,13 @@ def choose_subject(app: OpenDVI, *, face_id: int, actor: str) -> None:
         previous = [f.id for f in face.photo.faces if f.is_subject]
         session.execute(update(Face).where(Face.photo_id == face.photo_id).values(is_subject=False))
         session.execute(update(Face).where(Face.id == face_id).values(is_subject=True))
-        owner = face.photo.missing_person or face.photo.remains
         audit.record(
             session,
             actor=actor,
             action="face.chosen_as_subject",
             entity_type="face",
             entity_id=face_id,
-            entity_ref=owner.ref if owner else "",
+            entity_ref=_owner_ref(face.photo),
             before={"subject_faces": previous},
             after={"subject_faces": [face_id]},
             details={"photo_id": face.photo_id},
