@@ -99,3 +99,11 @@ def test_a_rolled_back_change_leaves_no_event(dvi: OpenDVI) -> None:
         assert audit.count(session) == 0
     add_events(dvi, 1)
     assert check(dvi).ok
+
+
+def test_events_added_past_the_chain_head_are_named(dvi: OpenDVI) -> None:
+    add_events(dvi, 3)
+    with dvi.db.engine.begin() as connection:
+        connection.execute(text("UPDATE audit_head SET last_id = 2"))
+    report = check(dvi)
+    assert report.broken_id == 3 and "without the chain's head" in report.reason

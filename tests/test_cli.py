@@ -156,6 +156,12 @@ def test_an_exported_csv_imports_back_unchanged(cli: Any, tmp_path: Path) -> Non
     assert row["last_seen_date"] == "2026-03" and row["photo_dates"] == "2020-05|"
     again = cli("import", "missing", "--no-faces", str(exported))
     assert again.exit_code == 0 and "1 unchanged" in again.stdout
+    # Without --photos-dir, photos are listed by hash and found again in the photo store.
+    by_hash = tmp_path / "by-hash.csv"
+    assert cli("export", "missing", "--output", str(by_hash)).exit_code == 0
+    assert "sha256:" in by_hash.read_text()
+    third = cli("import", "missing", "--no-faces", str(by_hash))
+    assert third.exit_code == 0 and "1 unchanged" in third.stdout
 
 
 def test_export_json_carries_nested_records(cli: Any, tmp_path: Path) -> None:

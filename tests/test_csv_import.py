@@ -169,3 +169,71 @@ def test_a_folder_imports_one_record_per_sub_folder_or_loose_photo(
         ).scalar_one()
         assert len(obama.photos) == len(list((small_knn / "train" / "obama").iterdir()))
         assert audit.verify(session).ok
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("height_min_cm", "inf", "not a number"),
+        ("age_min", "1e999", "not a number"),
+        ("found_date", "0000", "not a year"),
+        ("photo_dates", "0000-01", "not a year and month"),
+    ],
+)
+def test_odd_values_fail_their_row_with_a_message_not_the_import(
+    dvi: OpenDVI, tmp_path: Path, column: str, value: str, words: str
+) -> None:
+    write_photo(tmp_path / "a.jpg")
+    path = write_csv(
+        tmp_path / "pm.csv",
+        [{"ref": "PM-1", "photos": "a.jpg", column: value}, {"ref": "PM-2", "photos": "a.jpg"}],
+    )
+    report = import_csv(dvi, path, kind="unidentified", actor="t")
+    assert report.created == 1 and report.failed == 1
+    assert words in report.problems[0].message and report.problems[0].field == column
+
+
+def test_a_height_of_only_a_dash_is_a_row_problem(dvi: OpenDVI, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "m.csv", [{"ref": "AM-1", "photos": "", "height_cm": "-"}])
+    report = import_csv(dvi, path, kind="missing", actor="t")
+    assert report.failed == 1 and report.problems[0].field == "height_cm"
+
+
+def test_empty_columns_a_spreadsheet_adds_at_the_right_are_ignored(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("ref,photos,full_name,,\nAM-1,,Ana,,\nAM-2,,Rui,,\n")
+    report = import_csv(dvi, path, kind="missing", actor="t")
+    assert report.ok and report.created == 2
+
+
+def test_a_line_separator_inside_a_field_does_not_split_the_record(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("ref,photos,description\nAM-1,,tall\u2028thin\nAM-2,,short\n")
+    report = import_csv(dvi, path, kind="missing", actor="t")
+    assert report.ok and report.created == 2
+    with dvi.db.read() as session:
+        first = session.execute(
+            select(MissingPerson).where(MissingPerson.ref == "AM-1")
+        ).scalar_one()
+        assert first.description == "tall\u2028thin"
+
+
+def test_reordering_photos_is_an_audited_update(dvi: OpenDVI, tmp_path: Path) -> None:
+    write_photo(tmp_path / "a.jpg", seed=1)
+    write_photo(tmp_path / "b.jpg", seed=2)
+    path = write_csv(tmp_path / "m.csv", [{"ref": "AM-1", "photos": "a.jpg|b.jpg"}])
+    import_csv(dvi, path, kind="missing", actor="t")
+    write_csv(path, [{"ref": "AM-1", "photos": "b.jpg|a.jpg"}])
+    assert import_csv(dvi, path, kind="missing", actor="t").updated == 1
+    assert import_csv(dvi, path, kind="missing", actor="t").unchanged == 1
+
+
+def test_hidden_files_in_a_folder_are_skipped(dvi: OpenDVI, tmp_path: Path) -> None:
+    write_photo(tmp_path / "people" / "ana" / "1.jpg")
+    (tmp_path / "people" / "ana" / "._1.jpg").write_bytes(b"\x00\x05\x16\x07 mac metadata")
+    report = import_folder(dvi, tmp_path / "people", kind="missing", actor="t")
+    assert report.ok and report.created == 1

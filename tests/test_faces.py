@@ -183,3 +183,24 @@ def test_an_onnx_backend_without_its_files_says_which_setting(tmp_path: Path) ->
         open_backend(Settings(face_backend="onnx"))
     with pytest.raises(InputError, match=r"nothing\.onnx: no such face detector file"):
         OnnxBackend(detector=tmp_path / "nothing.onnx", model=ModelSpec(tmp_path / "m.onnx"))
+
+
+def test_a_photo_one_pixel_high_is_an_answer_not_a_crash(dlib: FaceBackend) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (2000, 1), (90, 90, 90)).save(out, "PNG")
+    assert find_faces(out.getvalue(), dlib).status in {"no_face", "error"}
+
+
+@needs_lfw
+def test_boxes_are_in_the_photo_own_pixels_even_when_detection_used_a_smaller_copy(
+    dlib: FaceBackend,
+) -> None:
+    big = Image.open(io.BytesIO(lfw("Colin_Powell", 1))).resize((2500, 2500))
+    out = io.BytesIO()
+    big.save(out, "JPEG", quality=92)
+    face = find_faces(out.getvalue(), dlib).faces[0]
+    x, y, w, h = face.box
+    assert 600 < x < 900 and 600 < w < 1300, face.box
+    boxed = manual_face(out.getvalue(), dlib, (float(x), float(y), float(w), float(h)))
+    assert boxed.box == pytest.approx(face.box, abs=12)
+    assert similarity(boxed.embedding, face.embedding) > 0.9

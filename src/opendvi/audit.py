@@ -137,13 +137,18 @@ def verify(session: Session, *, batch: int = 5000) -> ChainReport:
         previous_hash, expected_id, checked = event.hash, expected_id + 1, checked + 1
     head = session.get(AuditHead, 1)
     if head is None:
-        return ChainReport(checked, None, "the chain head is missing")
+        return ChainReport(checked, checked + 1, "the chain head (table audit_head) is missing")
     if head.last_id != checked or head.last_hash != previous_hash:
+        if head.last_id > checked:
+            broken, what = checked + 1, "events at the end were removed"
+        elif head.last_id < checked:
+            broken, what = head.last_id + 1, "events were added without the chain's head"
+        else:
+            broken, what = checked, "the chain's head was changed"
         return ChainReport(
             checked,
-            checked + 1 if head.last_id > checked else head.last_id,
-            f"the chain ends at event {checked} but its head records event {head.last_id}: "
-            "events at the end were removed or the head was changed",
+            broken,
+            f"the chain ends at event {checked} but its head records event {head.last_id}: {what}",
         )
     return ChainReport(checked)
 

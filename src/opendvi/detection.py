@@ -126,9 +126,10 @@ def _save_result(
         for f in photo.faces
         if f.manual or (f.model_name, f.model_version) != (backend.name, backend.version)
     ]
-    single = len(result.faces) == 1
+    # A single usable face is the person, unless someone already chose or boxed one.
+    automatic = len(result.faces) == 1 and not any(f.is_subject for f in photo.faces)
     for found in result.faces:
-        photo.faces.append(_face_row(found, backend, subject=single and found.usable))
+        photo.faces.append(_face_row(found, backend, subject=automatic and found.usable))
     photo.detection_status = result.status
     photo.detection_note = result.note
     session.flush()
@@ -175,13 +176,16 @@ def detect_faces(
     batch: list[tuple[str, PhotoFaces]] = []
 
     def flush() -> None:
+        saved = []
         with app.db.write() as session:
             for sha, result in batch:
                 for photo_id in by_sha[sha]:
                     photo = session.get(Photo, photo_id)
                     if photo is not None:
                         _save_result(session, photo, result, backend, actor)
-                        _count(report, result)
+                        saved.append(result)
+        for result in saved:  # counted once committed
+            _count(report, result)
         batch.clear()
 
     results = _results(jobs, app.settings, workers or app.settings.resolved_workers())

@@ -21,6 +21,9 @@ from opendvi.errors import PhotoError
 __all__ = ["ImageInfo", "decode_rgb", "inspect_image", "served_copy"]
 
 ACCEPTED = {"JPEG", "PNG", "TIFF", "WEBP", "GIF", "BMP", "MPO"}
+# OpenDVI checks the pixel count itself, from the header, against its own setting
+# (OPENDVI_MAX_IMAGE_PIXELS); Pillow's fixed limit would override a larger setting.
+Image.MAX_IMAGE_PIXELS = None
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,9 @@ def snapshot(record: Record) -> dict[str, Any]:
     state["marks"] = [[m.kind, m.body_location, m.description] for m in record.marks]
     state["effects"] = [[e.category, e.description] for e in record.effects]
     state["photos"] = [
-        [p.sha256, p.taken_earliest, p.taken_latest] for p in record.photos if not p.withdrawn_at
+        [p.sha256, p.taken_earliest, p.taken_latest]
+        for p in sorted(record.photos, key=lambda p: p.position)
+        if not p.withdrawn_at
     ]
     if isinstance(record, MissingPerson):
         state["contacts"] = [
@@ -170,10 +172,20 @@ def snapshot(record: Record) -> dict[str, Any]:
             ]
             for c in record.contacts
         ]
-    return {
-        key: value.isoformat() if isinstance(value, dt.date) else value
-        for key, value in state.items()
-    }
+    return {key: _plain(value) for key, value in state.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Dates and times as text that reads the same before and after a database round trip."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _event(session: Session, code: str | None, *, actor: str) -> Event | None:

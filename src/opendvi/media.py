@@ -31,7 +31,7 @@ class MediaStore:
         """Store ``data`` under its hash (once) and return the hash."""
         digest = sha256_hex(data)
         target = self.path(digest)
-        if target.exists() and target.stat().st_size == len(data):
+        if target.exists() and target.stat().st_size == len(data) and self.intact(digest):
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
@@ -44,6 +44,12 @@ class MediaStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        # The rename must be on disk before the database commits a row that refers to it.
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
         return digest
 
     def get(self, sha256: str) -> bytes:

@@ -80,6 +80,13 @@ _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:#-]{0,119}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 SHARING = ("none", "team", "partners")
+CONTACT_LIMITS = {
+    "contact_name": 300,
+    "contact_relationship": 100,
+    "contact_email": 320,
+    "contact_phone": 60,
+    "contact_language": 20,
+}
 CHANNELS = ("in_person", "phone", "letter", "email")
 
 
@@ -204,6 +211,8 @@ def parse_marks(text: str) -> list[MarkInput]:
         location, colon, description = item.partition(":")
         if not colon:
             location, description = "", item
+        if len(location) > 200:
+            raise ValueProblem(f"the body location {location[:30]!r}… is over 200 characters")
         marks.append(MarkInput(location.strip(), description.strip(), _mark_kind(description)))
     return marks
 
@@ -224,7 +233,8 @@ def _height(text: str) -> tuple[int | None, int | None]:
     value = parse_int_range(
         low_text, high_text if sep else low_text, what="cm", lowest=40, highest=250
     )
-    assert value is not None
+    if value is None:
+        raise ValueProblem(f"{text!r} is not a height; write e.g. 172 or 170-180")
     return value.low, value.high
 
 
@@ -262,6 +272,9 @@ def _contact(reader: _Reader) -> None:
             )
         reader.parsed.contacts = None if not others else []
         return
+    for field_name, limit in CONTACT_LIMITS.items():
+        if len(raw.get(field_name, "")) > limit:
+            reader.parsed.problems[field_name] = f"is longer than {limit} characters"
     email = raw.get("contact_email", "")
     if email and not _EMAIL.match(email):
         reader.parsed.problems["contact_email"] = f"{email!r} is not an e-mail address"

@@ -79,9 +79,13 @@ _DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 def _one_date(text: str) -> DateRange:
     if m := _YEAR.match(text):
         year = int(m[1])
+        if year < 1:
+            raise ValueProblem(f"{text!r} is not a year")
         return DateRange(dt.date(year, 1, 1), dt.date(year, 12, 31))
     if m := _MONTH.match(text):
         year, month = int(m[1]), int(m[2])
+        if year < 1:
+            raise ValueProblem(f"{text!r} is not a year and month")
         if not 1 <= month <= 12:
             raise ValueProblem(f"{text!r} has no month {month}")
         return DateRange(
@@ -128,7 +132,7 @@ def parse_int_range(
             return None
         try:
             value = round(float(text))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueProblem(f"{text!r} is not a number of {what}") from None
         if not lowest <= value <= highest:
             raise ValueProblem(f"{value} {what} is outside {lowest}–{highest}")

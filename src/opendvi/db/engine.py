@@ -47,6 +47,13 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def _revision(connection: Any) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    return row[0] if row else None
+
+
 class Database:
     """The application's handle on its database: sessions for reading and for writing."""
 
@@ -102,10 +109,7 @@ class Database:
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None
-            row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
-            return row[0] if row else None
+            return _revision(connection)
 
     def head_revision(self) -> str:
         from alembic.script import ScriptDirectory
@@ -132,8 +136,15 @@ class Database:
                 f"the database {self.display_url()} is at schema version {current}, which this "
                 "version of OpenDVI does not know; upgrade OpenDVI before using it"
             )
-        with self.engine.begin() as connection:
-            command.upgrade(self._alembic_config(connection), "head")
+        # Two processes opening a new database at once: the second waits for the first's
+        # lock, then finds the schema already current.
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                if not self.is_sqlite:
+                    connection.execute(text("SELECT pg_advisory_xact_lock(7310541)"))
+                if _revision(connection) != head:
+                    command.upgrade(self._alembic_config(connection), "head")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -71,7 +71,7 @@ class Event(Base):
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(80), unique=True)
+    code: Mapped[str] = mapped_column(String(120), unique=True)
     name: Mapped[str] = mapped_column(String(300), default="")
     kind: Mapped[str] = mapped_column(String(40), default="")
     place: Mapped[str] = mapped_column(Text, default="")
@@ -318,7 +318,7 @@ class Face(Base):
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     is_subject: Mapped[bool] = mapped_column(Boolean, default=False)
     model_name: Mapped[str] = mapped_column(String(80))
-    model_version: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(300))
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_dim: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -344,7 +344,7 @@ class Candidate(Base):
     credible: Mapped[bool] = mapped_column(Boolean, default=True)
     factors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     model_name: Mapped[str] = mapped_column(String(80), default="")
-    model_version: Mapped[str] = mapped_column(String(80), default="")
+    model_version: Mapped[str] = mapped_column(String(300), default="")
     evidence_digest: Mapped[str] = mapped_column(String(64), default="")
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (

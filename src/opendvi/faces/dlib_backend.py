@@ -78,9 +78,8 @@ class DlibBackend:
         if factor < 1.0:
             from PIL import Image
 
-            small = np.asarray(
-                Image.fromarray(rgb).resize((round(width * factor), round(height * factor)))
-            )
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            small = np.asarray(Image.fromarray(rgb).resize(size))
         found = []
         for hit in self._cnn(small, 1 if max(small.shape[:2]) < 300 else 0):
             if hit.confidence < 0.3:

@@ -20,25 +20,36 @@ __all__ = ["analyse", "load_image", "manual_face"]
 DETECT_MAX_SIDE = 1280
 
 
-def load_image(data: bytes, *, name: str = "photo", max_pixels: int = 80_000_000) -> np.ndarray:
-    """The photo as an upright (EXIF applied) 8-bit RGB array, at most DETECT_MAX_SIDE wide."""
+def load_image(
+    data: bytes, *, name: str = "photo", max_pixels: int = 80_000_000
+) -> tuple[np.ndarray, float]:
+    """The photo as an upright (EXIF applied) 8-bit RGB array at most DETECT_MAX_SIDE wide,
+    and the factor from its coordinates to the photo's own (1.0 when not reduced)."""
     image = decode_rgb(data, name=name, max_pixels=max_pixels)
-    if max(image.size) > DETECT_MAX_SIDE:
+    longest = max(image.size)
+    if longest > DETECT_MAX_SIDE:
         image.thumbnail((DETECT_MAX_SIDE, DETECT_MAX_SIDE))
-    return np.ascontiguousarray(np.asarray(image))
+    return np.ascontiguousarray(np.asarray(image)), longest / max(image.size)
 
 
 def _face(
-    backend: FaceBackend, image: np.ndarray, detection: Detection, angle: float, *, manual: bool
+    backend: FaceBackend,
+    image: np.ndarray,
+    detection: Detection,
+    angle: float,
+    *,
+    manual: bool,
+    scale: float,
 ) -> FoundFace:
     quality, factors, reason = assess(
         image, detection.box, detection.landmarks, 1.0 if manual else detection.confidence
     )
-    x, y, w, h = detection.box
+    # Stored in the photo's own pixels (turned by ``angle``), not the reduced copy's.
+    x, y, w, h = (v * scale for v in detection.box)
     return FoundFace(
         box=(round(x), round(y), round(w), round(h)),
         rotation_deg=angle,
-        landmarks=[[round(float(v), 2) for v in point] for point in detection.landmarks],
+        landmarks=[[round(float(v) * scale, 2) for v in point] for point in detection.landmarks],
         detector_score=round(detection.confidence, 4),
         quality=quality,
         quality_factors=factors,
@@ -52,22 +63,25 @@ def _face(
 def analyse(
     data: bytes, backend: FaceBackend, *, name: str = "photo", max_pixels: int = 80_000_000
 ) -> PhotoFaces:
-    """Every face in the photo, found at whatever angle it lies; never raises for bad input."""
+    """Every face in the photo, found at whatever angle it lies; never raises: a photo that
+    cannot be read or analysed is an ``error`` result with the reason."""
     try:
-        image = load_image(data, name=name, max_pixels=max_pixels)
+        image, scale = load_image(data, name=name, max_pixels=max_pixels)
+        found, tried = search(image, backend)
+        if found is None:
+            return PhotoFaces(
+                "no_face",
+                f"no face found at {len(set(tried))} angles; box the face by hand if there is one",
+                angles_tried=tried,
+            )
+        faces = [
+            _face(backend, found.image, detection, found.angle, manual=False, scale=scale)
+            for detection in sorted(found.detections, key=lambda d: -d.box[2] * d.box[3])
+        ]
     except PhotoError as exc:
         return PhotoFaces("error", str(exc))
-    found, tried = search(image, backend)
-    if found is None:
-        return PhotoFaces(
-            "no_face",
-            f"no face found at {len(tried)} angles; box the face by hand if there is one",
-            angles_tried=tried,
-        )
-    faces = [
-        _face(backend, found.image, detection, found.angle, manual=False)
-        for detection in sorted(found.detections, key=lambda d: -d.box[2] * d.box[3])
-    ]
+    except Exception as exc:  # one photo must never stop the others
+        return PhotoFaces("error", f"{name}: face analysis failed ({type(exc).__name__}: {exc})")
     return PhotoFaces("done", "", faces, angles_tried=tried)
 
 
@@ -79,14 +93,18 @@ def manual_face(
     rotation_deg: float = 0.0,
     max_pixels: int = 80_000_000,
 ) -> FoundFace:
-    """Embed the face inside ``box`` (x, y, w, h in the photo turned by ``rotation_deg``)."""
-    image = rotate(load_image(data, max_pixels=max_pixels), rotation_deg)
+    """Embed the face inside ``box``: x, y, w, h in the photo's own pixels, the photo turned
+    by ``rotation_deg``."""
+    reduced, scale = load_image(data, max_pixels=max_pixels)
+    image = rotate(reduced, rotation_deg)
     height, width = image.shape[:2]
     x, y, w, h = box
-    if w < 4 or h < 4 or x < 0 or y < 0 or x + w > width or y + h > height:
+    full_w, full_h = round(width * scale), round(height * scale)
+    if w < 4 or h < 4 or x < 0 or y < 0 or x + w > full_w or y + h > full_h:
         raise PhotoError(
-            f"the box {x:g},{y:g},{w:g},{h:g} is not inside the photo ({width}×{height}); "
+            f"the box {x:g},{y:g},{w:g},{h:g} is not inside the photo ({full_w}×{full_h}); "
             "give x,y,width,height in pixels of the photo as shown"
         )
-    detection = backend.landmarks_in_box(image, box)
-    return _face(backend, image, detection, rotation_deg, manual=True)
+    small_box = (x / scale, y / scale, w / scale, h / scale)
+    detection = backend.landmarks_in_box(image, small_box)
+    return _face(backend, image, detection, rotation_deg, manual=True, scale=scale)

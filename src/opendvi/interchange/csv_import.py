@@ -10,9 +10,10 @@ file, line and field and what to do, and the other rows still import.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -87,15 +88,22 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         )
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(text.splitlines(keepends=True), dialect)
+    # Only the csv module decides where a record ends (not str.splitlines, which also
+    # breaks on form feeds and Unicode line separators inside a field).
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise InputError(
             f"{path}: the file is empty; the first line must name the columns"
         ) from None
+    # Spreadsheets often save empty columns at the right: ignore unnamed trailing columns.
+    while header and not header[-1]:
+        header.pop()
     rows = []
     for values in reader:
+        while len(values) > len(header) and not values[-1].strip():
+            values.pop()
         if not any(v.strip() for v in values):
             continue
         line = reader.line_num
@@ -160,6 +168,19 @@ def _photos(
                 taken = parse_date_range(date_texts[index])
             except ValueProblem as exc:
                 return [], "photo_dates", f"photo {index + 1}: {exc}"
+        if entry.startswith("sha256:"):
+            previous = known(entry.removeprefix("sha256:").strip().lower())
+            if previous is None or not app.media.path(previous.sha256).exists():
+                return (
+                    [],
+                    "photos",
+                    (
+                        f"{entry}: no photo with this SHA-256 is in this installation's photo "
+                        "store; export with --photos-dir to move photos to another installation"
+                    ),
+                )
+            stored.append(replace(previous, taken=taken))
+            continue
         path = Path(entry).expanduser()
         if not path.is_absolute():
             path = base / path
@@ -206,7 +227,9 @@ def import_folder(
             continue
         if entry.is_dir():
             photos = sorted(
-                p for p in entry.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file()
+                p
+                for p in entry.iterdir()
+                if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file() and not p.name.startswith(".")
             )
             if photos:
                 rows.append((line, {"ref": _ref(entry.name), "photos": "|".join(map(str, photos))}))
@@ -255,7 +278,19 @@ def import_rows(
     report.problems.extend(_check_header(source, header, known))
     first_line: dict[str, int] = {}
     for done, (line, raw) in enumerate(rows, start=1):
-        _import_row(app, source, base, line, raw, kind, parse, known, first_line, actor, report)
+        try:
+            _import_row(app, source, base, line, raw, kind, parse, known, first_line, actor, report)
+        except Exception as exc:  # one row must never stop the others
+            report.failed += 1
+            report.problems.append(
+                RowProblem(
+                    str(source),
+                    line,
+                    None,
+                    f"not imported, unexpected error: {type(exc).__name__}: {exc}",
+                    raw.get("ref", "").strip(),
+                )
+            )
         if progress:
             progress(done, len(rows))
     return report
@@ -332,6 +367,7 @@ def _import_row(
         report.failed += 1
         fail(None, f"not saved: {str(exc).splitlines()[0]}", ref)
         return
+
     if result.outcome == "created":
         report.created += 1
     elif result.outcome == "updated":

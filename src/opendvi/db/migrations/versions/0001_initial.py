@@ -46,7 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("code", sa.String(length=80), nullable=False),
+        sa.Column("code", sa.String(length=120), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("place", sa.Text(), nullable=False),
@@ -194,7 +194,7 @@ def upgrade() -> None:
         sa.Column("credible", sa.Boolean(), nullable=False),
         sa.Column("factors", sa.JSON(), nullable=False),
         sa.Column("model_name", sa.String(length=80), nullable=False),
-        sa.Column("model_version", sa.String(length=80), nullable=False),
+        sa.Column("model_version", sa.String(length=300), nullable=False),
         sa.Column("evidence_digest", sa.String(length=64), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -470,7 +470,7 @@ def upgrade() -> None:
         sa.Column("manual", sa.Boolean(), nullable=False),
         sa.Column("is_subject", sa.Boolean(), nullable=False),
         sa.Column("model_name", sa.String(length=80), nullable=False),
-        sa.Column("model_version", sa.String(length=80), nullable=False),
+        sa.Column("model_version", sa.String(length=300), nullable=False),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
         sa.Column("embedding_dim", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
