@@ -12,6 +12,7 @@ ships or downloads these files.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ class OnnxBackend:
     confident = 0.85
 
     def __init__(self, *, detector: Path, model: ModelSpec, score_threshold: float = 0.6) -> None:
+        # OpenCV's DNN module warns about GPU targets on every detector; users need none of it.
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
         import cv2
 
         for what, path in (("face detector", detector), ("face model", model.path)):
