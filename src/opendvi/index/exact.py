@@ -78,6 +78,17 @@ class ExactIndex:
             self._age_high[window] = np.asarray(age_high, dtype=np.float32)
         self._size += count
 
+    def _mask(self, sex: str | None, age: tuple[float, float] | None) -> np.ndarray | None:
+        size, mask = self._size, None
+        if sex in ("F", "M"):
+            mask = self._sex[:size] != _SEX["M" if sex == "F" else "F"]
+        if age is not None:
+            low, high = age
+            # NaN bounds compare False: unknown ages are never left out.
+            fits = ~((self._age_high[:size] < low) | (self._age_low[:size] > high))
+            mask = fits if mask is None else mask & fits
+        return mask
+
     def search(
         self,
         query: np.ndarray,
@@ -89,16 +100,22 @@ class ExactIndex:
         size = self._size
         if size == 0 or k <= 0:
             return Hits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
-        scores = self._vectors[:size] @ np.asarray(query, dtype=np.float32)
-        if sex in ("F", "M"):
-            other = _SEX["M" if sex == "F" else "F"]
-            scores[self._sex[:size] == other] = -np.inf
-        if age is not None:
-            low, high = age
-            # NaN bounds compare False: unknown ages are never left out.
-            scores[(self._age_high[:size] < low) | (self._age_low[:size] > high)] = -np.inf
-        k = min(k, size)
-        top = np.argpartition(-scores, k - 1)[:k] if k < size else np.arange(size)
+        query = np.asarray(query, dtype=np.float32)
+        mask = self._mask(sex, age)
+        if mask is not None and np.count_nonzero(mask) < size // 4:
+            # A selective filter: compare with the kept vectors only (still every one of them).
+            rows = np.flatnonzero(mask)
+            scores = self._vectors[rows] @ query
+        else:
+            rows = None
+            scores = self._vectors[:size] @ query
+            if mask is not None:
+                scores[~mask] = -np.inf
+        k = min(k, len(scores))
+        if k == 0:
+            return Hits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         top = top[np.isfinite(scores[top])]
-        return Hits(self._ids[top], scores[top])
+        positions = top if rows is None else rows[top]
+        return Hits(self._ids[positions], scores[top])
