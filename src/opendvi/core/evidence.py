@@ -1,0 +1,201 @@
+"""Descriptive evidence between a missing-person report (AM) and remains (PM), with soft
+tolerances: each factor adds or subtracts points, missing data adds nothing, and no factor
+can hide a candidate by itself — a strong disagreement lowers the score, a reviewer still
+sees it.
+
+Points are natural-log likelihood ratios in spirit: about +0.5 for an agreement that most
+strangers would also show, up to −4 for a disagreement that estimates rarely make. The
+tolerances are wide on purpose: forensic age estimates of the young miss by a few years
+(a boy of 16 estimated 18–22 must still rank), heights are guessed by families, and dates
+are typed by hand (a last-seen date after the recovery date is flagged, not excluded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["AMFacts", "Factor", "PMFacts", "compare"]
+
+FLOOR = -4.0
+DAYS_PER_YEAR = 365.2425
+
+
+@dataclass(frozen=True)
+class AMFacts:
+    sex: str = "U"
+    birth: tuple[dt.date, dt.date] | None = None
+    height: tuple[int | None, int | None] | None = None
+    last_seen: tuple[dt.date, dt.date] | None = None
+    place: tuple[float, float] | None = None
+    marks: Sequence[tuple[str, str]] = ()  # (body location, description)
+    effects: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class PMFacts:
+    sex: str = "U"
+    age: tuple[int | None, int | None] | None = None
+    height: tuple[int | None, int | None] | None = None
+    found: tuple[dt.date, dt.date] | None = None
+    place: tuple[float, float] | None = None
+    marks: Sequence[tuple[str, str]] = ()
+    effects: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor's contribution and, in words, why."""
+
+    name: str
+    points: float
+    why: str
+    flags: tuple[str, ...] = field(default=())
+
+
+def _gap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """How far apart two ranges are (0 when they overlap)."""
+    return max(0.0, a[0] - b[1], b[0] - a[1])
+
+
+def _bounds(pair: tuple[int | None, int | None] | None) -> tuple[float, float] | None:
+    if pair is None or pair == (None, None):
+        return None
+    low, high = pair
+    return (float(low if low is not None else high), float(high if high is not None else low))  # type: ignore[arg-type]
+
+
+def _soft(gap: float, sigma: float) -> float:
+    return max(FLOOR, -0.5 * (gap / sigma) ** 2)
+
+
+def sex_factor(am: AMFacts, pm: PMFacts) -> Factor:
+    if "U" in (am.sex, pm.sex):
+        return Factor("sex", 0.0, "sex unknown on one side")
+    if am.sex == pm.sex:
+        return Factor("sex", 0.4, f"both {am.sex}")
+    # Estimated sex is wrong in a few percent of cases (young, decomposed, skeletal remains).
+    return Factor("sex", -3.0, f"reported {am.sex}, estimated {pm.sex}")
+
+
+def age_factor(am: AMFacts, pm: PMFacts) -> Factor:
+    estimate = _bounds(pm.age)
+    if am.birth is None or estimate is None:
+        return Factor("age", 0.0, "age at death unknown on one side")
+    # The youngest the person can have been is at the earliest they went missing; the oldest,
+    # at the latest the remains were found.
+    start = am.last_seen[0] if am.last_seen else None
+    end = pm.found[1] if pm.found else (am.last_seen[1] if am.last_seen else None)
+    if start is None and end is None:
+        return Factor("age", 0.0, "no date to age the person at")
+    start = start or end
+    end = end or start
+    assert start is not None and end is not None
+    youngest = (start - am.birth[1]).days / DAYS_PER_YEAR
+    oldest = (max(end, start) - am.birth[0]).days / DAYS_PER_YEAR
+    gap = _gap((youngest, oldest), estimate)
+    if gap == 0:
+        return Factor(
+            "age",
+            0.5,
+            f"age {youngest:.0f}–{oldest:.0f} fits the estimate "
+            f"{estimate[0]:.0f}–{estimate[1]:.0f}",
+        )
+    # Estimates err more for older people.
+    sigma = 3.0 + 0.1 * (estimate[0] + estimate[1]) / 2
+    return Factor(
+        "age",
+        _soft(gap, sigma),
+        f"age {youngest:.0f}–{oldest:.0f} is {gap:.1f} years "
+        f"outside the estimate {estimate[0]:.0f}–{estimate[1]:.0f}",
+    )
+
+
+def height_factor(am: AMFacts, pm: PMFacts) -> Factor:
+    reported, estimate = _bounds(am.height), _bounds(pm.height)
+    if reported is None or estimate is None:
+        return Factor("height", 0.0, "height unknown on one side")
+    gap = _gap(reported, estimate)
+    if gap == 0:
+        return Factor("height", 0.3, "heights overlap")
+    return Factor("height", _soft(gap, 6.0), f"heights {gap:.0f} cm apart")
+
+
+def dates_factor(am: AMFacts, pm: PMFacts) -> Factor:
+    if am.last_seen is None or pm.found is None:
+        return Factor("dates", 0.0, "a date is unknown")
+    days = (am.last_seen[0] - pm.found[1]).days
+    if days <= 0:
+        return Factor("dates", 0.0, "last seen before the remains were found")
+    flag = f"last seen {days} days after the remains were found: likely a data error"
+    return Factor("dates", _soft(days, 60.0), flag, (flag,))
+
+
+def place_factor(am: AMFacts, pm: PMFacts) -> Factor:
+    if am.place is None or pm.place is None:
+        return Factor("place", 0.0, "a place has no coordinates")
+    (lat1, lon1), (lat2, lon2) = am.place, pm.place
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    km = 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
+    if km <= 50:
+        return Factor("place", 0.2, f"{km:.0f} km apart")
+    # Bodies and people travel (rivers, routes): distance lowers the score gently.
+    return Factor("place", max(-2.0, -0.5 * math.log(km / 50)), f"{km:,.0f} km apart")
+
+
+_STOP = {"a", "an", "and", "the", "of", "on", "with", "in", "small", "large", "old"}
+_SIDES = {"left", "right"}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-zà-ÿ]+", text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def marks_factor(am: AMFacts, pm: PMFacts) -> Factor:
+    if not am.marks or not pm.marks:
+        return Factor("marks", 0.0, "marks not reported on one side")
+    best, why = 0.0, "no mark in common"
+    for am_where, am_what in am.marks:
+        for pm_where, pm_what in pm.marks:
+            where_a, where_p = _words(am_where), _words(pm_where)
+            same_place = bool(where_a - _SIDES & where_p - _SIDES)
+            sides_clash = bool(
+                where_a & _SIDES and where_p & _SIDES and not where_a & where_p & _SIDES
+            )
+            shared = _words(am_what) & _words(pm_what)
+            points = (1.0 if same_place and not sides_clash else 0.0) + 0.5 * min(2, len(shared))
+            if points > best:
+                best = points
+                why = f"{am_where or 'mark'}: {am_what!r} ~ {pm_where or 'mark'}: {pm_what!r}"
+    return Factor("marks", best, why)
+
+
+def effects_factor(am: AMFacts, pm: PMFacts) -> Factor:
+    words_a = set().union(*(_words(e) for e in am.effects)) if am.effects else set()
+    words_p = set().union(*(_words(e) for e in pm.effects)) if pm.effects else set()
+    if not words_a or not words_p:
+        return Factor("effects", 0.0, "clothing or effects not described on one side")
+    shared = words_a & words_p
+    if not shared:
+        return Factor("effects", 0.0, "no word in common")
+    return Factor("effects", min(1.0, 0.25 * len(shared)), "shared: " + ", ".join(sorted(shared)))
+
+
+def compare(am: AMFacts, pm: PMFacts) -> list[Factor]:
+    """Every descriptive factor between a report and remains, in a fixed order."""
+    return [
+        sex_factor(am, pm),
+        age_factor(am, pm),
+        height_factor(am, pm),
+        dates_factor(am, pm),
+        place_factor(am, pm),
+        marks_factor(am, pm),
+        effects_factor(am, pm),
+    ]
