@@ -29,8 +29,8 @@ from common import (
     CONDITIONS,
     LFW,
     MODELS,
+    Gallery,
     Search,
-    best_pair_scores,
     jpeg,
     lfw_identities,
     metrics,
@@ -196,12 +196,11 @@ def run_opendvi(folder: Path, build_info: dict, backend: str, workers: int) -> t
     seconds = time.perf_counter() - started
     _choose_centre_faces(data_dir, env)
     faces = _faces_by_ref(data_dir)
-    gallery = [faces.get(row["ref"], []) for row in build_info["am"]]
+    gallery = Gallery([faces.get(row["ref"], []) for row in build_info["am"]], euclidean=False)
     searches = []
     for row, (condition, mate) in zip(build_info["pm"], build_info["truth"], strict=True):
         probe = faces.get(row["ref"], [])
-        scores = best_pair_scores(probe, gallery, euclidean=False)
-        searches.append(Search(condition, mate, bool(probe), scores))
+        searches.append(Search(condition, mate, bool(probe), gallery.scores(probe)))
     photos = sum(len(r["photos"].split("|")) for r in build_info["am"]) + len(build_info["pm"])
     return searches, seconds * workers / photos
 
@@ -215,13 +214,13 @@ def run_naive(build_info: dict, workers: int) -> tuple[list, float]:
     seconds = time.perf_counter() - started
     lookup = dict(zip(flat + pm_paths, embedded, strict=True))
     # face_recognition's habit: the first face found in each reference photo.
-    gallery = [[lookup[p][0] for p in paths if lookup[p]] for paths in am_paths]
+    gallery = Gallery(
+        [[lookup[p][0] for p in paths if lookup[p]] for paths in am_paths], euclidean=True
+    )
     searches = []
     for path, (condition, mate) in zip(pm_paths, build_info["truth"], strict=True):
         probe = lookup[path]
-        searches.append(
-            Search(condition, mate, bool(probe), best_pair_scores(probe, gallery, euclidean=True))
-        )
+        searches.append(Search(condition, mate, bool(probe), gallery.scores(probe)))
     return searches, seconds * workers / len(flat + pm_paths)
 
 

@@ -156,23 +156,32 @@ def metrics(searches: list[Search], fpir: float = 0.1) -> dict[str, float]:
     }
 
 
-def best_pair_scores(
-    probe: list[np.ndarray], gallery: list[list[np.ndarray]], *, euclidean: bool
-) -> np.ndarray | None:
-    if not probe:
-        return None
-    scores = np.full(len(gallery), -np.inf, dtype=np.float64)
-    p = np.stack(probe)
-    for index, faces in enumerate(gallery):
-        if not faces:
-            continue
-        g = np.stack(faces)
-        if euclidean:
-            d = np.linalg.norm(p[:, None, :] - g[None, :, :], axis=2)
-            scores[index] = -float(d.min())
+class Gallery:
+    """Every report's faces in one matrix, so a search is one product and a maximum."""
+
+    def __init__(self, faces: list[list[np.ndarray]], *, euclidean: bool) -> None:
+        self.size = len(faces)
+        self.euclidean = euclidean
+        owners = [i for i, group in enumerate(faces) for _ in group]
+        self.owners = np.array(owners, dtype=np.int64)
+        vectors = [v for group in faces for v in group]
+        self.matrix = np.stack(vectors) if vectors else np.zeros((0, 1), np.float32)
+
+    def scores(self, probe: list[np.ndarray]) -> np.ndarray | None:
+        """Per report, the best score over every pair of its faces with the probe's faces."""
+        if not probe:
+            return None
+        p = np.stack(probe)
+        if self.euclidean:
+            squared = (
+                (p**2).sum(1)[:, None] + (self.matrix**2).sum(1)[None, :] - 2 * p @ self.matrix.T
+            )
+            pair = -np.sqrt(np.maximum(squared, 0)).min(axis=0)
         else:
-            scores[index] = float((p @ g.T).max())
-    return scores
+            pair = (p @ self.matrix.T).max(axis=0)
+        out = np.full(self.size, -np.inf)
+        np.maximum.at(out, self.owners, pair)
+        return out
 
 
 # -- results -------------------------------------------------------------------------------
