@@ -16,12 +16,11 @@ from PIL import Image
 
 from opendvi.faces.types import Detection, FaceBackend
 
-__all__ = ["ANGLES", "Found", "rotate", "search", "uprightness"]
+__all__ = ["Found", "rotate", "search", "uprightness"]
 
 QUARTERS = (0.0, 90.0, 270.0, 180.0)
 # Between the quarters: each detector tolerates some tilt, so 30° steps close the gaps.
 BETWEEN = (30.0, -30.0, 60.0, -60.0, 120.0, -120.0, 150.0, -150.0)
-ANGLES = QUARTERS + BETWEEN
 CONFIDENT = 0.75  # for backends that do not say what a confident detection is
 
 
