@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -229,8 +231,14 @@ def import_folder_cmd(
 # -- export --------------------------------------------------------------------------------
 
 
-def _output(path: Path | None) -> Any:
-    return open(path, "w", encoding="utf-8", newline="") if path else sys.stdout
+@contextmanager
+def _output(path: Path | None) -> Iterator[Any]:
+    """The file to write an export to, or standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 OutputOpt = Annotated[
@@ -245,9 +253,8 @@ def _export_records(
     from opendvi.interchange.export import export_records
 
     dvi = _open()
-    out = _output(output)
     try:
-        with dvi.db.read() as session:
+        with _output(output) as out, dvi.db.read() as session:
             export_records(
                 session,
                 out,
@@ -257,8 +264,6 @@ def _export_records(
                 photos_dir=photos_dir,
             )
     finally:
-        if output:
-            out.close()
         dvi.close()
 
 
@@ -294,13 +299,10 @@ def export_candidates_cmd(format: FormatOpt = Format.csv, output: OutputOpt = No
     from opendvi.interchange.export import export_candidates
 
     dvi = _open()
-    out = _output(output)
     try:
-        with dvi.db.read() as session:
+        with _output(output) as out, dvi.db.read() as session:
             export_candidates(session, out, fmt=format.value)
     finally:
-        if output:
-            out.close()
         dvi.close()
 
 

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -43,6 +43,18 @@ def _json_default(value: Any) -> str:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return str(value)
+
+
+def _write_json_array(out: IO[str], items: Iterable[dict[str, Any]]) -> int:
+    """Write ``items`` as a JSON array, one item a line, without holding them all in memory."""
+    count = 0
+    out.write("[")
+    for item in items:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(item, ensure_ascii=False, default=_json_default))
+        count += 1
+    out.write("\n]\n")
+    return count
 
 
 def _range_text(earliest: Any, latest: Any) -> str:
@@ -208,13 +220,7 @@ def export_records(
                 writer.writerow(_remains_row(record, media, photos_dir))
             count += 1
         return count
-    out.write("[")
-    for record in _records(session, kind):
-        out.write(",\n" if count else "\n")
-        out.write(json.dumps(_json_record(record), ensure_ascii=False, default=_json_default))
-        count += 1
-    out.write("\n]\n")
-    return count
+    return _write_json_array(out, map(_json_record, _records(session, kind)))
 
 
 def export_candidates(session: Session, out: IO[str], *, fmt: Format) -> int:
@@ -249,10 +255,4 @@ def export_candidates(session: Session, out: IO[str], *, fmt: Format) -> int:
             writer.writerow(row)
             count += 1
         return count
-    out.write("[")
-    for row in rows:
-        out.write(",\n" if count else "\n")
-        out.write(json.dumps(row, ensure_ascii=False, default=_json_default))
-        count += 1
-    out.write("\n]\n")
-    return count
+    return _write_json_array(out, rows)
