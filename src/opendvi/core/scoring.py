@@ -1,0 +1,232 @@
+"""Face evidence per person, its calibration to a false-candidate rate, and the one score.
+
+- **Fusion**: every usable face of one record against every usable face of the other. The
+  face score is the mean of the best pair's similarity and the quality-weighted mean over
+  all pairs, so one good photo drives the score and poor photos count for less; the best
+  pair is kept to show the reviewer.
+- **Calibration**: the fused scores of pairs known to be different people (two different
+  missing-person reports) give the impostor distribution. Its upper tail is fitted with a
+  generalised Pareto distribution above the top ``TAIL`` scores (probability-weighted
+  moments), so rates far below one in the number of pairs measured can still be estimated.
+  ``pair_rate(s)`` is the chance that one stranger scores ``s`` or more; a search of ``n``
+  records shows such a stranger with chance ``1 − (1 − pair_rate)ⁿ``.
+- **Points**: the face contributes ``−ln pair_rate(s) − 1`` natural-log points (a typical
+  stranger scores about 0), the descriptive factors add their own points, and the total is
+  turned back into a rate the same way, so description can move a candidate above or below
+  the line but cannot make a face-less pair look like a face match.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Calibration",
+    "FaceEvidence",
+    "FaceSet",
+    "fuse",
+    "fuse_many",
+    "in_words",
+    "points_rate",
+    "search_rate",
+]
+
+F32 = npt.NDArray[np.float32]
+TAIL = 1000
+MIN_PAIRS = 2000
+RATE_FLOOR = 1e-15  # no estimate claims rarer than this
+BODY_POINTS = 200
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """The usable faces of one record: ids, embeddings (rows, unit length) and qualities."""
+
+    ids: Sequence[int]
+    vectors: F32
+    quality: F32
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class FaceEvidence:
+    score: float
+    best: float
+    weighted: float
+    pair: tuple[int, int]  # (face id on the first side, face id on the second)
+    pairs: int
+
+
+def fuse(a: FaceSet, b: FaceSet) -> FaceEvidence | None:
+    """The face evidence between two records, or None when one has no usable face."""
+    if not len(a) or not len(b):
+        return None
+    sims = a.vectors @ b.vectors.T
+    weights = np.outer(a.quality, b.quality)
+    i, j = (int(v) for v in np.unravel_index(int(np.argmax(sims)), sims.shape))
+    best = float(sims[i, j])
+    total = float(weights.sum())
+    weighted = float((sims * weights).sum() / total) if total > 0 else float(sims.mean())
+    return FaceEvidence(
+        score=0.5 * (best + weighted),
+        best=best,
+        weighted=weighted,
+        pair=(int(a.ids[i]), int(b.ids[j])),
+        pairs=int(sims.size),
+    )
+
+
+def fuse_many(
+    probe: FaceSet, vectors: F32, quality: F32, starts: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The fused score of ``probe`` against many records at once, and each one's best pair.
+
+    ``vectors``/``quality`` hold the faces of all records, grouped by record; record ``k``'s
+    faces start at row ``starts[k]``. Returns (fused scores, best-pair scores), one per record.
+    """
+    if not len(probe) or not len(starts):
+        empty = np.empty(0, dtype=np.float64)
+        return empty, empty
+    sims = vectors @ probe.vectors.T  # one row per face of the records
+    best = np.maximum.reduceat(sims.max(axis=1), starts).astype(np.float64)
+    q = probe.quality.astype(np.float64)
+    numerator = np.add.reduceat(quality * (sims @ q), starts)
+    denominator = np.add.reduceat(quality.astype(np.float64), starts) * q.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weighted = np.where(denominator > 0, numerator / denominator, best)
+    return 0.5 * (best + weighted), best
+
+
+def search_rate(pair_rate: float, size: int) -> float:
+    """The chance that a search of ``size`` records shows at least one such stranger."""
+    pair_rate = min(1.0, max(0.0, pair_rate))
+    if pair_rate >= 1.0:
+        return 1.0
+    return float(-math.expm1(max(1, size) * math.log1p(-pair_rate)))
+
+
+def in_words(rate: float, size: int) -> str:
+    """``1 in 2,000 searches of 4,970 reports would show a stranger this similar``."""
+    what = f"searches of {size:,} record{'s' if size != 1 else ''}"
+    if rate >= 0.5:
+        return f"most {what} would show a stranger this similar"
+    if rate <= RATE_FLOOR * 10:
+        return f"fewer than 1 in 10^14 {what} would show a stranger this similar"
+    one_in = 1 / rate
+    shown = (
+        f"{one_in:,.0f}" if one_in < 1e6 else f"{one_in:.1e}".replace("e+0", "e").replace("e+", "e")
+    )
+    return f"about 1 in {shown} {what} would show a stranger this similar"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The impostor distribution of fused face scores for one face model."""
+
+    pairs: int
+    body: tuple[float, ...]  # scores below the tail, ascending
+    survival: tuple[float, ...]  # the share of impostor pairs scoring above each of them
+    threshold: float  # where the tail starts
+    tail_share: float  # the share of impostor pairs above ``threshold``
+    shape: float  # generalised Pareto shape ξ (negative: a bounded tail)
+    scale: float
+
+    @classmethod
+    def fit(cls, scores: npt.ArrayLike) -> Calibration:
+        values = np.sort(np.asarray(scores, dtype=np.float64))
+        values = values[np.isfinite(values)]
+        n = len(values)
+        if n < MIN_PAIRS:
+            raise ValueError(f"{n} impostor scores are too few to calibrate (need {MIN_PAIRS})")
+        tail = min(TAIL, n // 10)
+        threshold = float(values[n - tail - 1])
+        excess = values[n - tail :] - threshold
+        shape, scale = _gpd_pwm(excess)
+        # Survival levels evenly spaced on a log scale from 1 down to the tail, so the rate
+        # is read finely where it matters.
+        levels = np.unique(
+            np.concatenate([np.linspace(1.0, 0.05, 40), np.geomspace(0.05, tail / n, BODY_POINTS)])
+        )[::-1]
+        positions = np.clip(np.round(n * (1 - levels)).astype(np.int64), 0, n - tail - 1)
+        positions = np.unique(positions)
+        return cls(
+            pairs=n,
+            body=tuple(float(v) for v in values[positions]),
+            survival=tuple(float((n - 1 - p) / n) for p in positions),
+            threshold=threshold,
+            tail_share=tail / n,
+            shape=shape,
+            scale=scale,
+        )
+
+    def pair_rate(self, score: float) -> float:
+        """The share of impostor pairs that score ``score`` or more."""
+        if not math.isfinite(score):
+            return 1.0 if score < 0 else RATE_FLOOR
+        if score <= self.threshold:
+            body = np.asarray(self.body)
+            logs = np.log(np.asarray(self.survival))
+            at = float(np.interp(score, body, logs, left=0.0, right=math.log(self.tail_share)))
+            return max(self.tail_share, min(1.0, math.exp(at)))
+        excess = score - self.threshold
+        if abs(self.shape) < 1e-9:
+            survival = math.exp(-excess / self.scale)
+        else:
+            base = 1.0 + self.shape * excess / self.scale
+            survival = 0.0 if base <= 0 else base ** (-1.0 / self.shape)
+        return max(RATE_FLOOR, self.tail_share * survival)
+
+    def points(self, score: float) -> float:
+        """Natural-log points of a face score: about 0 for a typical stranger."""
+        return -math.log(self.pair_rate(score)) - 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pairs": self.pairs,
+            "body": list(self.body),
+            "survival": list(self.survival),
+            "threshold": self.threshold,
+            "tail_share": self.tail_share,
+            "shape": self.shape,
+            "scale": self.scale,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Calibration:
+        return cls(
+            pairs=int(data["pairs"]),
+            body=tuple(float(v) for v in data["body"]),
+            survival=tuple(float(v) for v in data["survival"]),
+            threshold=float(data["threshold"]),
+            tail_share=float(data["tail_share"]),
+            shape=float(data["shape"]),
+            scale=float(data["scale"]),
+        )
+
+
+def points_rate(points: float) -> float:
+    """The per-pair rate that a total of ``points`` stands for (the inverse of ``points``)."""
+    return min(1.0, math.exp(-(points + 1.0)))
+
+
+def _gpd_pwm(excess: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """Generalised Pareto shape and scale from exceedances, by probability-weighted moments
+    (Hosking & Wallis 1987), which stay sensible for the bounded tails of similarities."""
+    y = np.sort(excess)
+    n = len(y)
+    a0 = float(y.mean())
+    p = (np.arange(1, n + 1) - 0.35) / n
+    a1 = float((y * (1 - p)).mean())
+    if a0 <= 0 or a0 - 2 * a1 <= 0:
+        return 0.0, max(a0, 1e-6)
+    k = a0 / (a0 - 2 * a1) - 2
+    scale = 2 * a0 * a1 / (a0 - 2 * a1)
+    return -k, max(scale, 1e-9)

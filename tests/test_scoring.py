@@ -1,0 +1,110 @@
+"""Face fusion, calibration to a false-candidate rate, and the words a reviewer reads."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from opendvi.core.scoring import (
+    Calibration,
+    FaceSet,
+    fuse,
+    fuse_many,
+    in_words,
+    points_rate,
+    search_rate,
+)
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_fusion_keeps_the_best_pair_and_weights_by_quality() -> None:
+    rng = np.random.default_rng(1)
+    base = unit(rng.normal(size=(1, 64)))
+    near = unit(base + 0.2 * rng.normal(size=(1, 64)))
+    far = unit(rng.normal(size=(1, 64)))
+    report = FaceSet([11, 12], np.vstack([near, far]), np.array([0.9, 0.9], np.float32))
+    remains = FaceSet([21], base, np.array([0.8], np.float32))
+    evidence = fuse(report, remains)
+    assert evidence is not None
+    assert evidence.pair == (11, 21)
+    assert evidence.best == pytest.approx((near @ base.T).item(), abs=1e-6)
+    assert evidence.pairs == 2
+    assert evidence.weighted < evidence.best
+    assert evidence.score == pytest.approx((evidence.best + evidence.weighted) / 2)
+    # A poor photo of a stranger counts for less than a good one.
+    poor = FaceSet([11, 12], np.vstack([near, far]), np.array([0.9, 0.1], np.float32))
+    assert fuse(poor, remains).weighted > evidence.weighted  # type: ignore[union-attr]
+    assert (
+        fuse(FaceSet([], np.empty((0, 64), np.float32), np.empty(0, np.float32)), remains) is None
+    )
+
+
+def test_fusing_many_records_at_once_equals_one_at_a_time() -> None:
+    rng = np.random.default_rng(2)
+    sizes = [1, 3, 2, 1]
+    vectors = unit(rng.normal(size=(sum(sizes), 32)))
+    quality = rng.uniform(0.3, 1, sum(sizes)).astype(np.float32)
+    starts = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+    probe = FaceSet([1, 2], unit(rng.normal(size=(2, 32))), np.array([0.5, 0.9], np.float32))
+    fused, best = fuse_many(probe, vectors, quality, starts)
+    for k, (start, size) in enumerate(zip(starts, sizes, strict=True)):
+        group = FaceSet(
+            list(range(size)), vectors[start : start + size], quality[start : start + size]
+        )
+        one = fuse(probe, group)
+        assert one is not None
+        assert fused[k] == pytest.approx(one.score, abs=1e-5)
+        assert best[k] == pytest.approx(one.best, abs=1e-5)
+
+
+def test_calibration_predicts_the_tail_of_held_out_impostors() -> None:
+    rng = np.random.default_rng(3)
+    fitted = Calibration.fit(rng.normal(0.0, 0.1, 2_000_000))
+    held_out = rng.normal(0.0, 0.1, 4_000_000)
+    for rate in (1e-2, 1e-3, 1e-4):
+        score = float(np.quantile(held_out, 1 - rate))
+        assert fitted.pair_rate(score) == pytest.approx(rate, rel=0.25)
+    # Beyond what was measured, the fitted tail still falls like the true one (within 2×).
+    true_rate = 0.5 * math.erfc(0.55 / 0.1 / math.sqrt(2))  # P(X > 0.55), about 2e-8
+    assert true_rate / 2 < fitted.pair_rate(0.55) < true_rate * 2
+    # Monotone, bounded and stored losslessly.
+    scores = np.linspace(-0.5, 1.0, 200)
+    rates = [fitted.pair_rate(float(s)) for s in scores]
+    assert all(a >= b for a, b in itertools.pairwise(rates))
+    assert rates[-1] > 0 and rates[0] <= 1
+    assert Calibration.from_json(fitted.to_json()) == fitted
+
+
+def test_too_few_impostor_pairs_cannot_calibrate() -> None:
+    with pytest.raises(ValueError, match="too few"):
+        Calibration.fit(np.zeros(100))
+
+
+def test_points_turn_back_into_the_same_rate() -> None:
+    fitted = Calibration.fit(np.random.default_rng(4).normal(0, 0.1, 100_000))
+    for score in (0.0, 0.2, 0.35, 0.5):
+        assert points_rate(fitted.points(score)) == pytest.approx(fitted.pair_rate(score))
+    # A typical stranger scores about zero points.
+    assert abs(fitted.points(0.0) - (math.log(2) - 1)) < 0.05
+
+
+def test_a_search_of_n_records_multiplies_the_chance_of_a_stranger() -> None:
+    assert search_rate(1e-6, 1000) == pytest.approx(1 - (1 - 1e-6) ** 1000)
+    assert search_rate(1e-6, 1000) == pytest.approx(1e-3, rel=1e-3)
+    assert search_rate(0.5, 100) == pytest.approx(1.0)
+    assert search_rate(2.0, 10) == 1.0
+    assert search_rate(0.0, 10) == 0.0
+
+
+def test_the_rate_in_words() -> None:
+    assert in_words(1 / 2000, 4970) == (
+        "about 1 in 2,000 searches of 4,970 records would show a stranger this similar"
+    )
+    assert in_words(0.7, 10).startswith("most searches of 10 records")
+    assert "1 in 2.5e7" in in_words(4e-8, 10)
