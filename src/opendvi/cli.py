@@ -43,7 +43,9 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="People who use OpenDVI and their roles.", no_args_is_help=True)
 app.add_typer(faces_app, name="faces")
+app.add_typer(users_app, name="users")
 
 
 class Format(StrEnum):
@@ -123,6 +125,7 @@ def _run_import(
     folder: bool,
     workers: int | None,
     faces: bool,
+    match: bool,
 ) -> None:
     from opendvi.interchange.csv_import import import_csv, import_folder
     from opendvi.progress import Bar
@@ -135,6 +138,8 @@ def _run_import(
         _report_import(report, quiet)
         if faces:
             _detect(dvi, quiet=quiet, actor=actor, workers=workers, redo=False)
+        if match:
+            _match(dvi, quiet=quiet, actor=actor, everything=False)
     except KeyboardInterrupt:
         _err(
             "\nInterrupted. Rows already saved are complete; run the same command again to "
@@ -164,6 +169,29 @@ def _detect(
         )
 
 
+def _match(dvi: OpenDVI, *, quiet: bool, actor: str | None, everything: bool) -> None:
+    from opendvi.matching import run_matching
+    from opendvi.progress import Bar
+
+    with Bar("Matching", quiet=quiet) as bar:
+        report = run_matching(dvi, actor=_actor(actor), everything=everything, progress=bar.update)
+    if quiet:
+        return
+    if not report.records:
+        typer.echo("matching: nothing waiting (`opendvi match --all` rebuilds every list)")
+        return
+    typer.echo(
+        f"matching: {report.records} records — {report.candidates} candidates listed, "
+        f"{report.credible} above the threshold; {report.calibration}"
+    )
+    if report.no_candidate:
+        shown = ", ".join(report.no_candidate[:10])
+        more = f" and {len(report.no_candidate) - 10} more" if len(report.no_candidate) > 10 else ""
+        typer.echo(
+            f"no credible candidate for {len(report.no_candidate)} remains record(s): {shown}{more}"
+        )
+
+
 def _report_import(report: ImportReport, quiet: bool) -> None:
     for problem in report.problems:
         _err(str(problem))
@@ -183,6 +211,10 @@ WorkersOpt = Annotated[
 NoFacesOpt = Annotated[
     bool, typer.Option("--no-faces", help="Only store records and photos; find faces later.")
 ]
+NoMatchOpt = Annotated[
+    bool,
+    typer.Option("--no-match", help="Leave the matching queued for `opendvi match` to run."),
+]
 ActorOpt = Annotated[
     str | None, typer.Option("--actor", help="Name written in the audit log (default: cli:USER).")
 ]
@@ -195,9 +227,10 @@ def import_missing(
     actor: ActorOpt = None,
     workers: WorkersOpt = None,
     no_faces: NoFacesOpt = False,
+    no_match: NoMatchOpt = False,
 ) -> None:
     """Import missing-person (AM) reports from a CSV file (columns: see docs/import.md)."""
-    _run_import(RecordKind.missing, file, quiet, actor, False, workers, not no_faces)
+    _run_import(RecordKind.missing, file, quiet, actor, False, workers, not no_faces, not no_match)
 
 
 @import_app.command("unidentified")
@@ -207,9 +240,12 @@ def import_unidentified(
     actor: ActorOpt = None,
     workers: WorkersOpt = None,
     no_faces: NoFacesOpt = False,
+    no_match: NoMatchOpt = False,
 ) -> None:
     """Import unidentified-remains (PM) records from a CSV file (columns: see docs/import.md)."""
-    _run_import(RecordKind.unidentified, file, quiet, actor, False, workers, not no_faces)
+    _run_import(
+        RecordKind.unidentified, file, quiet, actor, False, workers, not no_faces, not no_match
+    )
 
 
 @import_app.command("folder")
@@ -222,10 +258,11 @@ def import_folder_cmd(
     actor: ActorOpt = None,
     workers: WorkersOpt = None,
     no_faces: NoFacesOpt = False,
+    no_match: NoMatchOpt = False,
 ) -> None:
     """Import a folder of photos: each sub-folder is one record named after it; a photo
     directly in the folder is a record of its own."""
-    _run_import(as_, folder, quiet, actor, True, workers, not no_faces)
+    _run_import(as_, folder, quiet, actor, True, workers, not no_faces, not no_match)
 
 
 # -- export --------------------------------------------------------------------------------
@@ -432,6 +469,167 @@ def db_upgrade() -> None:
         typer.echo(f"{dvi.db.display_url()} is at schema version {dvi.db.current_revision()}")
     finally:
         dvi.close()
+
+
+# -- matching -------------------------------------------------------------------------------
+
+
+@app.command()
+def match(
+    everything: Annotated[
+        bool,
+        typer.Option("--all", help="Recalibrate and rebuild every candidate list from scratch."),
+    ] = False,
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Match new and changed records (imports do this unless --no-match)."""
+    dvi = _open()
+    try:
+        _match(dvi, quiet=quiet, actor=actor, everything=everything)
+    except KeyboardInterrupt:
+        _err("\nInterrupted. Lists finished so far are saved; run it again to finish.")
+        raise typer.Exit(130) from None
+    finally:
+        dvi.close()
+
+
+@app.command()
+def explain(
+    pm_ref: Annotated[str, typer.Argument(help="The remains record's ref.")],
+    am_ref: Annotated[str, typer.Argument(help="The missing-person report's ref.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Why a remains record and a report score as they do: every factor's points."""
+    import dataclasses
+    import json
+
+    from opendvi.matching import explain as explain_pair
+
+    dvi = _open()
+    try:
+        found = explain_pair(dvi, pm_ref, am_ref)
+    finally:
+        dvi.close()
+    if as_json:
+        data = dataclasses.asdict(found)
+        data["verdict"] = found.verdict()
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{pm_ref} (remains) and {am_ref} (missing-person report)", soft_wrap=True)
+    table = Table()
+    table.add_column("factor")
+    table.add_column("points", justify="right")
+    table.add_column("why")
+    for name, factor in found.factors.items():
+        if name == "exclusion":
+            continue
+        points = factor.get("points", 0.0)
+        table.add_row(name, f"{points:+.2f}", factor.get("why", ""))
+    table.add_row("total", f"{found.score:+.2f}", "", style="bold")
+    console.print(table)
+    face = found.factors.get("face", {})
+    if "pair" in face:
+        console.print(
+            f"driving pair: face {face['pair'][0]} of {am_ref} and face {face['pair'][1]} of "
+            f"{pm_ref} ({face['best_pair']:.3f}; quality-weighted over {face['pairs']} pairs: "
+            f"{face['weighted']:.3f})",
+            soft_wrap=True,
+        )
+    console.print(
+        f"face model: {found.model[0]} {found.model[1]}; {found.calibration}", soft_wrap=True
+    )
+    console.print(f"verdict: {found.verdict()}", soft_wrap=True)
+    exclusion = found.factors.get("exclusion")
+    if exclusion:
+        console.print(
+            f"excluded on {exclusion['on']} by {exclusion['by']}: {exclusion['reason']}"
+            + ("" if found.status == "excluded" else " — the evidence has changed since"),
+            soft_wrap=True,
+        )
+    if found.stored:
+        console.print(
+            f"listed: rank {found.rank_for_remains or '-'} for {pm_ref}, "
+            f"rank {found.rank_for_missing or '-'} for {am_ref}",
+            soft_wrap=True,
+        )
+    else:
+        console.print("not among the stored candidates of either record", soft_wrap=True)
+
+
+@app.command()
+def exclude(
+    pm_ref: Annotated[str, typer.Argument(help="The remains record's ref.")],
+    am_ref: Annotated[str, typer.Argument(help="The missing-person report's ref.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why they are not the same person.")],
+    by: Annotated[str, typer.Option("--by", help="The reviewer's username.")],
+) -> None:
+    """Record that a remains record and a report are not the same person."""
+    from opendvi.matching import exclude as exclude_pair
+
+    dvi = _open()
+    try:
+        decision = exclude_pair(dvi, pm_ref, am_ref, reason=reason, username=by)
+    finally:
+        dvi.close()
+    typer.echo(
+        f"excluded {pm_ref} / {am_ref} (decision {decision}); the pair comes back, flagged, "
+        "if the evidence behind it changes"
+    )
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    admin = "admin"
+    forensic = "forensic"
+    caseworker = "caseworker"
+    reviewer = "reviewer"
+    auditor = "auditor"
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name: lower-case letters and digits.")],
+    role: Annotated[Role, typer.Option("--role", help="What the user may do.")],
+    name: Annotated[str, typer.Option("--name", help="Full name shown to others.")] = "",
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="No password yet (cannot log in).")
+    ] = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Add a user with one role; asks for the password unless told otherwise."""
+    from opendvi.users import add_user
+
+    password: str | None = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif not no_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    dvi = _open()
+    try:
+        with dvi.db.write() as session:
+            add_user(
+                session,
+                username=username,
+                role=role.value,
+                actor=_actor(actor),
+                password=password,
+                display_name=name,
+                email=email,
+            )
+    finally:
+        dvi.close()
+    typer.echo(f"user {username.strip().lower()} added as {role.value}")
 
 
 # -- faces ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import Face, Photo
 from opendvi.errors import NotFound
 from opendvi.faces import FaceBackend, FoundFace, PhotoFaces, find_faces, manual_face, open_backend
+from opendvi.jobs import queue_photo_owner
 from opendvi.settings import Settings
 
 __all__ = ["DetectionReport", "add_manual_face", "choose_subject", "detect_faces"]
@@ -151,6 +152,7 @@ def _save_result(
             "note": result.note,
         },
     )
+    queue_photo_owner(session, photo)
 
 
 def detect_faces(
@@ -243,6 +245,7 @@ def add_manual_face(
             after={"photo": photo.id, "box": list(found.box), "rotation_deg": rotation_deg},
             details={"photo_id": photo.id, "quality": found.quality, "usable": found.usable},
         )
+        queue_photo_owner(session, photo)
         return face.id
 
 
@@ -266,3 +269,4 @@ def choose_subject(app: OpenDVI, *, face_id: int, actor: str) -> None:
             after={"subject_faces": [face_id]},
             details={"photo_id": face.photo_id},
         )
+        queue_photo_owner(session, face.photo)

@@ -32,6 +32,7 @@ from opendvi.db.tables import (
 )
 from opendvi.errors import PhotoError
 from opendvi.images import inspect_image, served_copy
+from opendvi.jobs import queue_match
 from opendvi.media import MediaStore, sha256_hex
 from opendvi.settings import Settings
 
@@ -323,6 +324,7 @@ def _save(
         after=after,
         details=details,
     )
+    queue_match(session, "missing" if kind is MissingPerson else "remains", record.id)
     return SaveResult(outcome, record.id, ref)
 
 

@@ -89,6 +89,21 @@ class Settings(BaseSettings):
         description="Five-point alignment template: arcface (InsightFace 112×112) or "
         "sphereface (96×112, as used by Intel's face-reidentification models).",
     )
+    candidate_max_rate: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="A candidate is shown as a match only when at most this share of searches "
+        "of the same size would show a stranger as similar (face and description together); "
+        "the others are listed as below threshold. 0.05 = 1 in 20.",
+    )
+    candidates_per_record: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="Candidates kept per record: this many by total score, and this many by "
+        "face alone, so a description that disagrees never hides a strong face.",
+    )
     workers: int | None = Field(
         default=None,
         ge=1,

@@ -347,8 +347,13 @@ class Candidate(Base):
     model_version: Mapped[str] = mapped_column(String(300), default="")
     evidence_digest: Mapped[str] = mapped_column(String(64), default="")
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # open: to review; excluded: a reviewer excluded the pair on this same evidence (kept,
+    # not listed); resurfaced: excluded before, but the evidence has changed since.
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
     __table_args__ = (
         UniqueConstraint("remains_id", "missing_person_id", name="uq_candidates_pair"),
+        CheckConstraint("status IN ('open','excluded','resurfaced')", name="status"),
+        Index("ix_candidates_remains_rank", "remains_id", "rank_for_remains"),
     )
 
 
@@ -447,6 +452,22 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_jobs_status_kind", "status", "kind"),)
+
+
+class Calibration(Base):
+    """The impostor distribution of one face model's fused scores, fitted from pairs of
+    different missing-person reports; the latest row per model is the one in use."""
+
+    __tablename__ = "calibrations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(40))
+    records: Mapped[int] = mapped_column(Integer)
+    pairs: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_calibrations_model", "model_name", "model_version"),)
 
 
 class AuditEvent(Base):

@@ -24,6 +24,7 @@ from opendvi.media import MediaStore
 
 __all__ = ["CANDIDATE_COLUMNS", "export_candidates", "export_records"]
 
+FACTORS = ("face", "sex", "age", "height", "dates", "place", "marks", "effects")
 CANDIDATE_COLUMNS = (
     "pm_ref",
     "am_ref",
@@ -32,7 +33,10 @@ CANDIDATE_COLUMNS = (
     "face_score",
     "false_candidate_rate",
     "credible",
+    "status",
+    "rank_for_missing",
     "model",
+    *(f"{name}_points" for name in FACTORS),
 )
 Kind = Literal["missing", "unidentified"]
 Format = Literal["csv", "json"]
@@ -229,19 +233,30 @@ def export_candidates(session: Session, out: IO[str], *, fmt: Format) -> int:
         select(Candidate, Remains.ref, MissingPerson.ref)
         .join(Remains, Candidate.remains_id == Remains.id)
         .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
-        .order_by(Remains.ref, Candidate.rank_for_remains, Candidate.score.desc())
+        .order_by(
+            Remains.ref,
+            Candidate.rank_for_remains.is_(None),
+            Candidate.rank_for_remains,
+            Candidate.score.desc(),
+        )
     )
     rows = (
         {
             "pm_ref": pm_ref,
             "am_ref": am_ref,
             "rank": candidate.rank_for_remains,
+            "rank_for_missing": candidate.rank_for_missing,
+            "status": candidate.status,
             "score": round(candidate.score, 6),
             "face_score": None if candidate.face_score is None else round(candidate.face_score, 6),
             "false_candidate_rate": candidate.false_candidate_rate,
             "credible": candidate.credible,
             "model": f"{candidate.model_name} {candidate.model_version}".strip(),
             "factors": candidate.factors,
+            **{
+                f"{name}_points": (candidate.factors.get(name) or {}).get("points")
+                for name in FACTORS
+            },
         }
         for candidate, pm_ref, am_ref in session.execute(query.execution_options(yield_per=1000))
     )

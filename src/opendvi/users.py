@@ -1,0 +1,87 @@
+"""People who use OpenDVI, their roles, and their passwords (Argon2id hashes only)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opendvi import audit
+from opendvi.db.tables import User
+from opendvi.errors import InputError, Refused
+
+__all__ = ["ROLES", "add_user", "hash_password", "verify_password"]
+
+ROLES = {
+    "admin": "manages users and settings; may do everything",
+    "forensic": "post-mortem records of remains",
+    "caseworker": "missing-person reports and families",
+    "reviewer": "reviews candidates: excludes, refers, proposes and confirms identifications",
+    "auditor": "reads everything and the audit log; changes nothing",
+}
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    if not stored:
+        return False
+    try:
+        return PasswordHasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    actor: str,
+    password: str | None = None,
+    display_name: str = "",
+    email: str | None = None,
+) -> User:
+    """Add a user with one role; the password, when given, is stored as an Argon2id hash."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise InputError(
+            f"username {username!r}: use 2–80 lower-case letters, digits, dots, dashes or "
+            "underscores, starting with a letter or digit",
+            field="username",
+        )
+    if role not in ROLES:
+        raise InputError(f"role {role!r}: choose one of {', '.join(ROLES)}", field="role")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise InputError(f"password: use at least {MIN_PASSWORD} characters", field="password")
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Refused(f"there is already a user {username!r}")
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name,
+        email=email,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.added",
+        entity_type="user",
+        entity_id=user.id,
+        entity_ref=username,
+        after={"username": username, "role": role, "display_name": display_name},
+    )
+    return user
