@@ -174,6 +174,10 @@ def test_the_onnx_and_openvino_backends_embed_models_named_by_path(runtime: str)
     assert similarity(faces[0].embedding, faces[2].embedding) < 0.35
     rotated = find_faces(turned(lfw("George_W_Bush", 1), 90), backend)
     assert rotated.status == "done" and rotated.faces[0].rotation_deg in (270.0, -90.0)
+    from opendvi.faces import model_identity
+
+    settings = Settings(face_backend=runtime, face_detector_path=YUNET, face_model_path=spec.path)
+    assert model_identity(settings) == (backend.name, backend.version)
 
 
 def test_an_onnx_backend_without_its_files_says_which_setting(tmp_path: Path) -> None:
@@ -204,3 +208,14 @@ def test_boxes_are_in_the_photo_own_pixels_even_when_detection_used_a_smaller_co
     boxed = manual_face(out.getvalue(), dlib, (float(x), float(y), float(w), float(h)))
     assert boxed.box == pytest.approx(face.box, abs=12)
     assert similarity(boxed.embedding, face.embedding) > 0.9
+
+
+def test_the_model_identity_is_known_without_loading_the_model() -> None:
+    from opendvi.faces import model_identity, open_backend
+    from opendvi.settings import Settings
+
+    settings = Settings()
+    assert model_identity(settings) == (
+        open_backend(settings).name,
+        open_backend(settings).version,
+    )

@@ -19,6 +19,7 @@ come back flagged as *resurfaced* when it changes.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ __all__ = [
     "calibrate",
     "exclude",
     "explain",
+    "impostor_scores",
+    "load_side",
     "run_matching",
 ]
 
@@ -146,7 +149,7 @@ def _pm_facts(record: Remains) -> PMFacts:
     )
 
 
-def _load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
+def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
     kind = MissingPerson if side == "missing" else Remains
     owner_column = Photo.missing_person_id if side == "missing" else Photo.remains_id
     records = (
@@ -349,9 +352,10 @@ def _face_factor(ctx: Context, evidence: FaceEvidence | None) -> dict[str, Any]:
     if calibration is None:
         factor.update(points=0.0, why=f"face score {evidence.score:.3f} (not calibrated)")
         return factor
-    rate = search_rate(calibration.pair_rate(evidence.score), ctx.gallery)
+    pair_rate = calibration.pair_rate(evidence.score)
+    rate = search_rate(pair_rate, ctx.gallery)
     factor.update(
-        points=round(calibration.points(evidence.score), 3),
+        points=round(-math.log(pair_rate) - 1.0, 3),  # as Calibration.points
         rate=rate,
         why=f"face score {evidence.score:.3f}: {in_words(rate, ctx.gallery)}",
     )
@@ -580,16 +584,15 @@ def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
 
 
 def _current_model(app: OpenDVI) -> tuple[str, str]:
-    from opendvi.faces import open_backend
+    from opendvi.faces import model_identity
 
-    backend = open_backend(app.settings)
-    return backend.name, backend.version
+    return model_identity(app.settings)
 
 
 def _context(session: Session, app: OpenDVI, *, actor: str, recalibrate: bool) -> Context:
     model = _current_model(app)
-    am = _load_side(session, "missing", model)
-    pm = _load_side(session, "remains", model)
+    am = load_side(session, "missing", model)
+    pm = load_side(session, "remains", model)
     calibration = calibrate(session, am, model, actor=actor, force=recalibrate)
     return Context(
         am=am,

@@ -31,6 +31,7 @@ __all__ = [
     "find_faces",
     "load_image",
     "manual_face",
+    "model_identity",
     "open_backend",
     "similarity",
 ]
@@ -77,6 +78,26 @@ def _build(settings: Settings) -> FaceBackend:
         template=settings.face_model_template,
     )
     return OnnxBackend(detector=settings.face_detector_path, model=spec)
+
+
+def model_identity(settings: Settings) -> tuple[str, str]:
+    """The configured backend's (name, version), as stored on every face, without loading
+    its models (matching needs to know which faces to compare, not how to find them)."""
+    with _lock:
+        loaded = _loaded.get(backend_key(settings))
+    if loaded is not None:
+        return loaded.name, loaded.version
+    if settings.face_backend == "dlib":
+        from opendvi.faces.dlib_backend import dlib_version
+
+        return "dlib", dlib_version()
+    from opendvi.faces.onnx_backend import file_version
+
+    if settings.face_detector_path is None or settings.face_model_path is None:
+        return open_backend(settings).name, open_backend(settings).version  # says what is missing
+    return settings.face_backend, (
+        f"{file_version(settings.face_model_path)}+{file_version(settings.face_detector_path)}"
+    )
 
 
 def open_backend(settings: Settings) -> FaceBackend:

@@ -23,6 +23,12 @@ def _squash(score: float, *, centre: float, scale: float) -> float:
     return 1.0 / (1.0 + math.exp(-(score - centre) / scale))
 
 
+def dlib_version() -> str:
+    import dlib
+
+    return f"resnet-v1/dlib-{dlib.__version__}"
+
+
 class DlibBackend:
     name = "dlib"
     dim = 128
@@ -40,7 +46,7 @@ class DlibBackend:
         self._shape = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
         self._resnet = dlib.face_recognition_model_v1(models.face_recognition_model_location())
         self._upsample = upsample
-        self.version = f"resnet-v1/dlib-{dlib.__version__}"
+        self.version = dlib_version()
 
     def _detection(self, rgb: np.ndarray, rect: object, confidence: float) -> Detection:
         shape = self._shape(rgb, rect)

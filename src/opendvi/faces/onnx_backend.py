@@ -81,7 +81,7 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rotation, shift[:, None]]).astype(np.float32)
 
 
-def _file_version(path: Path) -> str:
+def file_version(path: Path) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return f"{path.stem}@{digest}"
 
@@ -113,7 +113,7 @@ class OnnxBackend:
         probe = self._run(np.zeros((1, 3, model.size, model.size), dtype=np.float32))
         self.dim = int(np.asarray(probe).size)
         self.name = model.runtime
-        self.version = f"{_file_version(model.path)}+{_file_version(detector)}"
+        self.version = f"{file_version(model.path)}+{file_version(detector)}"
 
     def _load(self, spec: ModelSpec) -> Any:
         if spec.runtime == "openvino":
