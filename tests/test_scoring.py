@@ -36,7 +36,7 @@ def test_fusion_keeps_the_best_pair_and_weights_by_quality() -> None:
     assert evidence.best == pytest.approx((near @ base.T).item(), abs=1e-6)
     assert evidence.pairs == 2
     assert evidence.weighted < evidence.best
-    assert evidence.score == pytest.approx((evidence.best + evidence.weighted) / 2)
+    assert evidence.score == evidence.best
     # A poor photo of a stranger counts for less than a good one.
     poor = FaceSet([11, 12], np.vstack([near, far]), np.array([0.9, 0.1], np.float32))
     assert fuse(poor, remains).weighted > evidence.weighted  # type: ignore[union-attr]
@@ -52,15 +52,15 @@ def test_fusing_many_records_at_once_equals_one_at_a_time() -> None:
     quality = rng.uniform(0.3, 1, sum(sizes)).astype(np.float32)
     starts = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
     probe = FaceSet([1, 2], unit(rng.normal(size=(2, 32))), np.array([0.5, 0.9], np.float32))
-    fused, best = fuse_many(probe, vectors, quality, starts)
+    scores, weighted = fuse_many(probe, vectors, quality, starts)
     for k, (start, size) in enumerate(zip(starts, sizes, strict=True)):
         group = FaceSet(
             list(range(size)), vectors[start : start + size], quality[start : start + size]
         )
         one = fuse(probe, group)
         assert one is not None
-        assert fused[k] == pytest.approx(one.score, abs=1e-5)
-        assert best[k] == pytest.approx(one.best, abs=1e-5)
+        assert scores[k] == pytest.approx(one.score, abs=1e-5)
+        assert weighted[k] == pytest.approx(one.weighted, abs=1e-5)
 
 
 def test_calibration_predicts_the_tail_of_held_out_impostors() -> None:

@@ -180,9 +180,10 @@ def _match(dvi: OpenDVI, *, quiet: bool, actor: str | None, everything: bool) ->
     if not report.records:
         typer.echo("matching: nothing waiting (`opendvi match --all` rebuilds every list)")
         return
+    with_candidate = report.remains - len(report.no_candidate)
     typer.echo(
-        f"matching: {report.records} records — {report.candidates} candidates listed, "
-        f"{report.credible} above the threshold; {report.calibration}"
+        f"matching: {report.records} records — of {report.remains} remains records, "
+        f"{with_candidate} have a credible candidate; {report.calibration}"
     )
     if report.no_candidate:
         shown = ", ".join(report.no_candidate[:10])

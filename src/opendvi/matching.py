@@ -296,6 +296,8 @@ def calibrate(
         fitted, source = prior_for(*model), "built-in"
     if fitted is None:
         return CalibrationInUse(None, "", records)
+    if source == "built-in":
+        return CalibrationInUse(fitted, source, records)  # part of the program, not data
     if stored is None or stored.params != fitted.to_json() or stored.records != records:
         row = CalibrationRow(
             model_name=model[0],
@@ -610,9 +612,8 @@ def _context(session: Session, app: OpenDVI, *, actor: str, recalibrate: bool) -
 
 @dataclass
 class MatchReport:
-    records: int = 0
-    candidates: int = 0
-    credible: int = 0
+    records: int = 0  # records whose lists were computed
+    remains: int = 0  # of them, remains records
     calibration: str = ""
     no_candidate: list[str] = field(default_factory=list)  # remains refs with none credible
 
@@ -754,10 +755,10 @@ def run_matching(
                     )
                 summary = _record_event(session, ctx, side, record_id, mine, actor, before)
                 report.records += 1
-                report.candidates += summary["candidates"]
-                report.credible += summary["credible"]
-                if side == "remains" and summary["credible"] == 0:
-                    report.no_candidate.append(ctx.pm.refs[record_id])
+                if side == "remains":
+                    report.remains += 1
+                    if summary["credible"] == 0:
+                        report.no_candidate.append(ctx.pm.refs[record_id])
             if start + BATCH >= total:
                 finish(session, job_ids)
         done += len(batch)
