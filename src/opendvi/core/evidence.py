@@ -97,21 +97,22 @@ def age_factor(am: AMFacts, pm: PMFacts) -> Factor:
     youngest = (start - am.birth[1]).days / DAYS_PER_YEAR
     oldest = (max(end, start) - am.birth[0]).days / DAYS_PER_YEAR
     gap = _gap((youngest, oldest), estimate)
+    age = _span(youngest, oldest)
     if gap == 0:
-        return Factor(
-            "age",
-            0.5,
-            f"age {youngest:.0f}–{oldest:.0f} fits the estimate "
-            f"{estimate[0]:.0f}–{estimate[1]:.0f}",
-        )
+        return Factor("age", 0.5, f"age {age} fits the estimate {_span(*estimate)}")
     # Estimates err more for older people.
     sigma = 3.0 + 0.1 * (estimate[0] + estimate[1]) / 2
     return Factor(
         "age",
         _soft(gap, sigma),
-        f"age {youngest:.0f}–{oldest:.0f} is {gap:.1f} years "
-        f"outside the estimate {estimate[0]:.0f}–{estimate[1]:.0f}",
+        f"age {age} is {gap:.1f} years outside the estimate {_span(*estimate)}",
     )
+
+
+def _span(low: float, high: float) -> str:
+    """``16`` or ``18–22``: whole years, as a reader would say them."""
+    a, b = f"{low:.0f}", f"{high:.0f}"
+    return a if a == b else f"{a}–{b}"
 
 
 def height_factor(am: AMFacts, pm: PMFacts) -> Factor:
