@@ -21,7 +21,8 @@ from opendvi.db.tables import Candidate, Face, Job, Photo
 from opendvi.errors import NotFound, Refused
 from opendvi.faces import open_backend
 from opendvi.intake import save_missing_person, save_remains
-from opendvi.matching import exclude, explain, run_matching
+from opendvi.matching import explain, run_matching
+from opendvi.review import exclude
 from opendvi.users import add_user
 
 DIM = 128

@@ -570,7 +570,7 @@ def exclude(
     by: Annotated[str, typer.Option("--by", help="The reviewer's username.")],
 ) -> None:
     """Record that a remains record and a report are not the same person."""
-    from opendvi.matching import exclude as exclude_pair
+    from opendvi.review import exclude as exclude_pair
 
     dvi = _open()
     try:

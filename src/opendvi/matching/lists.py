@@ -1,0 +1,156 @@
+"""Storing the lists: pairs upserted once, ranked in both directions, trimmed to size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from opendvi.db.tables import (
+    Candidate,
+    utcnow,
+)
+from opendvi.jobs import Side
+from opendvi.matching.pairs import Context
+
+
+def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    rows = list(rows)
+    if not rows:
+        return
+    remains_ids = {r["remains_id"] for r in rows}
+    missing_ids = {r["missing_person_id"] for r in rows}
+    existing = {
+        (pm, am): (cid, rank_pm, rank_am)
+        for cid, pm, am, rank_pm, rank_am in session.execute(
+            select(
+                Candidate.id,
+                Candidate.remains_id,
+                Candidate.missing_person_id,
+                Candidate.rank_for_remains,
+                Candidate.rank_for_missing,
+            ).where(
+                Candidate.remains_id.in_(remains_ids),
+                Candidate.missing_person_id.in_(missing_ids),
+            )
+        )
+    }
+    inserts, updates = [], []
+    for row in rows:
+        found = existing.get((row["remains_id"], row["missing_person_id"]))
+        if found is None:
+            inserts.append({**row, "computed_at": utcnow()})
+            continue
+        cid, rank_pm, rank_am = found
+        change = {**row, "id": cid, "computed_at": utcnow()}
+        # Listed for the other record already: keep it listed.
+        if change["rank_for_remains"] is None:
+            change["rank_for_remains"] = rank_pm
+        if change["rank_for_missing"] is None:
+            change["rank_for_missing"] = rank_am
+        updates.append(change)
+    if inserts:
+        session.execute(insert(Candidate), inserts)
+    if updates:
+        session.execute(update(Candidate), updates)
+
+
+def rank_lists(
+    session: Session, remains_ids: Iterable[int], missing_ids: Iterable[int], keep: int
+) -> None:
+    """Number each record's list 1, 2, … by total score; a list longer than ``keep`` by total
+    and ``keep`` by face (a new pair pushed in) drops its last; pairs then listed for neither
+    record are deleted, unless a reviewer excluded them."""
+    columns = (
+        Candidate.id,
+        Candidate.remains_id,
+        Candidate.missing_person_id,
+        Candidate.score,
+        Candidate.face_score,
+        Candidate.status,
+        Candidate.rank_for_remains,
+        Candidate.rank_for_missing,
+    )
+    for side, ids in (("remains", set(remains_ids)), ("missing", set(missing_ids))):
+        column = Candidate.remains_id if side == "remains" else Candidate.missing_person_id
+        mine, theirs = (6, 7) if side == "remains" else (7, 6)
+        for chunk in _chunks(sorted(ids), 500):
+            grouped: dict[int, list[list[Any]]] = {}
+            for row in session.execute(select(*columns).where(column.in_(chunk))):
+                grouped.setdefault(row[1] if side == "remains" else row[2], []).append(list(row))
+            changes, gone = [], []
+            for group in grouped.values():
+                listed = [r for r in group if r[5] != "excluded" and r[mine] is not None]
+                listed.sort(
+                    key=lambda r: (r[3], r[4] if r[4] is not None else -np.inf), reverse=True
+                )
+                by_face = sorted(
+                    (r for r in listed if r[4] is not None), key=lambda r: r[4], reverse=True
+                )
+                kept = {r[0] for r in listed[:keep]} | {r[0] for r in by_face[:keep]}
+                rank = 0
+                new: dict[int, int | None] = {}
+                for r in listed:
+                    if r[0] in kept:
+                        rank += 1
+                        new[r[0]] = rank
+                    else:
+                        new[r[0]] = None
+                for r in group:
+                    value = None if r[5] == "excluded" else new.get(r[0], r[mine])
+                    if value is None and r[theirs] is None and r[5] != "excluded":
+                        gone.append(r[0])
+                    elif value != r[mine]:
+                        changes.append({"id": r[0], f"rank_for_{side}": value})
+            if changes:
+                session.execute(update(Candidate), changes)
+            if gone:
+                session.execute(delete(Candidate).where(Candidate.id.in_(gone)))
+
+
+def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def clear_record(session: Session, side: Side, record_id: int) -> None:
+    column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+    session.execute(delete(Candidate).where(column == record_id))
+
+
+def listing_records(session: Session, side: Side, record_id: int, want: str) -> set[int]:
+    """Records on the other side that list this one (their ranks move with it)."""
+    if (side == "missing") == (want == "am"):
+        return {record_id}
+    column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+    target = Candidate.remains_id if want == "pm" else Candidate.missing_person_id
+    return set(session.execute(select(target).where(column == record_id)).scalars())
+
+
+def entering(
+    session: Session, ctx: Context, side: Side, record_id: int, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Pairs that belong in the other record's list: they beat its last by total or by face."""
+    other_key = "remains_id" if side == "missing" else "missing_person_id"
+    own_column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+    other_column = Candidate.remains_id if side == "missing" else Candidate.missing_person_id
+    other_rank = Candidate.rank_for_remains if side == "missing" else Candidate.rank_for_missing
+    out = []
+    for row in rows:
+        listed = session.execute(
+            select(Candidate.score, Candidate.face_score).where(
+                other_column == row[other_key], own_column != record_id, other_rank.is_not(None)
+            )
+        ).all()
+        totals = sorted((s for s, _ in listed), reverse=True)
+        faces = sorted((f for _, f in listed if f is not None), reverse=True)
+        beats_total = len(totals) < ctx.keep or row["score"] > totals[ctx.keep - 1]
+        beats_face = row["face_score"] is not None and (
+            len(faces) < ctx.keep or row["face_score"] > faces[ctx.keep - 1]
+        )
+        if beats_total or beats_face:
+            out.append(row)
+    return out

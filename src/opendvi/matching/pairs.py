@@ -1,0 +1,155 @@
+"""Scoring pairs: the face factor and every descriptive factor of one pair, and the
+pairs worth scoring in full for one record."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from opendvi.core.evidence import AMFacts, PMFacts, compare
+from opendvi.core.scoring import (
+    FaceEvidence,
+    fuse,
+    in_words,
+    points_rate,
+    search_rate,
+)
+from opendvi.jobs import Side
+from opendvi.matching.calibration import CalibrationInUse
+from opendvi.matching.gallery import PRESELECT, SideData
+
+
+@dataclass
+class Context:
+    am: SideData
+    pm: SideData
+    calibration: CalibrationInUse
+    model: tuple[str, str]
+    max_rate: float
+    keep: int
+    exclusions: dict[tuple[int, int], dict[str, Any]]
+
+    @property
+    def gallery(self) -> int:
+        return max(1, len(self.am.refs))
+
+
+def _face_factor(ctx: Context, evidence: FaceEvidence | None) -> dict[str, Any]:
+    if evidence is None:
+        return {"points": 0.0, "why": "no usable face on one side"}
+    calibration = ctx.calibration.calibration
+    factor: dict[str, Any] = {
+        "score": round(evidence.score, 4),
+        "best_pair": round(evidence.best, 4),
+        "weighted": round(evidence.weighted, 4),
+        "pair": list(evidence.pair),  # (AM face id, PM face id)
+        "pairs": evidence.pairs,
+    }
+    if calibration is None:
+        factor.update(points=0.0, why=f"face score {evidence.score:.3f} (not calibrated)")
+        return factor
+    pair_rate = calibration.pair_rate(evidence.score)
+    rate = search_rate(pair_rate, ctx.gallery)
+    factor.update(
+        points=round(-math.log(pair_rate) - 1.0, 3),  # as Calibration.points
+        rate=rate,
+        why=f"face score {evidence.score:.3f}: {in_words(rate, ctx.gallery)}",
+    )
+    return factor
+
+
+def score_pair(ctx: Context, am_id: int, pm_id: int) -> dict[str, Any]:
+    """Every factor of one pair, the total, the false-candidate rate and whether credible."""
+    am_faces, pm_faces = ctx.am.faces(am_id), ctx.pm.faces(pm_id)
+    return _row(ctx, am_id, pm_id, fuse(am_faces, pm_faces))
+
+
+def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) -> dict[str, Any]:
+    factors: dict[str, Any] = {"face": _face_factor(ctx, evidence)}
+    am_facts, pm_facts = ctx.am.facts[am_id], ctx.pm.facts[pm_id]
+    assert isinstance(am_facts, AMFacts) and isinstance(pm_facts, PMFacts)
+    for factor in compare(am_facts, pm_facts):
+        entry: dict[str, Any] = {"points": round(factor.points, 3), "why": factor.why}
+        if factor.flags:
+            entry["flags"] = list(factor.flags)
+        factors[factor.name] = entry
+    total = round(sum(f["points"] for f in factors.values()), 3)
+    calibrated = ctx.calibration.calibration is not None
+    rate = search_rate(points_rate(total), ctx.gallery) if calibrated else None
+    digest = hashlib.sha256((ctx.am.digests[am_id] + ctx.pm.digests[pm_id]).encode()).hexdigest()
+    status = "open"
+    exclusion = ctx.exclusions.get((pm_id, am_id))
+    if exclusion is not None:
+        status = "excluded" if exclusion["evidence_digest"] == digest else "resurfaced"
+        factors["exclusion"] = {k: v for k, v in exclusion.items() if k != "evidence_digest"}
+    return {
+        "remains_id": pm_id,
+        "missing_person_id": am_id,
+        "score": total,
+        "face_score": evidence.score if evidence else None,
+        "false_candidate_rate": rate,
+        "credible": bool(calibrated and rate is not None and rate <= ctx.max_rate),
+        "factors": factors,
+        "model_name": ctx.model[0],
+        "model_version": ctx.model[1],
+        "evidence_digest": digest,
+        "status": status,
+    }
+
+
+def _face_of(row: dict[str, Any]) -> float:
+    score = row["face_score"]
+    return float(score) if score is not None else float("-inf")
+
+
+def total_order(row: dict[str, Any]) -> tuple[float, float]:
+    return (float(row["score"]), _face_of(row))
+
+
+def search_record(ctx: Context, side: Side, record_id: int) -> list[dict[str, Any]]:
+    """Every pair worth scoring for one record, scored in full."""
+    mine, other = (ctx.am, ctx.pm) if side == "missing" else (ctx.pm, ctx.am)
+    probe = mine.faces(record_id)
+    chosen: dict[int, FaceEvidence | None] = {}
+    if len(probe) and other.index is not None:
+        k = min(len(other.vectors), PRESELECT * 4)
+        best: dict[int, float] = {}
+        for vector in probe.vectors:
+            hits = other.index.search(vector, k)
+            for row, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
+                group = int(other.owner[row])
+                if score > best.get(group, -2.0):
+                    best[group] = score
+        for group in sorted(best, key=best.__getitem__, reverse=True)[:PRESELECT]:
+            other_id = int(other.groups[group])
+            chosen[other_id] = fuse(probe, other.faces(other_id))
+    for other_id in other.refs if not len(probe) else other.faceless:
+        chosen.setdefault(other_id, None)
+    rows = []
+    for other_id, evidence in chosen.items():
+        am_id, pm_id = (record_id, other_id) if side == "missing" else (other_id, record_id)
+        if evidence is not None and side == "remains":
+            # Keep the pair as (AM face, PM face) whichever side searched.
+            evidence = FaceEvidence(
+                evidence.score,
+                evidence.best,
+                evidence.weighted,
+                (evidence.pair[1], evidence.pair[0]),
+                evidence.pairs,
+            )
+        rows.append(_row(ctx, am_id, pm_id, evidence))
+    return rows
+
+
+def select_pairs(rows: list[dict[str, Any]], keep: int) -> list[dict[str, Any]]:
+    """The best ``keep`` by total, and the best ``keep`` by face alone."""
+    best = sorted(rows, key=total_order, reverse=True)[:keep]
+    by_face = sorted((r for r in rows if r["face_score"] is not None), key=_face_of, reverse=True)[
+        :keep
+    ]
+    seen: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in best + by_face:
+        seen[(row["remains_id"], row["missing_person_id"])] = row
+    return list(seen.values())

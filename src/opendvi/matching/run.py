@@ -1,0 +1,242 @@
+"""The matching use-case: the queued records (or all of them) matched and their lists
+stored, one audit event per list that changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.db.tables import (
+    Candidate,
+    Decision,
+    User,
+)
+from opendvi.jobs import Side, finish, pending_matches
+from opendvi.matching.calibration import calibrate
+from opendvi.matching.gallery import BATCH, Progress, load_side
+from opendvi.matching.lists import (
+    clear_record,
+    entering,
+    listing_records,
+    rank_lists,
+    upsert,
+)
+from opendvi.matching.pairs import Context, search_record, select_pairs, total_order
+
+
+def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
+    """The standing exclusion of each pair (a later reopen cancels it)."""
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    rows = session.execute(
+        select(Decision, User.username)
+        .join(User, Decision.user_id == User.id)
+        .where(Decision.kind.in_(("exclude", "reopen")))
+        .order_by(Decision.id)
+    ).all()
+    for decision, username in rows:
+        pair = (decision.remains_id, decision.missing_person_id)
+        if decision.kind == "reopen":
+            out.pop(pair, None)
+            continue
+        out[pair] = {
+            "decision_id": decision.id,
+            "by": username,
+            "on": decision.created_at.date().isoformat(),
+            "reason": decision.reason,
+            "evidence_digest": decision.evidence_digest,
+        }
+    return out
+
+
+def _current_model(app: OpenDVI) -> tuple[str, str]:
+    from opendvi.faces import model_identity
+
+    return model_identity(app.settings)
+
+
+def open_context(session: Session, app: OpenDVI, *, actor: str, recalibrate: bool) -> Context:
+    model = _current_model(app)
+    am = load_side(session, "missing", model)
+    pm = load_side(session, "remains", model)
+    calibration = calibrate(session, am, model, actor=actor, force=recalibrate)
+    return Context(
+        am=am,
+        pm=pm,
+        calibration=calibration,
+        model=model,
+        max_rate=app.settings.candidate_max_rate,
+        keep=app.settings.candidates_per_record,
+        exclusions=_exclusions(session),
+    )
+
+
+# -- the use-case ----------------------------------------------------------------------------
+
+
+@dataclass
+class MatchReport:
+    records: int = 0  # records whose lists were computed
+    remains: int = 0  # of them, remains records
+    calibration: str = ""
+    no_candidate: list[str] = field(default_factory=list)  # remains refs with none credible
+
+
+def _summary(ctx: Context, side: Side, record_id: int, rows: list[dict[str, Any]]) -> dict:
+    listed = sorted((r for r in rows if r["status"] != "excluded"), key=total_order, reverse=True)
+    other = ctx.pm if side == "missing" else ctx.am
+    top = listed[0] if listed else None
+    top_id = None
+    if top is not None:
+        top_id = top["remains_id"] if side == "missing" else top["missing_person_id"]
+    return {
+        "candidates": len(listed),
+        "credible": sum(r["credible"] for r in listed),
+        "top": other.refs.get(top_id, "") if top_id is not None else "",
+        "top_rate": top["false_candidate_rate"] if top else None,
+    }
+
+
+def listing_of(rows: Iterable[Any]) -> list[list[Any]]:
+    return sorted([r[0], round(float(r[1]), 3), r[2]] for r in rows)
+
+
+def listings(session: Session, side: Side, ids: Iterable[int] | None) -> dict[int, list]:
+    """What each record's list holds now: (evidence digest, score, status) per pair."""
+    column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+    rank = Candidate.rank_for_missing if side == "missing" else Candidate.rank_for_remains
+    query = select(column, Candidate.evidence_digest, Candidate.score, Candidate.status).where(
+        rank.is_not(None) | (Candidate.status == "excluded")
+    )
+    if ids is not None:
+        query = query.where(column.in_(list(ids)))
+    grouped: dict[int, list[Any]] = {}
+    for record_id, *rest in session.execute(query):
+        grouped.setdefault(record_id, []).append(rest)
+    return {k: listing_of(v) for k, v in grouped.items()}
+
+
+def _record_event(
+    session: Session,
+    ctx: Context,
+    side: Side,
+    record_id: int,
+    rows: list[dict],
+    actor: str,
+    before: list[list[Any]],
+) -> dict:
+    summary = _summary(ctx, side, record_id, rows)
+    after = listing_of((r["evidence_digest"], r["score"], r["status"]) for r in rows)
+    if after == before:
+        return summary  # the same list as before: nothing changed, nothing to record
+    mine = ctx.am if side == "missing" else ctx.pm
+    audit.record(
+        session,
+        actor=actor,
+        action="candidates.computed",
+        entity_type="missing_person" if side == "missing" else "remains",
+        entity_id=record_id,
+        entity_ref=mine.refs[record_id],
+        before={"list": before} if before else None,
+        after={"list": after},
+        details={**summary, "model": f"{ctx.model[0]} {ctx.model[1]}"},
+    )
+    return summary
+
+
+def run_matching(
+    app: OpenDVI,
+    *,
+    actor: str,
+    everything: bool = False,
+    progress: Progress | None = None,
+) -> MatchReport:
+    """Match the records whose jobs are queued, or every record with ``everything``."""
+    with app.db.read() as session:
+        jobs = pending_matches(session)
+    report = MatchReport()
+    if not jobs and not everything:
+        return report
+    with app.db.write() as session:
+        ctx = open_context(session, app, actor=actor, recalibrate=everything)
+    report.calibration = ctx.calibration.describe()
+    if everything:
+        work: list[tuple[Side, int]] = [("remains", i) for i in ctx.pm.refs] + [
+            ("missing", i) for i in ctx.am.refs
+        ]
+        with app.db.write() as session:
+            previous = {
+                "missing": listings(session, "missing", None),
+                "remains": listings(session, "remains", None),
+            }
+            session.execute(delete(Candidate))
+    else:
+        seen: dict[tuple[Side, int], None] = {}
+        for _, side, record_id in jobs:
+            mine = ctx.am if side == "missing" else ctx.pm
+            if record_id in mine.refs:
+                seen[(side, record_id)] = None
+        work = list(seen)
+    job_ids = [job_id for job_id, _, _ in jobs]
+    total = len(work)
+    done = 0
+    for start in range(0, total, BATCH):
+        batch = work[start : start + BATCH]
+        with app.db.write() as session:
+            for side, record_id in batch:
+                rows = search_record(ctx, side, record_id)
+                mine = select_pairs(rows, ctx.keep)
+                own_rank, other_rank = (
+                    ("rank_for_missing", "rank_for_remains")
+                    if side == "missing"
+                    else ("rank_for_remains", "rank_for_missing")
+                )
+                # A rank of 0 marks "listed for this record"; rank_lists numbers them.
+                for row in rows:
+                    row[own_rank] = row[other_rank] = None
+                for row in mine:
+                    row[own_rank] = 0
+                touched_pm: set[int] = set()
+                touched_am: set[int] = set()
+                if everything:
+                    stored = mine
+                    before = previous[side].get(record_id, [])
+                else:
+                    before = listings(session, side, [record_id]).get(record_id, [])
+                    touched_pm = listing_records(session, side, record_id, "pm")
+                    touched_am = listing_records(session, side, record_id, "am")
+                    for row in entering(session, ctx, side, record_id, rows):
+                        row[other_rank] = 0
+                    stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
+                    clear_record(session, side, record_id)
+                upsert(session, stored)
+                if not everything:
+                    rank_lists(
+                        session,
+                        {r["remains_id"] for r in stored} | touched_pm,
+                        {r["missing_person_id"] for r in stored} | touched_am,
+                        ctx.keep,
+                    )
+                summary = _record_event(session, ctx, side, record_id, mine, actor, before)
+                report.records += 1
+                if side == "remains":
+                    report.remains += 1
+                    if summary["credible"] == 0:
+                        report.no_candidate.append(ctx.pm.refs[record_id])
+            if start + BATCH >= total:
+                finish(session, job_ids)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    if everything:
+        with app.db.write() as session:
+            rank_lists(session, ctx.pm.refs, ctx.am.refs, ctx.keep)
+    if not work:
+        with app.db.write() as session:
+            finish(session, job_ids)
+    return report
