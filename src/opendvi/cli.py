@@ -633,6 +633,66 @@ def users_add(
     typer.echo(f"user {username.strip().lower()} added as {role.value}")
 
 
+@users_app.command("password")
+def users_password(
+    username: Annotated[str, typer.Argument(help="Whose password to set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Set a user's password (their sessions end)."""
+    from opendvi.users import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    dvi = _open()
+    try:
+        with dvi.db.write() as session:
+            set_password(session, username=username, password=password, actor=_actor(actor))
+    finally:
+        dvi.close()
+    typer.echo(f"password of {username} changed")
+
+
+# -- web ------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the web application on the configured database."""
+    import uvicorn
+
+    from opendvi.users import ensure_admin
+    from opendvi.web import create_app
+    from opendvi.worker import MatchWorker
+
+    dvi = _open()
+    with dvi.db.write() as session:
+        created = ensure_admin(session, actor="serve")
+    if created is not None:
+        typer.echo(
+            f"No administrator yet: created user 'admin' with the password\n\n    {created}\n\n"
+            "Write it down now; it is not shown again. Change it with "
+            "`opendvi users password admin`."
+        )
+    worker = MatchWorker(dvi)
+    worker.start()
+    typer.echo(f"OpenDVI on http://{host}:{port}/ (Ctrl-C stops it)")
+    try:
+        uvicorn.run(create_app(dvi=dvi), host=host, port=port, log_level="warning")
+    finally:
+        worker.stop()
+        dvi.close()
+
+
 # -- faces ----------------------------------------------------------------------------------
 
 

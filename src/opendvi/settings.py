@@ -10,10 +10,12 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_data_dir"]
+
+PLACEHOLDERS = {"change-me", "changeme", "secret", "please-change-this-secret-key-now-0000"}
 
 
 def default_data_dir() -> Path:
@@ -104,12 +106,57 @@ class Settings(BaseSettings):
         description="Candidates kept per record: this many by total score, and this many by "
         "face alone, so a description that disagrees never hides a strong face.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the web application's session cookies (at least 32 "
+        "characters). Default: a random key made on first start and kept in data_dir/secret_key, "
+        "readable by its owner only.",
+    )
+    https: bool = Field(
+        default=False,
+        description="The web application is served over TLS (behind a proxy): session cookies "
+        "are then marked Secure.",
+    )
+    login_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins allowed per user name and address within 15 minutes before "
+        "further attempts are refused until the window passes.",
+    )
     workers: int | None = Field(
         default=None,
         ge=1,
         description="Worker processes for face detection during imports. Default: the number "
         "of CPU cores.",
     )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _no_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if len(secret) < 32 or secret.lower() in PLACEHOLDERS:
+            raise ValueError(
+                "OPENDVI_SECRET_KEY must be at least 32 random characters (e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), not a "
+                "placeholder; leave it unset to have one made and kept in the data directory"
+            )
+        return value
+
+    def resolved_secret_key(self) -> str:
+        """The session-signing key: the setting, or the one kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        import secrets
+
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     def resolved_workers(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)

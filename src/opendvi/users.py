@@ -11,7 +11,7 @@ from opendvi import audit
 from opendvi.db.tables import User
 from opendvi.errors import InputError, Refused
 
-__all__ = ["ROLES", "add_user", "hash_password", "verify_password"]
+__all__ = ["ROLES", "add_user", "ensure_admin", "hash_password", "set_password", "verify_password"]
 
 ROLES = {
     "admin": "manages users and settings; may do everything",
@@ -85,3 +85,38 @@ def add_user(
         after={"username": username, "role": role, "display_name": display_name},
     )
     return user
+
+
+def set_password(session: Session, *, username: str, password: str, actor: str) -> None:
+    from opendvi.errors import NotFound
+
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password: use at least {MIN_PASSWORD} characters", field="password")
+    user = session.execute(
+        select(User).where(User.username == username.strip().lower())
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"there is no user {username!r}; `opendvi users add` adds one")
+    user.password_hash = hash_password(password)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.password_changed",
+        entity_type="user",
+        entity_id=user.id,
+        entity_ref=user.username,
+    )
+
+
+def ensure_admin(session: Session, *, actor: str) -> str | None:
+    """Create the first administrator if there is none; returns the new password, once."""
+    import secrets
+
+    if session.execute(select(User.id).where(User.role == "admin", User.active)).first():
+        return None
+    password = secrets.token_urlsafe(12)
+    name = "admin"
+    if session.execute(select(User.id).where(User.username == name)).first():
+        name = f"admin-{secrets.token_hex(2)}"
+    add_user(session, username=name, role="admin", actor=actor, password=password)
+    return password

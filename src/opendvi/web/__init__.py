@@ -1,0 +1,107 @@
+"""The web application: server-rendered pages (Jinja2 + htmx) over the same use-cases as the
+command line.
+
+    app = create_app(settings)   # uvicorn opendvi.web:create_app --factory
+
+Nothing is loaded at import time; ``create_app`` opens the database and builds the routes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from opendvi.app import OpenDVI
+    from opendvi.settings import Settings
+
+__all__ = ["api_routes", "create_app"]
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) -> FastAPI:
+    from fastapi import Depends, FastAPI, HTTPException, Request
+    from fastapi.responses import JSONResponse, RedirectResponse, Response
+    from fastapi.staticfiles import StaticFiles
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from opendvi.app import OpenDVI
+    from opendvi.errors import OpenDVIError
+    from opendvi.settings import Settings
+    from opendvi.web import pages, pictures
+    from opendvi.web.security import READ, LoginLimiter, guard, roles
+
+    if dvi is None:
+        dvi = OpenDVI.open(settings or Settings())
+    settings = dvi.settings
+    app = FastAPI(
+        title="OpenDVI",
+        description="Post-mortem to ante-mortem matching, review and identification.",
+        dependencies=[Depends(guard)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.dvi = dvi
+    app.state.limiter = LoginLimiter(settings.login_attempts)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="opendvi_session",
+        max_age=12 * 3600,
+        same_site="strict",
+        https_only=settings.https,
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+    app.include_router(pictures.router)
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    @roles(*READ)
+    def openapi() -> JSONResponse:
+        """The API's description, for signed-in users only."""
+        return JSONResponse(app.openapi())
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code in (301, 302, 303, 307) and exc.headers:
+            return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(OpenDVIError)
+    async def domain_error(request: Request, exc: OpenDVIError) -> Response:
+        if request.url.path.startswith("/api/"):
+            body: dict[str, Any] = {"detail": str(exc)}
+            if getattr(exc, "field", None):
+                body["field"] = exc.field  # type: ignore[attr-defined]
+            return JSONResponse(body, status_code=exc.http_status)
+        return pages.error_page(request, exc.http_status, str(exc))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    @roles("public")
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    return app
+
+
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every route with an endpoint, including those of included routers."""
+    from fastapi.routing import APIRoute
+
+    out: list[Any] = []
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                out.append(route)
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes)
+
+    walk(app.routes)
+    return out

@@ -1,0 +1,261 @@
+"""The web application: every route declares who may use it and is walked with every role;
+sign-in, CSRF and the login limit; post-mortem photos blurred until revealed; exclusion from
+the comparison page."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import select
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.db.tables import Candidate, Face, Photo
+from opendvi.faces import model_identity
+from opendvi.intake import save_missing_person, save_remains, store_photo
+from opendvi.matching import run_matching
+from opendvi.users import ROLES, add_user
+from opendvi.web import api_routes, create_app
+from opendvi.web.security import declared_roles
+from tests.factories import write_photo
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def site(dvi: OpenDVI, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Two reports and two remains with real photos and faces, matched; a user per role."""
+    model = model_identity(dvi.settings)
+    rng = np.random.default_rng(5)
+    people = [rng.normal(size=128) for _ in range(2)]
+    ids: dict[str, int] = {}
+    with dvi.db.write() as session:
+        for role in ROLES:
+            add_user(session, username=role, role=role, actor="test", password=PASSWORD)
+        add_user(session, username="second", role="reviewer", actor="test", password=PASSWORD)
+        for n, person in enumerate(people):
+            for side, save in (("am", save_missing_person), ("pm", save_remains)):
+                photo = store_photo(
+                    write_photo(
+                        tmp_path / f"{side}{n}.jpg", seed=10 * n + len(side), size=(160, 160)
+                    ),
+                    media=dvi.media,
+                    settings=dvi.settings,
+                )
+                saved = save(
+                    session, actor="test", ref=f"{side.upper()}-{n}", fields={}, photos=[photo]
+                )
+                ids[f"{side}{n}"] = saved.record_id
+                row = session.execute(
+                    select(Photo).where(
+                        (Photo.missing_person_id if side == "am" else Photo.remains_id)
+                        == saved.record_id
+                    )
+                ).scalar_one()
+                ids[f"{side}{n}-photo"] = row.id
+                vector = person + 0.3 * rng.normal(size=128)
+                vector = (vector / np.linalg.norm(vector)).astype(np.float32)
+                session.add(
+                    Face(
+                        photo_id=row.id,
+                        box_x=40,
+                        box_y=30,
+                        box_w=80,
+                        box_h=90,
+                        quality=0.8,
+                        usable=True,
+                        is_subject=True,
+                        model_name=model[0],
+                        model_version=model[1],
+                        embedding=vector.tobytes(),
+                        embedding_dim=128,
+                    )
+                )
+                row.detection_status = "done"
+    run_matching(dvi, actor="test", everything=True)
+    with dvi.db.read() as session:
+        ids["candidate"] = session.execute(
+            select(Candidate.id).where(
+                Candidate.remains_id == ids["pm0"], Candidate.missing_person_id == ids["am0"]
+            )
+        ).scalar_one()
+        ids["pm0-face"] = session.execute(
+            select(Face.id).where(Face.photo_id == ids["pm0-photo"])
+        ).scalar_one()
+    app = create_app(dvi=dvi)
+    yield {"app": app, "ids": ids, "dvi": dvi}
+
+
+def client(site: dict[str, Any], role: str | None = None) -> TestClient:
+    web = TestClient(site["app"], follow_redirects=False)
+    if role is not None:
+        page = web.get("/login")
+        response = web.post(
+            "/login",
+            data={"username": role, "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"},
+        )
+        assert response.status_code == 303, response.text
+    return web
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def fill(path: str, ids: dict[str, int]) -> str:
+    return (
+        path.replace("{candidate_id}", str(ids["candidate"]))
+        .replace("{photo_id}", str(ids["pm0-photo"]))
+        .replace("{face_id}", str(ids["pm0-face"]))
+    )
+
+
+def test_every_route_declares_who_may_use_it(site: dict[str, Any]) -> None:
+    routes = api_routes(site["app"])
+    assert len(routes) >= 8
+    missing = [r.path for r in routes if declared_roles(r.endpoint) is None]
+    assert missing == [], f"routes without a role declaration: {missing}"
+
+
+@pytest.mark.parametrize("role", [*ROLES, None])
+def test_every_route_walked_with_every_role(site: dict[str, Any], role: str | None) -> None:
+    web = client(site, role)
+    token = csrf_of(web.get("/login").text)
+    for route in api_routes(site["app"]):
+        allowed = declared_roles(route.endpoint) or frozenset()
+        if route.path in ("/logout", "/login"):
+            continue
+        for method in route.methods or ():
+            path = fill(route.path, site["ids"])
+            if method == "GET":
+                response = web.get(path)
+            else:
+                response = web.request(method, path, data={"csrf": token, "reason": "x"})
+            where = f"{method} {route.path} as {role}"
+            if "public" in allowed:
+                assert response.status_code < 400, where
+            elif role is None:
+                assert response.status_code in (303, 401), where
+                if response.status_code == 303:
+                    assert response.headers["location"].startswith("/login"), where
+            elif role in allowed:
+                assert response.status_code < 400, f"{where}: {response.status_code}"
+            else:
+                assert response.status_code == 403, f"{where}: {response.status_code}"
+
+
+def test_sign_in_out_and_the_session_cookie(site: dict[str, Any]) -> None:
+    web = client(site)
+    assert web.get("/").headers["location"] == "/login?next=/"
+    page = web.get("/login")
+    wrong = web.post(
+        "/login", data={"username": "reviewer", "password": "nope", "csrf": csrf_of(page.text)}
+    )
+    assert wrong.status_code == 401 and "user name or password is wrong" in wrong.text
+    assert 'value="reviewer"' in wrong.text  # what was typed is kept
+    signed = client(site, "reviewer")
+    cookie = next(c for c in signed.cookies.jar if c.name == "opendvi_session")
+    assert cookie.has_nonstandard_attr("HttpOnly") or "httponly" in str(cookie._rest).lower()
+    home = signed.get("/")
+    assert home.status_code == 200 and "Dashboard" in home.text
+    out = signed.post("/logout", data={"csrf": csrf_of(home.text)})
+    assert out.status_code == 303
+    assert signed.get("/").status_code == 303
+
+
+def test_a_change_without_the_csrf_token_is_refused(site: dict[str, Any]) -> None:
+    web = client(site, "reviewer")
+    response = web.post(f"/candidates/{site['ids']['candidate']}/exclude", data={"reason": "x"})
+    assert response.status_code == 403 and "reload the page" in response.text
+
+
+def test_failed_logins_are_limited(site: dict[str, Any]) -> None:
+    web = client(site)
+    token = csrf_of(web.get("/login").text)
+    codes = [
+        web.post("/login", data={"username": "admin", "password": "bad", "csrf": token}).status_code
+        for _ in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+    right = web.post("/login", data={"username": "admin", "password": PASSWORD, "csrf": token})
+    assert right.status_code == 429 and "Try again in" in right.text
+
+
+def sharpness(data: bytes) -> float:
+    grey = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32)
+    return float(np.abs(np.diff(grey, axis=1)).mean())
+
+
+def test_post_mortem_pictures_are_blurred_until_revealed(site: dict[str, Any]) -> None:
+    web = client(site, "reviewer")
+    ids = site["ids"]
+    page = web.get(f"/candidates/{ids['candidate']}")
+    assert page.status_code == 200
+    assert "Reveal post-mortem photo" in page.text
+    pm_before = web.get(f"/photos/{ids['pm0-photo']}.jpg").content
+    face_before = web.get(f"/faces/{ids['pm0-face']}.jpg").content
+    am = web.get(f"/photos/{ids['am0-photo']}.jpg")
+    assert am.headers["cache-control"] == "private, no-store"
+    revealed = web.post(
+        f"/photos/{ids['pm0-photo']}/reveal?face={ids['pm0-face']}",
+        data={"csrf": csrf_of(page.text)},
+        headers={"HX-Request": "true"},
+    )
+    assert revealed.status_code == 200 and f"/faces/{ids['pm0-face']}.jpg" in revealed.text
+    pm_after = web.get(f"/photos/{ids['pm0-photo']}.jpg").content
+    face_after = web.get(f"/faces/{ids['pm0-face']}.jpg").content
+    assert sharpness(pm_after) > 2 * sharpness(pm_before)
+    assert sharpness(face_after) > 2 * sharpness(face_before)
+    # Remembered for the session, not for another user.
+    assert (
+        "Reveal post-mortem photo"
+        not in web.get(f"/candidates/{ids['candidate']}").text.split("All photos")[0]
+    )
+    other = client(site, "second")
+    assert sharpness(other.get(f"/photos/{ids['pm0-photo']}.jpg").content) < sharpness(pm_after)
+
+
+def test_a_reviewer_excludes_a_pair_from_the_comparison_page(site: dict[str, Any]) -> None:
+    web = client(site, "reviewer")
+    url = f"/candidates/{site['ids']['candidate']}"
+    page = web.get(url)
+    blank = web.post(f"{url}/exclude", data={"csrf": csrf_of(page.text), "reason": "   "})
+    assert blank.status_code == 422 and "say why the pair is excluded" in blank.text
+    done = web.post(
+        f"{url}/exclude", data={"csrf": csrf_of(page.text), "reason": "dental records differ"}
+    )
+    assert done.status_code == 303
+    shown = web.get(url).text
+    assert "Excluded on" in shown and "dental records differ" in shown
+    with site["dvi"].db.read() as session:
+        assert audit.verify(session).ok
+        assert session.get(Candidate, site["ids"]["candidate"]).status == "excluded"
+
+
+def test_the_review_queue_lists_the_most_credible_first(site: dict[str, Any]) -> None:
+    web = client(site, "auditor")
+    queue = web.get("/review?show=all")
+    assert queue.status_code == 200
+    shown = re.findall(r'href="/candidates/(\d+)"', queue.text)
+    with site["dvi"].db.read() as session:
+        rates = {
+            str(c.id): c.false_candidate_rate
+            for c in session.execute(
+                select(Candidate).where(Candidate.rank_for_remains.is_not(None))
+            ).scalars()
+        }
+    assert len(shown) == len(rates) >= 2
+    in_order = [rates[i] for i in shown]
+    assert in_order == sorted(in_order)
+    # An auditor reads but cannot decide.
+    assert "Exclude this pair" not in web.get(f"/candidates/{site['ids']['candidate']}").text
