@@ -1,0 +1,66 @@
+"""A reviewer's path through the pages in a real browser: sign in, the queue, the
+comparison with the post-mortem picture blurred until revealed, an exclusion; and a
+caseworker who may not decide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from opendvi import audit
+from tests.web_site import PASSWORD
+
+
+def sign_in(page: Any, url: str, username: str) -> None:
+    page.goto(f"{url}/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}/")
+
+
+def test_a_reviewer_reviews_and_excludes_a_candidate(
+    live: dict[str, Any], page: Any, screenshots: Path
+) -> None:
+    url = live["url"]
+    page.goto(f"{url}/login")
+    page.screenshot(path=str(screenshots / "login.png"))
+    sign_in(page, url, "reviewer")
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
+
+    page.get_by_role("link", name="Review").click()
+    page.get_by_role("link", name="All listed").click()
+    assert page.get_by_role("heading", name="Candidates to review").is_visible()
+    page.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)
+
+    page.goto(f"{url}/candidates/{live['ids']['candidate']}")
+    pm_picture = page.locator(f"#pic-pm-{live['ids']['pm0-face']} img")
+    assert "revealed" not in (pm_picture.get_attribute("alt") or "")
+    page.screenshot(path=str(screenshots / "compare.png"), full_page=True)
+    page.locator(f"#pic-pm-{live['ids']['pm0-face']}").get_by_role(
+        "button", name="Reveal post-mortem photo"
+    ).click()
+    page.wait_for_selector(f"#pic-pm-{live['ids']['pm0-face']} img[alt*='revealed']")
+
+    page.get_by_role("button", name="Exclude this pair").click()
+    assert page.get_by_role("alert").inner_text().startswith("reason: say why")
+    page.get_by_label("Exclude: not the same person, because").fill("dental records differ")
+    page.get_by_role("button", name="Exclude this pair").click()
+    page.wait_for_selector("text=Excluded on")
+    assert "dental records differ" in page.content()
+    with live["dvi"].db.read() as session:
+        assert audit.verify(session).ok
+
+
+def test_a_caseworker_cannot_decide(live: dict[str, Any], page: Any) -> None:
+    url = live["url"]
+    sign_in(page, url, "caseworker")
+    page.goto(f"{url}/candidates/{live['ids']['candidate']}")
+    assert page.get_by_role("button", name="Exclude this pair").count() == 0
+    response = page.request.post(
+        f"{url}/candidates/{live['ids']['candidate']}/exclude",
+        form={"reason": "x", "csrf": page.locator("input[name=csrf]").first.input_value()},
+    )
+    assert response.status == 403
+    assert "a caseworker may not use this page" in response.text()
