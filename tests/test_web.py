@@ -84,7 +84,10 @@ def test_every_route_walked_with_every_role(site: dict[str, Any], role: str | No
                 if response.status_code == 303:
                     assert response.headers["location"].startswith("/login"), where
             elif role in allowed:
-                assert response.status_code < 400, f"{where}: {response.status_code}"
+                # Past the guard: done, or the input refused (422), never 401/403 or a crash.
+                assert response.status_code < 400 or response.status_code == 422, (
+                    f"{where}: {response.status_code}"
+                )
             else:
                 assert response.status_code == 403, f"{where}: {response.status_code}"
 
@@ -194,3 +197,30 @@ def test_the_review_queue_lists_the_most_credible_first(site: dict[str, Any]) ->
     assert in_order == sorted(in_order)
     # An auditor reads but cannot decide.
     assert "Exclude this pair" not in web.get(f"/candidates/{site['ids']['candidate']}").text
+
+
+def test_the_json_api_lists_explains_and_excludes(site: dict[str, Any]) -> None:
+    web = client(site, "reviewer")
+    token = csrf_of(web.get("/").text)
+    listed = web.get("/api/candidates", params={"pm_ref": "PM-0"}).json()
+    assert [c["rank_for_remains"] for c in listed] == list(range(1, len(listed) + 1))
+    one = web.get(f"/api/candidates/{site['ids']['candidate']}").json()
+    assert one["pm_ref"] == "PM-0" and one["am_ref"] == "AM-0"
+    assert set(one["factors"]) >= {"face", "sex", "age", "height", "dates", "place"}
+    assert web.get("/api/candidates/999999").json() == {"detail": "there is no candidate 999999"}
+    blank = web.post(
+        f"/api/candidates/{site['ids']['candidate']}/exclude",
+        json={"reason": " "},
+        headers={"X-CSRF-Token": token},
+    )
+    assert blank.status_code == 422 and blank.json()["field"] == "reason"
+    done = web.post(
+        f"/api/candidates/{site['ids']['candidate']}/exclude",
+        json={"reason": "dental records differ"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert done.status_code == 200 and done.json()["status"] == "excluded"
+    assert web.get("/api/stats").json()["missing_person_reports"] == 2
+    spec = web.get("/api/openapi.json").json()
+    assert "/api/candidates/{candidate_id}/exclude" in spec["paths"]
+    assert client(site).get("/api/stats").status_code == 401
