@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -55,3 +56,33 @@ def write_csv(
         for row in rows:
             writer.writerow(row)
     return path
+
+
+def face_row(
+    photo_id: int,
+    vector: Any,
+    model: tuple[str, str],
+    box: tuple[int, int, int, int] = (0, 0, 50, 50),
+    quality: float = 0.8,
+) -> Any:
+    """A usable face, the person of its photo, with a made-up embedding (unit length)."""
+    import numpy as np
+
+    from opendvi.db.tables import Face
+
+    vector = np.asarray(vector, dtype=np.float32)
+    vector = vector / np.linalg.norm(vector)
+    return Face(
+        photo_id=photo_id,
+        box_x=box[0],
+        box_y=box[1],
+        box_w=box[2],
+        box_h=box[3],
+        quality=quality,
+        usable=True,
+        is_subject=True,
+        model_name=model[0],
+        model_version=model[1],
+        embedding=vector.astype(np.float32).tobytes(),
+        embedding_dim=int(vector.size),
+    )

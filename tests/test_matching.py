@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.db.tables import Candidate, Face, Job, Photo
+from opendvi.db.tables import Candidate, Job, Photo
 from opendvi.errors import NotFound, Refused
 from opendvi.faces import open_backend
 from opendvi.intake import save_missing_person, save_remains
 from opendvi.matching import explain, run_matching
 from opendvi.review import exclude
 from opendvi.users import add_user
+from tests.factories import face_row
 
 DIM = 128
 
@@ -66,22 +67,7 @@ class World:
             )
             session.add(photo)
             session.flush()
-            session.add(
-                Face(
-                    photo_id=photo.id,
-                    box_x=0,
-                    box_y=0,
-                    box_w=50,
-                    box_h=50,
-                    quality=0.8,
-                    usable=True,
-                    is_subject=True,
-                    model_name=self.model[0],
-                    model_version=self.model[1],
-                    embedding=vector.tobytes(),
-                    embedding_dim=DIM,
-                )
-            )
+            session.add(face_row(photo.id, vector, self.model))
 
     def report(self, ref: str, person: str | None, photos: int = 2, **fields: Any) -> int:
         with self.dvi.db.write() as session:

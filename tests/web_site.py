@@ -16,7 +16,7 @@ from opendvi.intake import save_missing_person, save_remains, store_photo
 from opendvi.matching import run_matching
 from opendvi.users import ROLES, add_user
 from opendvi.web import create_app
-from tests.factories import write_photo
+from tests.factories import face_row, write_photo
 
 PASSWORD = "correct horse battery"
 
@@ -52,23 +52,7 @@ def build_site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
                 ).scalar_one()
                 ids[f"{side}{n}-photo"] = row.id
                 vector = person + 0.3 * rng.normal(size=128)
-                vector = (vector / np.linalg.norm(vector)).astype(np.float32)
-                session.add(
-                    Face(
-                        photo_id=row.id,
-                        box_x=40,
-                        box_y=30,
-                        box_w=80,
-                        box_h=90,
-                        quality=0.8,
-                        usable=True,
-                        is_subject=True,
-                        model_name=model[0],
-                        model_version=model[1],
-                        embedding=vector.tobytes(),
-                        embedding_dim=128,
-                    )
-                )
+                session.add(face_row(row.id, vector, model, box=(40, 30, 80, 90)))
                 row.detection_status = "done"
     run_matching(dvi, actor="test", everything=True)
     with dvi.db.read() as session:
