@@ -1,17 +1,25 @@
-"""Reviewers' decisions on candidate pairs. An exclusion is recorded with the pair's
-evidence digest, so the pair stays out while the evidence is the same and resurfaces when
-it changes."""
+"""Reviewers' decisions on candidate pairs: exclusion (recorded with the pair's evidence
+digest, so the pair stays out while the evidence is the same and resurfaces when it
+changes), referral of a possible match for primary identifiers, and identification —
+proposed on a method (``core.workflow``), confirmed by two other reviewers, revocable."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
+from opendvi.core.workflow import PRIMARY, RuleBroken, check_confirmer, parse_method
 from opendvi.db.tables import (
     Candidate,
     Decision,
+    Identification,
+    MissingPerson,
+    Notification,
+    Remains,
     User,
+    utcnow,
 )
 from opendvi.errors import InputError, NotFound, Refused
 from opendvi.matching.explain import resolve_pair
@@ -83,3 +91,243 @@ def exclude(app: OpenDVI, pm_ref: str, am_ref: str, *, reason: str, username: st
             details={"remains": pm_ref, "missing_person": am_ref},
         )
         return decision.id
+
+
+def _reviewer(session: Session, username: str, doing: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"there is no active user {username!r}; `opendvi users add` adds one")
+    if user.role not in REVIEW_ROLES:
+        raise Refused(
+            f"{username} is a {user.role}; only a reviewer, forensic specialist or admin may "
+            f"{doing}"
+        )
+    return user
+
+
+def refer(
+    app: OpenDVI, pm_ref: str, am_ref: str, *, compare: list[str], reason: str, username: str
+) -> int:
+    """Record a possible match, referred for comparison of primary identifiers (DNA,
+    fingerprints, dental records)."""
+    wanted = sorted({c.strip().lower() for c in compare if c.strip()})
+    if not wanted or any(c not in PRIMARY for c in wanted):
+        raise InputError(
+            f"compare: choose what to compare, one or more of {', '.join(PRIMARY)}",
+            field="compare",
+        )
+    with app.db.write() as session:
+        user = _reviewer(session, username, "refer a possible match")
+        remains, report = resolve_pair(session, pm_ref, am_ref)
+        note = f"compare {', '.join(wanted)}" + (f": {reason.strip()}" if reason.strip() else "")
+        decision = Decision(
+            remains_id=remains.id,
+            missing_person_id=report.id,
+            kind="possible_match",
+            reason=note,
+            user_id=user.id,
+        )
+        session.add(decision)
+        session.flush()
+        candidate = _candidate(session, remains.id, report.id)
+        if candidate is not None:
+            candidate.status = "referred"
+            candidate.factors = {
+                **candidate.factors,
+                "referral": {
+                    "decision_id": decision.id,
+                    "by": username,
+                    "on": decision.created_at.date().isoformat(),
+                    "reason": note,
+                },
+            }
+        audit.record(
+            session,
+            actor=username,
+            action="candidate.referred",
+            entity_type="decision",
+            entity_id=decision.id,
+            entity_ref=f"{pm_ref} / {am_ref}",
+            after={"kind": "possible_match", "compare": wanted, "reason": note},
+        )
+        return decision.id
+
+
+def _candidate(session: Session, remains_id: int, report_id: int) -> Candidate | None:
+    return session.execute(
+        select(Candidate).where(
+            Candidate.remains_id == remains_id, Candidate.missing_person_id == report_id
+        )
+    ).scalar_one_or_none()
+
+
+def propose_identification(
+    app: OpenDVI,
+    pm_ref: str,
+    am_ref: str,
+    *,
+    primary: list[str],
+    secondary: list[str],
+    note: str,
+    username: str,
+) -> int:
+    """Propose that the remains are the reported person, on the method given; two other
+    reviewers must confirm it before it counts."""
+    try:
+        method = parse_method(primary, secondary, note)
+    except RuleBroken as broken:
+        raise InputError(str(broken), field=broken.field) from None
+    with app.db.write() as session:
+        user = _reviewer(session, username, "propose an identification")
+        remains, report = resolve_pair(session, pm_ref, am_ref)
+        for column, value, what in (
+            (Identification.remains_id, remains.id, pm_ref),
+            (Identification.missing_person_id, report.id, am_ref),
+        ):
+            active = session.execute(
+                select(Identification.id).where(column == value, Identification.status != "revoked")
+            ).first()
+            if active is not None:
+                raise Refused(
+                    f"{what} already has an identification (number {active[0]}) proposed or "
+                    "confirmed; revoke it first if it is wrong"
+                )
+        identification = Identification(
+            remains_id=remains.id,
+            missing_person_id=report.id,
+            method=method.text(),
+            basis=method.note,
+            proposed_by_id=user.id,
+        )
+        session.add(identification)
+        session.add(
+            Decision(
+                remains_id=remains.id,
+                missing_person_id=report.id,
+                kind="propose_identification",
+                reason=f"{method.text()}: {method.note}".rstrip(": "),
+                user_id=user.id,
+            )
+        )
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="identification.proposed",
+            entity_type="identification",
+            entity_id=identification.id,
+            entity_ref=f"{pm_ref} / {am_ref}",
+            after={"method": method.text(), "basis": method.note, "status": "proposed"},
+        )
+        return identification.id
+
+
+def confirm_identification(app: OpenDVI, identification_id: int, *, username: str) -> str:
+    """Add one confirmation; the second, by another reviewer, confirms the identification
+    and marks both records identified. Returns the new status."""
+    with app.db.write() as session:
+        user = _reviewer(session, username, "confirm an identification")
+        identification = session.get(Identification, identification_id, with_for_update=True)
+        if identification is None:
+            raise NotFound(f"there is no identification {identification_id}")
+        if identification.status != "proposed":
+            raise Refused(
+                f"identification {identification_id} is {identification.status}; only a "
+                "proposed one can be confirmed"
+            )
+        try:
+            check_confirmer(
+                identification.proposed_by_id, identification.confirmed_by_1_id, user.id
+            )
+        except RuleBroken as broken:
+            raise Refused(str(broken)) from None
+        before = {"status": identification.status}
+        if identification.confirmed_by_1_id is None:
+            identification.confirmed_by_1_id = user.id
+        else:
+            identification.confirmed_by_2_id = user.id
+            identification.status = "confirmed"
+            identification.confirmed_at = utcnow()
+            for record in (
+                session.get(Remains, identification.remains_id),
+                session.get(MissingPerson, identification.missing_person_id),
+            ):
+                assert record is not None
+                record.status = "identified"
+        session.add(
+            Decision(
+                remains_id=identification.remains_id,
+                missing_person_id=identification.missing_person_id,
+                kind="confirm",
+                reason=f"identification {identification.id}",
+                user_id=user.id,
+            )
+        )
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="identification.confirmed"
+            if identification.status == "confirmed"
+            else "identification.confirmation_added",
+            entity_type="identification",
+            entity_id=identification.id,
+            before=before,
+            after={"status": identification.status},
+        )
+        return identification.status
+
+
+def revoke_identification(
+    app: OpenDVI, identification_id: int, *, reason: str, username: str
+) -> None:
+    """Revoke an identification (with its history kept): the records are open again and
+    notifications not yet carried out are cancelled."""
+    if not reason.strip():
+        raise InputError("reason: say why the identification is revoked", field="reason")
+    with app.db.write() as session:
+        user = _reviewer(session, username, "revoke an identification")
+        identification = session.get(Identification, identification_id, with_for_update=True)
+        if identification is None:
+            raise NotFound(f"there is no identification {identification_id}")
+        if identification.status == "revoked":
+            raise Refused(f"identification {identification_id} is already revoked")
+        before = {"status": identification.status}
+        identification.status = "revoked"
+        identification.revoked_at = utcnow()
+        identification.revoke_reason = reason.strip()
+        for record in (
+            session.get(Remains, identification.remains_id),
+            session.get(MissingPerson, identification.missing_person_id),
+        ):
+            if record is not None and record.status == "identified":
+                record.status = "open"
+        cancelled = 0
+        for notification in session.execute(
+            select(Notification).where(
+                Notification.identification_id == identification.id,
+                Notification.status.in_(("prepared", "approved")),
+            )
+        ).scalars():
+            notification.status = "cancelled"
+            cancelled += 1
+        session.add(
+            Decision(
+                remains_id=identification.remains_id,
+                missing_person_id=identification.missing_person_id,
+                kind="revoke",
+                reason=reason.strip(),
+                user_id=user.id,
+            )
+        )
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="identification.revoked",
+            entity_type="identification",
+            entity_id=identification.id,
+            before=before,
+            after={"status": "revoked", "reason": reason.strip()},
+            details={"notifications_cancelled": cancelled},
+        )

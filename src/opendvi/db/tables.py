@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -352,7 +353,7 @@ class Candidate(Base):
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
     __table_args__ = (
         UniqueConstraint("remains_id", "missing_person_id", name="uq_candidates_pair"),
-        CheckConstraint("status IN ('open','excluded','resurfaced')", name="status"),
+        CheckConstraint("status IN ('open','excluded','resurfaced','referred')", name="status"),
         Index("ix_candidates_remains_rank", "remains_id", "rank_for_remains"),
     )
 
@@ -396,8 +397,26 @@ class Identification(Base):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    # How the evidence agrees, in the proposer's words (required for secondary evidence).
+    basis: Mapped[str] = mapped_column(Text, default="", server_default="")
     __table_args__ = (
         CheckConstraint("status IN ('proposed','confirmed','revoked')", name="status"),
+        # A face alone never identifies anyone (core.workflow says why).
+        CheckConstraint("method <> '' AND method <> 'secondary:face'", name="method"),
+        Index(
+            "ux_identifications_remains_active",
+            "remains_id",
+            unique=True,
+            sqlite_where=text("status <> 'revoked'"),
+            postgresql_where=text("status <> 'revoked'"),
+        ),
+        Index(
+            "ux_identifications_missing_active",
+            "missing_person_id",
+            unique=True,
+            sqlite_where=text("status <> 'revoked'"),
+            postgresql_where=text("status <> 'revoked'"),
+        ),
         CheckConstraint(
             "confirmed_by_1_id IS NULL OR confirmed_by_1_id <> proposed_by_id", name="first_other"
         ),

@@ -80,10 +80,15 @@ def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) ->
     rate = search_rate(points_rate(total), ctx.gallery) if calibrated else None
     digest = hashlib.sha256((ctx.am.digests[am_id] + ctx.pm.digests[pm_id]).encode()).hexdigest()
     status = "open"
-    exclusion = ctx.exclusions.get((pm_id, am_id))
-    if exclusion is not None:
-        status = "excluded" if exclusion["evidence_digest"] == digest else "resurfaced"
-        factors["exclusion"] = {k: v for k, v in exclusion.items() if k != "evidence_digest"}
+    decided = ctx.exclusions.get((pm_id, am_id))
+    if decided is not None:
+        shown = {k: v for k, v in decided.items() if k not in ("evidence_digest", "kind")}
+        if decided["kind"] == "possible_match":
+            status = "referred"
+            factors["referral"] = shown
+        else:
+            status = "excluded" if decided["evidence_digest"] == digest else "resurfaced"
+            factors["exclusion"] = shown
     return {
         "remains_id": pm_id,
         "missing_person_id": am_id,

@@ -31,12 +31,13 @@ from opendvi.matching.pairs import Context, search_record, select_pairs, total_o
 
 
 def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
-    """The standing exclusion of each pair (a later reopen cancels it)."""
+    """The standing decision on each pair: an exclusion or a referral for primary
+    identifiers (``kind``); a later reopen cancels either."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
     rows = session.execute(
         select(Decision, User.username)
         .join(User, Decision.user_id == User.id)
-        .where(Decision.kind.in_(("exclude", "reopen")))
+        .where(Decision.kind.in_(("exclude", "possible_match", "reopen")))
         .order_by(Decision.id)
     ).all()
     for decision, username in rows:
@@ -45,6 +46,7 @@ def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
             out.pop(pair, None)
             continue
         out[pair] = {
+            "kind": decision.kind,
             "decision_id": decision.id,
             "by": username,
             "on": decision.created_at.date().isoformat(),

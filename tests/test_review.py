@@ -1,0 +1,156 @@
+"""Decisions on candidate pairs: referral, identification proposed on a method, confirmed by
+two other reviewers, revoked with its history; enforced in the use-cases and the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.db.tables import Candidate, Decision, Identification, MissingPerson, Remains
+from opendvi.errors import InputError, Refused
+from opendvi.intake import save_missing_person, save_remains
+from opendvi.matching import run_matching
+from opendvi.review import (
+    confirm_identification,
+    propose_identification,
+    refer,
+    revoke_identification,
+)
+from opendvi.users import add_user
+
+
+@pytest.fixture
+def pair(dvi: OpenDVI) -> dict[str, Any]:
+    with dvi.db.write() as session:
+        for name, role in (
+            ("paula", "reviewer"),
+            ("quinn", "reviewer"),
+            ("rosa", "forensic"),
+            ("carl", "caseworker"),
+        ):
+            add_user(session, username=name, role=role, actor="test")
+        save_missing_person(session, actor="test", ref="AM-1", fields={"sex": "F"})
+        save_remains(session, actor="test", ref="PM-1", fields={"sex": "F"})
+        save_missing_person(session, actor="test", ref="AM-2", fields={})
+    run_matching(dvi, actor="test", everything=True)
+    return {"dvi": dvi}
+
+
+def status_of(dvi: OpenDVI) -> tuple[str, str]:
+    with dvi.db.read() as session:
+        am = session.execute(select(MissingPerson.status).where(MissingPerson.ref == "AM-1"))
+        pm = session.execute(select(Remains.status).where(Remains.ref == "PM-1"))
+        return am.scalar_one(), pm.scalar_one()
+
+
+def test_an_identification_needs_two_confirmers_other_than_the_proposer(
+    dvi: OpenDVI, pair: dict[str, Any]
+) -> None:
+    number = propose_identification(
+        dvi, "PM-1", "AM-1", primary=["dna"], secondary=[], note="", username="paula"
+    )
+    with pytest.raises(Refused, match="who proposed"):
+        confirm_identification(dvi, number, username="paula")
+    with pytest.raises(Refused, match="caseworker"):
+        confirm_identification(dvi, number, username="carl")
+    assert confirm_identification(dvi, number, username="quinn") == "proposed"
+    assert status_of(dvi) == ("open", "open")
+    with pytest.raises(Refused, match="already confirmed"):
+        confirm_identification(dvi, number, username="quinn")
+    assert confirm_identification(dvi, number, username="rosa") == "confirmed"
+    assert status_of(dvi) == ("identified", "identified")
+    with pytest.raises(Refused, match="only a proposed one"):
+        confirm_identification(dvi, number, username="paula")
+
+
+def test_a_face_score_alone_can_never_identify(dvi: OpenDVI, pair: dict[str, Any]) -> None:
+    with pytest.raises(InputError, match="a face alone") as caught:
+        propose_identification(
+            dvi,
+            "PM-1",
+            "AM-1",
+            primary=[],
+            secondary=["face"],
+            note="they look alike in every photo we have",
+            username="paula",
+        )
+    assert caught.value.field == "method"
+    # The database refuses it too, whatever code writes it.
+    with dvi.db.write() as session, pytest.raises(IntegrityError):
+        session.execute(
+            text(
+                "INSERT INTO identifications (remains_id, missing_person_id, method, status, "
+                "proposed_by_id, proposed_at, revoke_reason, basis) VALUES "
+                "(1, 1, 'secondary:face', 'proposed', 1, CURRENT_TIMESTAMP, '', '')"
+            )
+        )
+
+
+def test_one_active_identification_per_record_and_revocation_keeps_history(
+    dvi: OpenDVI, pair: dict[str, Any]
+) -> None:
+    first = propose_identification(
+        dvi,
+        "PM-1",
+        "AM-1",
+        primary=[],
+        secondary=["marks", "effects"],
+        note="anchor tattoo on the left forearm; the same watch",
+        username="paula",
+    )
+    with pytest.raises(Refused, match="already has an identification"):
+        propose_identification(
+            dvi, "PM-1", "AM-2", primary=["dental"], secondary=[], note="", username="quinn"
+        )
+    confirm_identification(dvi, first, username="quinn")
+    confirm_identification(dvi, first, username="rosa")
+    with pytest.raises(InputError, match="say why"):
+        revoke_identification(dvi, first, reason=" ", username="quinn")
+    revoke_identification(dvi, first, reason="DNA excluded him", username="quinn")
+    assert status_of(dvi) == ("open", "open")
+    second = propose_identification(
+        dvi, "PM-1", "AM-2", primary=["dental"], secondary=[], note="", username="quinn"
+    )
+    with dvi.db.read() as session:
+        rows = session.execute(select(Identification).order_by(Identification.id)).scalars().all()
+        assert [(r.id, r.status) for r in rows] == [(first, "revoked"), (second, "proposed")]
+        assert rows[0].revoke_reason == "DNA excluded him"
+        kinds = [d.kind for d in session.execute(select(Decision).order_by(Decision.id)).scalars()]
+        assert kinds == [
+            "propose_identification",
+            "confirm",
+            "confirm",
+            "revoke",
+            "propose_identification",
+        ]
+        assert audit.verify(session).ok
+
+
+def test_a_possible_match_is_referred_and_stays_referred(
+    dvi: OpenDVI, pair: dict[str, Any]
+) -> None:
+    with pytest.raises(InputError, match="compare"):
+        refer(dvi, "PM-1", "AM-1", compare=["face"], reason="", username="paula")
+    refer(
+        dvi,
+        "PM-1",
+        "AM-1",
+        compare=["dna", "dental"],
+        reason="family sample taken",
+        username="paula",
+    )
+    run_matching(dvi, actor="test", everything=True)
+    with dvi.db.read() as session:
+        candidate = session.execute(
+            select(Candidate)
+            .join(Remains, Candidate.remains_id == Remains.id)
+            .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+            .where(Remains.ref == "PM-1", MissingPerson.ref == "AM-1")
+        ).scalar_one()
+        assert candidate.status == "referred"
+        assert candidate.factors["referral"]["reason"] == "compare dental, dna: family sample taken"
