@@ -154,3 +154,16 @@ def test_a_possible_match_is_referred_and_stays_referred(
         ).scalar_one()
         assert candidate.status == "referred"
         assert candidate.factors["referral"]["reason"] == "compare dental, dna: family sample taken"
+
+
+def test_the_identification_commands(cli: Any, pair: dict[str, Any]) -> None:
+    with pytest.raises(InputError, match="a face alone"):
+        cli("identify", "propose", "PM-1", "AM-1", "--secondary", "face", "--by", "paula")
+    proposed = cli("identify", "propose", "PM-1", "AM-1", "--primary", "dna", "--by", "paula")
+    assert proposed.exit_code == 0 and "identification 1 proposed" in proposed.stdout
+    assert "one more reviewer" in cli("identify", "confirm", "1", "--by", "quinn").stdout
+    assert "now identified" in cli("identify", "confirm", "1", "--by", "rosa").stdout
+    revoked = cli("identify", "revoke", "1", "--reason", "wrong family", "--by", "rosa")
+    assert "revoked" in revoked.stdout
+    referred = cli("refer", "PM-1", "AM-2", "--compare", "dental", "--by", "quinn")
+    assert referred.exit_code == 0 and "referred" in referred.stdout

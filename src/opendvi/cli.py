@@ -44,8 +44,12 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="People who use OpenDVI and their roles.", no_args_is_help=True)
+identify_app = typer.Typer(
+    help="Identifications: propose, confirm (two other reviewers), revoke.", no_args_is_help=True
+)
 app.add_typer(faces_app, name="faces")
 app.add_typer(users_app, name="users")
+app.add_typer(identify_app, name="identify")
 
 
 class Format(StrEnum):
@@ -581,6 +585,115 @@ def exclude(
         f"excluded {pm_ref} / {am_ref} (decision {decision}); the pair comes back, flagged, "
         "if the evidence behind it changes"
     )
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in text.replace(" ", ",").split(",") if w]
+
+
+ByOpt = Annotated[str, typer.Option("--by", help="The reviewer's username.")]
+
+
+@app.command()
+def refer(
+    pm_ref: Annotated[str, typer.Argument(help="The remains record's ref.")],
+    am_ref: Annotated[str, typer.Argument(help="The missing-person report's ref.")],
+    compare: Annotated[
+        str, typer.Option("--compare", help="What to compare: dna, fingerprints, dental.")
+    ],
+    by: ByOpt,
+    reason: Annotated[str, typer.Option("--reason", help="A note for the record.")] = "",
+) -> None:
+    """Record a possible match, referred for comparison of primary identifiers."""
+    from opendvi.review import refer as refer_pair
+
+    dvi = _open()
+    try:
+        decision = refer_pair(
+            dvi, pm_ref, am_ref, compare=_words(compare), reason=reason, username=by
+        )
+    finally:
+        dvi.close()
+    typer.echo(f"{pm_ref} / {am_ref} referred (decision {decision})")
+
+
+@identify_app.command("propose")
+def identify_propose(
+    pm_ref: Annotated[str, typer.Argument(help="The remains record's ref.")],
+    am_ref: Annotated[str, typer.Argument(help="The missing-person report's ref.")],
+    by: ByOpt,
+    primary: Annotated[
+        str,
+        typer.Option(
+            "--primary", help="Primary identifiers that agree: dna, fingerprints, dental."
+        ),
+    ] = "",
+    secondary: Annotated[
+        str,
+        typer.Option(
+            "--secondary",
+            help="Secondary evidence that agrees: face, marks, effects, description, "
+            "circumstances (two or more, with --note, when there is no primary identifier).",
+        ),
+    ] = "",
+    note: Annotated[str, typer.Option("--note", help="How the evidence agrees.")] = "",
+) -> None:
+    """Propose that the remains are the reported person; two other reviewers confirm."""
+    from opendvi.review import propose_identification
+
+    dvi = _open()
+    try:
+        number = propose_identification(
+            dvi,
+            pm_ref,
+            am_ref,
+            primary=_words(primary),
+            secondary=_words(secondary),
+            note=note,
+            username=by,
+        )
+    finally:
+        dvi.close()
+    typer.echo(
+        f"identification {number} proposed: {pm_ref} is {am_ref}, pending confirmation by two "
+        "other reviewers (`opendvi identify confirm " + str(number) + " --by NAME`)"
+    )
+
+
+@identify_app.command("confirm")
+def identify_confirm(
+    number: Annotated[int, typer.Argument(help="The identification's number.")], by: ByOpt
+) -> None:
+    """Add your confirmation; the second one confirms the identification."""
+    from opendvi.review import confirm_identification
+
+    dvi = _open()
+    try:
+        status = confirm_identification(dvi, number, username=by)
+    finally:
+        dvi.close()
+    typer.echo(
+        f"identification {number} confirmed: both records are now identified"
+        if status == "confirmed"
+        else f"identification {number}: first confirmation recorded; one more reviewer needed"
+    )
+
+
+@identify_app.command("revoke")
+def identify_revoke(
+    number: Annotated[int, typer.Argument(help="The identification's number.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is revoked.")],
+    by: ByOpt,
+) -> None:
+    """Revoke an identification: records reopen, pending notifications are cancelled."""
+    from opendvi.review import revoke_identification
+
+    dvi = _open()
+    try:
+        revoke_identification(dvi, number, reason=reason, username=by)
+    finally:
+        dvi.close()
+    typer.echo(f"identification {number} revoked; its history is kept")
 
 
 # -- users ----------------------------------------------------------------------------------
