@@ -52,6 +52,7 @@ def fill(path: str, ids: dict[str, int]) -> str:
         path.replace("{candidate_id}", str(ids["candidate"]))
         .replace("{photo_id}", str(ids["pm0-photo"]))
         .replace("{face_id}", str(ids["pm0-face"]))
+        .replace("{number}", str(ids["identification"]))
     )
 
 
@@ -72,6 +73,7 @@ def test_every_route_walked_with_every_role(site: dict[str, Any], role: str | No
             continue
         for method in route.methods or ():
             path = fill(route.path, site["ids"])
+            assert "{" not in path, f"the walk does not know how to fill {route.path}"
             if method == "GET":
                 response = web.get(path)
             else:
@@ -84,8 +86,9 @@ def test_every_route_walked_with_every_role(site: dict[str, Any], role: str | No
                 if response.status_code == 303:
                     assert response.headers["location"].startswith("/login"), where
             elif role in allowed:
-                # Past the guard: done, or the input refused (422), never 401/403 or a crash.
-                assert response.status_code < 400 or response.status_code == 422, (
+                # Past the guard: done, or refused by a rule of the work (409, 422), never
+                # 401/403 or a crash.
+                assert response.status_code < 400 or response.status_code in (409, 422), (
                     f"{where}: {response.status_code}"
                 )
             else:
@@ -224,3 +227,41 @@ def test_the_json_api_lists_explains_and_excludes(site: dict[str, Any]) -> None:
     spec = web.get("/api/openapi.json").json()
     assert "/api/candidates/{candidate_id}/exclude" in spec["paths"]
     assert client(site).get("/api/stats").status_code == 401
+
+
+def test_an_identification_from_the_pages_needs_two_other_reviewers(site: dict[str, Any]) -> None:
+    proposer = client(site, "reviewer")
+    url = f"/candidates/{site['ids']['candidate']}"
+    page = proposer.get(url)
+    face_only = proposer.post(
+        f"{url}/identify",
+        data={"csrf": csrf_of(page.text), "secondary": ["face"], "note": "looks just like him"},
+    )
+    assert face_only.status_code == 422 and "a face alone cannot identify" in face_only.text
+    assert 'value="face" checked' in face_only.text  # what was chosen is kept
+    done = proposer.post(
+        f"{url}/identify",
+        data={
+            "csrf": csrf_of(page.text),
+            "secondary": ["face", "marks"],
+            "note": "scar over the left eyebrow, as the family described",
+        },
+    )
+    assert done.status_code == 303
+    where = done.headers["location"]
+    own = proposer.post(f"{where}/confirm", data={"csrf": csrf_of(page.text)})
+    assert own.status_code == 409 and "cannot confirm it" in own.text
+    for name in ("second", "forensic"):
+        other = client(site, name)
+        token = csrf_of(other.get(where).text)
+        assert other.post(f"{where}/confirm", data={"csrf": token}).status_code == 303
+    shown = proposer.get(where).text
+    assert "Confirmed by second and forensic" in shown
+    revoked = proposer.post(f"{where}/revoke", data={"csrf": csrf_of(shown), "reason": ""})
+    assert revoked.status_code == 422 and "say why" in revoked.text
+    proposer.post(f"{where}/revoke", data={"csrf": csrf_of(shown), "reason": "DNA differs"})
+    history = proposer.get(where).text
+    assert "Revoked: DNA differs" in history
+    assert history.count("<td>confirm</td>") == 2
+    with site["dvi"].db.read() as session:
+        assert audit.verify(session).ok

@@ -64,4 +64,9 @@ def build_site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
         ids["pm0-face"] = session.execute(
             select(Face.id).where(Face.photo_id == ids["pm0-photo"])
         ).scalar_one()
+    from opendvi.review import propose_identification
+
+    ids["identification"] = propose_identification(
+        dvi, "PM-1", "AM-1", primary=["dna"], secondary=[], note="", username="admin"
+    )
     return {"app": create_app(dvi=dvi), "ids": ids, "dvi": dvi}

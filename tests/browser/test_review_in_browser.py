@@ -45,7 +45,7 @@ def test_a_reviewer_reviews_and_excludes_a_candidate(
 
     page.get_by_role("button", name="Exclude this pair").click()
     assert page.get_by_role("alert").inner_text().startswith("reason: say why")
-    page.get_by_label("Exclude: not the same person, because").fill("dental records differ")
+    page.get_by_label("Not the same person, because").fill("dental records differ")
     page.get_by_role("button", name="Exclude this pair").click()
     page.wait_for_selector("text=Excluded on")
     assert "dental records differ" in page.content()
@@ -64,3 +64,44 @@ def test_a_caseworker_cannot_decide(live: dict[str, Any], page: Any) -> None:
     )
     assert response.status == 403
     assert "a caseworker may not use this page" in response.text()
+
+
+def test_an_identification_is_proposed_confirmed_by_two_others_and_revoked(
+    live: dict[str, Any], browser: Any, screenshots: Path
+) -> None:
+    url = live["url"]
+    contexts = []
+
+    def person(username: str) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        sign_in(page, url, username)
+        return page
+
+    proposer = person("reviewer")
+    proposer.goto(f"{url}/candidates/{live['ids']['candidate']}")
+    proposer.get_by_label("dental records").last.check()
+    proposer.get_by_role("button", name="Propose identification").click()
+    proposer.wait_for_url(f"{url}/identifications/*")
+    where = proposer.url
+    assert "needs confirmation by two other reviewers" in proposer.content()
+    proposer.get_by_role("button", name="Confirm this identification").click()
+    assert "cannot confirm it" in proposer.get_by_role("alert").inner_text()
+
+    for name in ("second", "forensic"):
+        other = person(name)
+        other.goto(where)
+        other.get_by_role("button", name="Confirm this identification").click()
+        other.wait_for_load_state()
+    proposer.goto(where)
+    assert "Confirmed by second and forensic" in proposer.content()
+    proposer.screenshot(path=str(screenshots / "identification.png"), full_page=True)
+
+    proposer.get_by_label("Revoke, because").fill("the dental chart belonged to his brother")
+    proposer.get_by_role("button", name="Revoke").click()
+    proposer.wait_for_selector("text=Revoked: the dental chart belonged to his brother")
+    with live["dvi"].db.read() as session:
+        assert audit.verify(session).ok
+    for context in contexts:
+        context.close()

@@ -15,8 +15,17 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
 from opendvi.core.scoring import in_words
+from opendvi.core.workflow import PRIMARY, SECONDARY
 from opendvi.db.queries import stats
-from opendvi.db.tables import Candidate, Face, MissingPerson, Photo, Remains, User
+from opendvi.db.tables import (
+    Candidate,
+    Face,
+    Identification,
+    MissingPerson,
+    Photo,
+    Remains,
+    User,
+)
 from opendvi.errors import InputError
 from opendvi.web.security import (
     PUBLIC,
@@ -48,7 +57,14 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return templates.TemplateResponse(
         request,
         name,
-        {"viewer": viewer, "csrf": csrf_token(request), "review_roles": REVIEW, **context},
+        {
+            "viewer": viewer,
+            "csrf": csrf_token(request),
+            "review_roles": REVIEW,
+            "primary_ids": PRIMARY,
+            "secondary_ids": SECONDARY,
+            **context,
+        },
         status_code=status_code,
     )
 
@@ -263,6 +279,13 @@ def _compare(
         gallery = session.execute(select(func.count(MissingPerson.id))).scalar_one()
         am_faces = _faces(session, Photo.missing_person_id, report.id)
         pm_faces = _faces(session, Photo.remains_id, remains.id)
+        identification = session.execute(
+            select(Identification).where(
+                Identification.remains_id == remains.id,
+                Identification.missing_person_id == report.id,
+                Identification.status != "revoked",
+            )
+        ).scalar_one_or_none()
         session.expunge_all()
     factors = candidate.factors or {}
     face = factors.get("face", {})
@@ -295,6 +318,8 @@ def _compare(
         else None,
         max_rate=request.app.state.dvi.settings.candidate_max_rate,
         exclusion=factors.get("exclusion"),
+        referral=factors.get("referral"),
+        identification=identification,
         **extra,
     )
 
