@@ -18,6 +18,7 @@ from sqlalchemy import select
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Candidate
+from opendvi.intake import save_missing_person, save_remains
 from opendvi.users import ROLES
 from opendvi.web import api_routes
 from opendvi.web.security import declared_roles
@@ -53,6 +54,8 @@ def fill(path: str, ids: dict[str, int]) -> str:
         .replace("{photo_id}", str(ids["pm0-photo"]))
         .replace("{face_id}", str(ids["pm0-face"]))
         .replace("{number}", str(ids["identification"]))
+        .replace("{kind}", "remains")
+        .replace("{ref}", "PM-0")
     )
 
 
@@ -265,3 +268,63 @@ def test_an_identification_from_the_pages_needs_two_other_reviewers(site: dict[s
     assert history.count("<td>confirm</td>") == 2
     with site["dvi"].db.read() as session:
         assert audit.verify(session).ok
+
+
+def test_lists_filter_and_record_pages_show_photos_candidates_and_history(
+    site: dict[str, Any],
+) -> None:
+    import datetime as dt
+
+    dvi = site["dvi"]
+    with dvi.db.write() as session:
+        save_remains(
+            session,
+            actor="test",
+            ref="PM-OLD",
+            fields={
+                "sex": "M",
+                "age_min": 60,
+                "age_max": 70,
+                "found_earliest": dt.date(2021, 3, 1),
+                "found_latest": dt.date(2021, 3, 31),
+                "found_place": "Riverside",
+            },
+        )
+        save_missing_person(
+            session,
+            actor="test",
+            ref="AM-ANA",
+            fields={
+                "full_name": "Ana Díaz",
+                "sex": "F",
+                "birth_earliest": dt.date(2000, 1, 1),
+                "birth_latest": dt.date(2000, 12, 31),
+                "last_seen_earliest": dt.date(2024, 5, 1),
+                "last_seen_latest": dt.date(2024, 5, 1),
+            },
+        )
+    web = client(site, "caseworker")
+
+    def refs(url: str) -> set[str]:
+        return set(re.findall(r'href="/records/\w+/([^"]+)"', web.get(url).text))
+
+    assert refs("/records/remains") == {"PM-0", "PM-1", "PM-OLD"}
+    assert refs("/records/remains?sex=M") == {"PM-OLD"}
+    assert refs("/records/remains?age=65") >= {"PM-OLD"}
+    assert "PM-OLD" not in refs("/records/remains?age=30")
+    assert refs("/records/remains?since=2021-03-15&until=2021-04-01") >= {"PM-OLD"}
+    assert "PM-OLD" not in refs("/records/remains?since=2022-01-01")
+    assert refs("/records/remains?q=riverside") == {"PM-OLD"}
+    assert refs("/records/missing?q=d%C3%ADaz") == {"AM-ANA"}
+    assert "AM-ANA" in refs("/records/missing?age=23")
+    assert "AM-ANA" not in refs("/records/missing?age=40")
+    bad = web.get("/records/remains?since=31/12/2020")
+    assert bad.status_code == 422 and "since: 31/12/2020 is not a date" in bad.text
+    assert 'value="31/12/2020"' in bad.text  # what was typed is kept
+
+    page = web.get("/records/remains/PM-0").text
+    assert "Photos and faces" in page and "(the person)" in page
+    assert "Reveal post-mortem photo" in page
+    assert 'href="/candidates/' in page
+    assert "remains: created" in page  # the history, from the audit log
+    assert web.get("/records/remains/NOPE").status_code == 404
