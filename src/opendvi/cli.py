@@ -785,7 +785,7 @@ def serve(
 
     from opendvi.users import ensure_admin
     from opendvi.web import create_app
-    from opendvi.worker import MatchWorker
+    from opendvi.worker import Worker
 
     dvi = _open()
     with dvi.db.write() as session:
@@ -796,7 +796,7 @@ def serve(
             "Write it down now; it is not shown again. Change it with "
             "`opendvi users password admin`."
         )
-    worker = MatchWorker(dvi)
+    worker = Worker(dvi)
     worker.start()
     typer.echo(f"OpenDVI on http://{host}:{port}/ (Ctrl-C stops it)")
     try:

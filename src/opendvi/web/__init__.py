@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from opendvi.app import OpenDVI
     from opendvi.errors import OpenDVIError
     from opendvi.settings import Settings
-    from opendvi.web import api, decisions, pages, pictures, records
+    from opendvi.web import api, decisions, intake, pages, pictures, records
     from opendvi.web.security import READ, LoginLimiter, guard, roles
 
     if dvi is None:
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     app.include_router(pictures.router)
     app.include_router(api.router)
     app.include_router(decisions.router)
+    app.include_router(intake.router)  # before records: /records/{kind}/new
     app.include_router(records.router)
 
     @app.get("/api/openapi.json", include_in_schema=False)

@@ -149,6 +149,8 @@ def record_page(request: Request, kind: str, ref: str) -> HTMLResponse:
                 "name": p.original_name,
                 "status": p.detection_status,
                 "note": p.detection_note,
+                "width": p.width,
+                "height": p.height,
                 "faces": [
                     {
                         "id": f.id,
@@ -192,4 +194,5 @@ def record_page(request: Request, kind: str, ref: str) -> HTMLResponse:
         event=event,
         revealed=revealed(request),
         pm=kind == "remains",
+        can_edit_faces=request.state.viewer.role in ("admin", "caseworker", "forensic"),
     )

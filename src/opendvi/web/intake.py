@@ -1,0 +1,205 @@
+"""Intake from the pages: a new missing-person report or remains record with its photos
+(several at once, dropped or chosen), the person chosen in a group photo, and a face boxed
+by hand where none was found. The form's fields are the import's columns, read by the same
+parsers, so a typed value means what it means in a CSV file (docs/import.md).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from opendvi.core.fields import (
+    MISSING_FIELDS,
+    REMAINS_FIELDS,
+    parse_missing_person,
+    parse_remains,
+)
+from opendvi.db.tables import Face, MissingPerson, Photo, Remains
+from opendvi.errors import OpenDVIError, PhotoError
+from opendvi.web.pages import render
+from opendvi.web.security import roles
+
+router = APIRouter(include_in_schema=False)
+
+# Who adds which records: caseworkers take reports from families, forensic staff record
+# remains; admins may do both.
+ADD = {"missing": ("admin", "caseworker"), "remains": ("admin", "forensic")}
+FACES = ("admin", "caseworker", "forensic")
+
+LABELS: dict[str, tuple[str, str]] = {
+    "ref": ("Reference", "your case number, unique"),
+    "full_name": ("Full name", ""),
+    "other_names": ("Other names", "nicknames, maiden name"),
+    "sex": ("Sex", "F, M or unknown"),
+    "birth_date": ("Date of birth", "YYYY-MM-DD, or YYYY-MM, or YYYY"),
+    "birth_year": ("Year of birth", "when only the year is known"),
+    "height_cm": ("Height (cm)", "e.g. 172 or 170-180"),
+    "hair": ("Hair", ""),
+    "eyes": ("Eyes", ""),
+    "description": ("Description", ""),
+    "circumstances": ("Circumstances", "how and where they went missing"),
+    "last_seen_date": ("Last seen", "YYYY-MM-DD, or a range 2024-05-01/2024-05-10"),
+    "last_seen_place": ("Last seen at", "place; optionally lat,lon"),
+    "event": ("Event", "code of the disaster or incident, if any"),
+    "marks": ("Marks and tattoos", "location: description; e.g. left forearm: anchor tattoo"),
+    "effects": ("Clothing and effects", "separated by semicolons"),
+    "contact_name": ("Reporting contact: name", ""),
+    "contact_relationship": ("Relationship", "e.g. mother"),
+    "contact_email": ("E-mail", ""),
+    "contact_phone": ("Phone", ""),
+    "contact_language": ("Language", "e.g. uk, es, ar"),
+    "consent_contact": ("Consents to be contacted", "yes or no"),
+    "contact_channels": ("Channels they chose", "e.g. in_person,phone"),
+    "contact_sharing": ("Sharing", "who may see their details"),
+    "age_min": ("Estimated age from", "years"),
+    "age_max": ("to", "years"),
+    "height_min_cm": ("Estimated height from (cm)", ""),
+    "height_max_cm": ("to (cm)", ""),
+    "found_date": ("Found on", "YYYY-MM-DD or a range"),
+    "found_place": ("Found at", "place; optionally lat,lon"),
+    "condition": ("Condition", "fresh, decomposed, skeletal, fragment or unknown"),
+    "storage_location": ("Stored at", "mortuary, drawer"),
+}
+AREAS = {"description", "circumstances", "marks", "effects"}
+
+
+def _fields(kind: str) -> list[str]:
+    known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
+    return [f for f in known if f not in ("photos", "photo_dates")]
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ADD:
+        raise HTTPException(404, f"there is no list of {kind!r}; try missing or remains")
+
+
+def _form(
+    request: Request, kind: str, values: dict[str, str], problems: dict[str, str], status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "new_record.html",
+        status_code=status,
+        kind=kind,
+        fields=[(f, *LABELS.get(f, (f.replace("_", " ").capitalize(), ""))) for f in _fields(kind)],
+        areas=AREAS,
+        values=values,
+        problems=problems,
+    )
+
+
+@router.get("/records/{kind}/new")
+@roles("admin", "caseworker", "forensic")
+def new_record(request: Request, kind: str) -> HTMLResponse:
+    _check_kind(kind)
+    if request.state.viewer.role not in ADD[kind]:
+        raise HTTPException(403, f"a {request.state.viewer.role} may not add {kind} records")
+    return _form(request, kind, {}, {})
+
+
+@router.post("/records/{kind}/new")
+@roles("admin", "caseworker", "forensic")
+async def add_record(
+    request: Request, kind: str, photos: Annotated[list[UploadFile] | None, File()] = None
+) -> Response:
+    from opendvi.intake import save_missing_person, save_remains, store_photo
+
+    _check_kind(kind)
+    viewer = request.state.viewer
+    if viewer.role not in ADD[kind]:
+        raise HTTPException(403, f"a {viewer.role} may not add {kind} records")
+    form = await request.form()
+    values = {f: str(form.get(f, "")).strip() for f in _fields(kind)}
+    parse = parse_missing_person if kind == "missing" else parse_remains
+    parsed = parse({k: v for k, v in values.items() if v})
+    problems = dict(parsed.problems)
+    dvi = request.app.state.dvi
+    model: Any = MissingPerson if kind == "missing" else Remains
+    with dvi.db.read() as session:
+        if parsed.ref and session.execute(select(model.id).where(model.ref == parsed.ref)).first():
+            problems["ref"] = f"{parsed.ref!r} is already taken; choose another reference"
+    uploads = [u for u in (photos or []) if u.filename]
+    stored = []
+    if not problems:
+        with tempfile.TemporaryDirectory(prefix="opendvi-upload-") as folder:
+            for upload in uploads:
+                target = Path(folder) / Path(upload.filename or "photo").name
+                target.write_bytes(await upload.read())
+                try:
+                    stored.append(store_photo(target, media=dvi.media, settings=dvi.settings))
+                except PhotoError as exc:
+                    problems["photos"] = str(exc).replace(f"{folder}/", "")
+                    break
+    if problems:
+        return _form(request, kind, values, problems, 422)
+    actor = viewer.username
+    try:
+        with dvi.db.write() as session:
+            common = dict(
+                actor=actor,
+                ref=parsed.ref,
+                fields=parsed.fields,
+                event_code=parsed.event_code,
+                marks=parsed.marks,
+                effects=parsed.effects,
+                photos=stored,
+                source="web form",
+            )
+            if kind == "missing":
+                save_missing_person(session, contacts=parsed.contacts, **common)  # type: ignore[arg-type]
+            else:
+                save_remains(session, **common)  # type: ignore[arg-type]
+    except OpenDVIError as exc:
+        return _form(request, kind, values, {"ref": str(exc)}, 422)
+    return RedirectResponse(f"/records/{kind}/{parsed.ref}", status_code=303)
+
+
+def _owner(session: Any, photo: Photo) -> tuple[str, str]:
+    if photo.missing_person_id is not None:
+        return "missing", session.get(MissingPerson, photo.missing_person_id).ref
+    return "remains", session.get(Remains, photo.remains_id).ref
+
+
+@router.post("/faces/{face_id}/subject")
+@roles(*FACES)
+def choose_face(request: Request, face_id: int) -> Response:
+    """This face is the record's person (in a group photo)."""
+    from opendvi.detection import choose_subject
+
+    dvi = request.app.state.dvi
+    choose_subject(dvi, face_id=face_id, actor=request.state.viewer.username)
+    with dvi.db.read() as session:
+        face = session.get(Face, face_id)
+        assert face is not None
+        kind, ref = _owner(session, face.photo)
+    return RedirectResponse(f"/records/{kind}/{ref}", status_code=303)
+
+
+@router.post("/photos/{photo_id}/box")
+@roles(*FACES)
+def box_face(
+    request: Request,
+    photo_id: int,
+    x: Annotated[float, Form()],
+    y: Annotated[float, Form()],
+    width: Annotated[float, Form()],
+    height: Annotated[float, Form()],
+) -> Response:
+    """Mark a face by hand where the detector found none (pixels of the photo as shown)."""
+    from opendvi.detection import add_manual_face
+
+    dvi = request.app.state.dvi
+    add_manual_face(
+        dvi, photo_id=photo_id, box=(x, y, width, height), actor=request.state.viewer.username
+    )
+    with dvi.db.read() as session:
+        photo = session.get(Photo, photo_id)
+        assert photo is not None
+        kind, ref = _owner(session, photo)
+    return RedirectResponse(f"/records/{kind}/{ref}", status_code=303)

@@ -1,0 +1,118 @@
+"""Intake from the pages: a new report with photos, validation that names the field and
+keeps what was typed, the person chosen in a group photo, a face boxed by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.db.tables import Face, MissingPerson, Photo
+from opendvi.worker import Worker
+from tests.factories import jpeg_bytes
+from tests.test_web import client, csrf_of
+from tests.web_site import build_site
+
+
+@pytest.fixture
+def site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
+    return build_site(dvi, tmp_path)
+
+
+def test_who_may_add_which_records(site: dict[str, Any]) -> None:
+    assert client(site, "caseworker").get("/records/missing/new").status_code == 200
+    assert client(site, "caseworker").get("/records/remains/new").status_code == 403
+    assert client(site, "forensic").get("/records/remains/new").status_code == 200
+    assert client(site, "forensic").get("/records/missing/new").status_code == 403
+    assert client(site, "auditor").get("/records/missing/new").status_code == 403
+
+
+def test_a_form_with_mistakes_says_which_fields_and_keeps_what_was_typed(
+    site: dict[str, Any],
+) -> None:
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    response = web.post(
+        "/records/missing/new",
+        data={
+            "csrf": token,
+            "ref": "AM-0",
+            "full_name": "Olena Kovalenko",
+            "birth_date": "31/12/1990",
+            "height_cm": "tall",
+        },
+    )
+    assert response.status_code == 422
+    text = response.text
+    assert "Nothing was saved: 3 fields to correct" in text
+    assert (
+        "is already taken" in text and "is not a date" in text and "is not a number of cm" in text
+    )
+    assert 'value="Olena Kovalenko"' in text and 'value="31/12/1990"' in text
+    with site["dvi"].db.read() as session:
+        assert not session.execute(
+            select(MissingPerson).where(MissingPerson.full_name == "Olena Kovalenko")
+        ).first()
+
+
+def test_a_photo_that_is_not_an_image_is_refused_by_name(site: dict[str, Any]) -> None:
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    response = web.post(
+        "/records/missing/new",
+        data={"csrf": token, "ref": "AM-NEW"},
+        files=[("photos", ("notes.jpg", b"this is not a photo", "image/jpeg"))],
+    )
+    assert response.status_code == 422
+    assert "notes.jpg" in response.text and "/tmp" not in response.text
+
+
+def test_a_report_with_a_group_photo_then_the_person_chosen(
+    site: dict[str, Any], small_knn: Path
+) -> None:
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    group = (small_knn / "test" / "obama_and_biden.jpg").read_bytes()
+    plain = jpeg_bytes(seed=3)
+    saved = web.post(
+        "/records/missing/new",
+        data={"csrf": token, "ref": "AM-GROUP", "sex": "M", "birth_year": "1961"},
+        files=[
+            ("photos", ("family.jpg", group, "image/jpeg")),
+            ("photos", ("blank.jpg", plain, "image/jpeg")),
+        ],
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/records/missing/AM-GROUP"
+    done = Worker(site["dvi"]).run_once()
+    assert done.photos == 2 and done.records >= 1
+    page = web.get("/records/missing/AM-GROUP").text
+    assert page.count("This is the person") >= 2
+    assert "no face found — box it by hand" in page
+    dvi = site["dvi"]
+    with dvi.db.read() as session:
+        photos = {
+            p.original_name: p
+            for p in session.execute(
+                select(Photo).where(Photo.original_name.in_(["family.jpg", "blank.jpg"]))
+            ).scalars()
+        }
+        faces = [f.id for f in photos["family.jpg"].faces]
+        blank = photos["blank.jpg"].id
+    chosen = web.post(f"/faces/{faces[0]}/subject", data={"csrf": token})
+    assert chosen.status_code == 303
+    boxed = web.post(
+        f"/photos/{blank}/box",
+        data={"csrf": token, "x": "30", "y": "15", "width": "60", "height": "60"},
+    )
+    assert boxed.status_code == 303
+    with dvi.db.read() as session:
+        assert session.get(Face, faces[0]).is_subject  # type: ignore[union-attr]
+        manual = session.execute(select(Face).where(Face.photo_id == blank)).scalar_one()
+        assert manual.manual
+        actions = {e.action for e in audit.recent(session, limit=50, entity_ref="AM-GROUP")}
+        assert {"missing_person.created", "face.chosen_as_subject", "face.boxed_by_hand"} <= actions
+        assert audit.verify(session).ok
