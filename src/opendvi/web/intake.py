@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -74,11 +74,6 @@ def _fields(kind: str) -> list[str]:
     return [f for f in known if f not in ("photos", "photo_dates")]
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in ADD:
-        raise HTTPException(404, f"there is no list of {kind!r}; try missing or remains")
-
-
 def _form(
     request: Request, kind: str, values: dict[str, str], problems: dict[str, str], status: int = 200
 ) -> HTMLResponse:
@@ -94,26 +89,42 @@ def _form(
     )
 
 
-@router.get("/records/{kind}/new")
-@roles("admin", "caseworker", "forensic")
-def new_record(request: Request, kind: str) -> HTMLResponse:
-    _check_kind(kind)
-    if request.state.viewer.role not in ADD[kind]:
-        raise HTTPException(403, f"a {request.state.viewer.role} may not add {kind} records")
+def _blank_form(request: Request, kind: str) -> HTMLResponse:
     return _form(request, kind, {}, {})
 
 
-@router.post("/records/{kind}/new")
-@roles("admin", "caseworker", "forensic")
-async def add_record(
-    request: Request, kind: str, photos: Annotated[list[UploadFile] | None, File()] = None
+@router.get("/records/missing/new")
+@roles(*ADD["missing"])
+def new_report(request: Request) -> HTMLResponse:
+    return _blank_form(request, "missing")
+
+
+@router.get("/records/remains/new")
+@roles(*ADD["remains"])
+def new_remains(request: Request) -> HTMLResponse:
+    return _blank_form(request, "remains")
+
+
+@router.post("/records/missing/new")
+@roles(*ADD["missing"])
+async def add_report(
+    request: Request, photos: Annotated[list[UploadFile] | None, File()] = None
 ) -> Response:
+    return await _add(request, "missing", photos)
+
+
+@router.post("/records/remains/new")
+@roles(*ADD["remains"])
+async def add_remains(
+    request: Request, photos: Annotated[list[UploadFile] | None, File()] = None
+) -> Response:
+    return await _add(request, "remains", photos)
+
+
+async def _add(request: Request, kind: str, photos: list[UploadFile] | None) -> Response:
     from opendvi.intake import save_missing_person, save_remains, store_photo
 
-    _check_kind(kind)
     viewer = request.state.viewer
-    if viewer.role not in ADD[kind]:
-        raise HTTPException(403, f"a {viewer.role} may not add {kind} records")
     form = await request.form()
     values = {f: str(form.get(f, "")).strip() for f in _fields(kind)}
     parse = parse_missing_person if kind == "missing" else parse_remains
