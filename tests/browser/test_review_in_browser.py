@@ -34,6 +34,8 @@ def test_a_reviewer_reviews_and_excludes_a_candidate(
     assert page.get_by_role("heading", name="Candidates to review").is_visible()
     page.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)
 
+    page.goto(f"{url}/records/remains/PM-0")
+    page.screenshot(path=str(screenshots / "record.png"), full_page=True)
     page.goto(f"{url}/candidates/{live['ids']['candidate']}")
     pm_picture = page.locator(f"#pic-pm-{live['ids']['pm0-face']} img")
     assert "revealed" not in (pm_picture.get_attribute("alt") or "")
@@ -104,4 +106,73 @@ def test_an_identification_is_proposed_confirmed_by_two_others_and_revoked(
     with live["dvi"].db.read() as session:
         assert audit.verify(session).ok
     for context in contexts:
+        context.close()
+
+
+def test_from_intake_to_a_revoked_identification(
+    live: dict[str, Any], browser: Any, small_knn: Path, screenshots: Path
+) -> None:
+    """A caseworker adds a report with photos, forensic staff add remains, the candidate
+    appears, one reviewer proposes, two others confirm, and it is revoked."""
+    from opendvi.worker import Worker
+
+    url = live["url"]
+    pages = []
+
+    def person(username: str) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        pages.append(context)
+        sign_in(page, url, username)
+        return page
+
+    caseworker = person("caseworker")
+    caseworker.goto(f"{url}/records/missing")
+    caseworker.get_by_role("link", name="Add a report").click()
+    caseworker.get_by_label("Reference").fill("AM-0101")
+    caseworker.get_by_label("Sex", exact=True).fill("M")
+    caseworker.get_by_label("Year of birth").fill("1961")
+    caseworker.get_by_label("Photos (of the person, from the family)").set_input_files(
+        sorted(str(p) for p in (small_knn / "train" / "obama").iterdir())
+    )
+    caseworker.screenshot(path=str(screenshots / "new-report.png"), full_page=True)
+    caseworker.get_by_role("button", name="Save").click()
+    caseworker.wait_for_url(f"{url}/records/missing/AM-0101")
+
+    forensic = person("forensic")
+    forensic.goto(f"{url}/records/remains/new")
+    forensic.get_by_label("Reference").fill("PM-0101")
+    forensic.get_by_label("Estimated age from").fill("40")
+    forensic.get_by_label("to", exact=True).first.fill("55")
+    forensic.get_by_label("Photos (post-mortem)").set_input_files(
+        str(small_knn / "test" / "obama1.jpg")
+    )
+    forensic.get_by_role("button", name="Save").click()
+    forensic.wait_for_url(f"{url}/records/remains/PM-0101")
+
+    Worker(live["dvi"]).run_once()  # what `opendvi serve` does in the background
+
+    reviewer = person("reviewer")
+    # (No screenshot here: these photos are test data and stay out of the repository.)
+    reviewer.goto(f"{url}/records/remains/PM-0101")
+    reviewer.get_by_role("link", name="AM-0101").click()
+    assert "Candidate:" in reviewer.locator(".verdict").first.inner_text()
+    reviewer.get_by_label("DNA").last.check()
+    reviewer.get_by_role("button", name="Propose identification").click()
+    reviewer.wait_for_url(f"{url}/identifications/*")
+    where = reviewer.url
+    for name in ("second", "admin"):
+        other = person(name)
+        other.goto(where)
+        other.get_by_role("button", name="Confirm this identification").click()
+        other.wait_for_selector("text=Confirmed by" if name == "admin" else "text=confirmed once")
+    reviewer.goto(f"{url}/records/missing/AM-0101")
+    assert "identified" in reviewer.locator("h1").inner_text()
+    reviewer.goto(where)
+    reviewer.get_by_label("Revoke, because").fill("DNA result was for another case")
+    reviewer.get_by_role("button", name="Revoke").click()
+    reviewer.wait_for_selector("text=Revoked: DNA result was for another case")
+    with live["dvi"].db.read() as session:
+        assert audit.verify(session).ok
+    for context in pages:
         context.close()
