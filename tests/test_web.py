@@ -328,3 +328,15 @@ def test_lists_filter_and_record_pages_show_photos_candidates_and_history(
     assert 'href="/candidates/' in page
     assert "remains: created" in page  # the history, from the audit log
     assert web.get("/records/remains/NOPE").status_code == 404
+
+
+def test_the_dashboard_charts_identifications_by_month() -> None:
+    import datetime as dt
+
+    from opendvi.web.pages import monthly_chart
+
+    today = dt.datetime.now(dt.UTC)
+    chart = monthly_chart([today, today, today - dt.timedelta(days=400)])
+    assert len(chart["bars"]) == 12 and chart["total"] == 2
+    assert chart["bars"][-1]["count"] == 2 and chart["bars"][-1]["height"] == 100
+    assert all(b["count"] == 0 for b in chart["bars"][:-1])

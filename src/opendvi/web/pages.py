@@ -167,9 +167,51 @@ def dashboard(request: Request) -> HTMLResponse:
             faceless[kind.__tablename__] = session.execute(
                 select(func.count(kind.id)).where(kind.id.not_in(with_face))
             ).scalar_one()
+        confirmed = [
+            at
+            for (at,) in session.execute(
+                select(Identification.confirmed_at).where(
+                    Identification.status == "confirmed", Identification.confirmed_at.is_not(None)
+                )
+            )
+        ]
     return render(
-        request, "dashboard.html", counts=counts, open_candidates=open_candidates, faceless=faceless
+        request,
+        "dashboard.html",
+        counts=counts,
+        open_candidates=open_candidates,
+        faceless=faceless,
+        chart=monthly_chart(confirmed),
     )
+
+
+def monthly_chart(moments: list[Any], months: int = 12) -> dict[str, Any]:
+    """Bars of the last ``months`` months (this one included), as an SVG needs them."""
+    import datetime as dt
+
+    today = dt.date.today()
+    keys = []
+    year, month = today.year, today.month
+    for _ in range(months):
+        keys.append((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    keys.reverse()
+    counts = dict.fromkeys(keys, 0)
+    for moment in moments:
+        key = (moment.year, moment.month)
+        if key in counts:
+            counts[key] += 1
+    top = max(counts.values(), default=0) or 1
+    bars = [
+        {
+            "label": dt.date(y, m, 1).strftime("%b %Y"),
+            "short": dt.date(y, m, 1).strftime("%b"),
+            "count": n,
+            "height": round(100 * n / top),
+        }
+        for (y, m), n in counts.items()
+    ]
+    return {"bars": bars, "total": sum(counts.values())}
 
 
 # -- review queue ----------------------------------------------------------------------------
