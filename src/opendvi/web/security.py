@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from opendvi.db.tables import User
 
@@ -105,7 +106,8 @@ async def guard(request: Request) -> None:
             )
     if "public" in allowed:
         return
-    viewer = current_viewer(request)
+    # A database read: off the event loop, so one slow query never stalls other requests.
+    viewer = await run_in_threadpool(current_viewer, request)
     if viewer is None:
         if _is_api(request):
             raise HTTPException(401, "sign in first")
