@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opendvi import audit
-from opendvi.core.fields import ContactInput, MarkInput
+from opendvi.core.fields import ContactInput, MarkInput, ParsedRecord
 from opendvi.core.uncertain import DateRange
 from opendvi.db.tables import (
     Contact,
@@ -41,6 +41,7 @@ __all__ = [
     "StoredPhoto",
     "known_photo",
     "save_missing_person",
+    "save_parsed",
     "save_remains",
     "snapshot",
     "store_photo",
@@ -383,6 +384,42 @@ def save_remains(
         event_code=event_code,
         marks=marks,
         effects=effects,
+        photos=photos,
+        source=source,
+    )
+
+
+def save_parsed(
+    session: Session,
+    *,
+    kind: Literal["missing", "remains", "unidentified"],
+    parsed: ParsedRecord,
+    photos: Sequence[StoredPhoto] | None,
+    actor: str,
+    source: str = "",
+) -> SaveResult:
+    """Save a record read by ``core.fields`` (a CSV row or a web form) with its photos."""
+    if kind == "missing":
+        return save_missing_person(
+            session,
+            actor=actor,
+            ref=parsed.ref,
+            fields=parsed.fields,
+            event_code=parsed.event_code,
+            contacts=parsed.contacts,
+            marks=parsed.marks,
+            effects=parsed.effects,
+            photos=photos,
+            source=source,
+        )
+    return save_remains(
+        session,
+        actor=actor,
+        ref=parsed.ref,
+        fields=parsed.fields,
+        event_code=parsed.event_code,
+        marks=parsed.marks,
+        effects=parsed.effects,
         photos=photos,
         source=source,
     )

@@ -32,8 +32,7 @@ from opendvi.errors import InputError, OpenDVIError
 from opendvi.intake import (
     StoredPhoto,
     known_photo,
-    save_missing_person,
-    save_remains,
+    save_parsed,
     store_photo,
 )
 
@@ -338,31 +337,9 @@ def _import_row(
     source = f"{path.name}:{line}"
     try:
         with app.db.write() as session:
-            if kind == "missing":
-                result = save_missing_person(
-                    session,
-                    actor=actor,
-                    ref=parsed.ref,
-                    fields=parsed.fields,
-                    event_code=parsed.event_code,
-                    contacts=parsed.contacts,
-                    marks=parsed.marks,
-                    effects=parsed.effects,
-                    photos=photos,
-                    source=source,
-                )
-            else:
-                result = save_remains(
-                    session,
-                    actor=actor,
-                    ref=parsed.ref,
-                    fields=parsed.fields,
-                    event_code=parsed.event_code,
-                    marks=parsed.marks,
-                    effects=parsed.effects,
-                    photos=photos,
-                    source=source,
-                )
+            result = save_parsed(
+                session, kind=kind, parsed=parsed, photos=photos, actor=actor, source=source
+            )
     except (OpenDVIError, SQLAlchemyError) as exc:
         report.failed += 1
         fail(None, f"not saved: {str(exc).splitlines()[0]}", ref)

@@ -122,7 +122,7 @@ async def add_remains(
 
 
 async def _add(request: Request, kind: str, photos: list[UploadFile] | None) -> Response:
-    from opendvi.intake import save_missing_person, save_remains, store_photo
+    from opendvi.intake import save_parsed, store_photo
 
     viewer = request.state.viewer
     form = await request.form()
@@ -152,20 +152,9 @@ async def _add(request: Request, kind: str, photos: list[UploadFile] | None) -> 
     actor = viewer.username
     try:
         with dvi.db.write() as session:
-            common = dict(
-                actor=actor,
-                ref=parsed.ref,
-                fields=parsed.fields,
-                event_code=parsed.event_code,
-                marks=parsed.marks,
-                effects=parsed.effects,
-                photos=stored,
-                source="web form",
+            save_parsed(
+                session, kind=kind, parsed=parsed, photos=stored, actor=actor, source="web form"
             )
-            if kind == "missing":
-                save_missing_person(session, contacts=parsed.contacts, **common)  # type: ignore[arg-type]
-            else:
-                save_remains(session, **common)  # type: ignore[arg-type]
     except OpenDVIError as exc:
         return _form(request, kind, values, {"ref": str(exc)}, 422)
     return RedirectResponse(f"/records/{kind}/{parsed.ref}", status_code=303)
