@@ -355,6 +355,8 @@ class Candidate(Base):
         UniqueConstraint("remains_id", "missing_person_id", name="uq_candidates_pair"),
         CheckConstraint("status IN ('open','excluded','resurfaced','referred')", name="status"),
         Index("ix_candidates_remains_rank", "remains_id", "rank_for_remains"),
+        # The review queue: credible pairs, the rarest strangers first.
+        Index("ix_candidates_queue", "credible", "false_candidate_rate", "id"),
     )
 
 
@@ -505,7 +507,10 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_entity", "entity_type", "entity_id"),
+        Index("ix_audit_events_ref", "entity_ref"),
+    )
 
 
 class AuditHead(Base):

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from opendvi.core.scoring import in_words
@@ -233,16 +233,21 @@ def review_queue(
         .where(Candidate.rank_for_remains.is_not(None), Candidate.status != "excluded")
     )
     if show == "credible":
-        query = query.where(Candidate.credible)
+        # Served by ix_candidates_queue: an index walk that stops after one page.
+        query = query.where(Candidate.credible).order_by(
+            Candidate.false_candidate_rate, Candidate.id
+        )
     elif show == "resurfaced":
-        query = query.where(Candidate.status == "resurfaced")
-    query = query.order_by(
-        case((Candidate.status == "resurfaced", 0), else_=1),
-        case((Candidate.false_candidate_rate.is_(None), 1), else_=0),
-        Candidate.false_candidate_rate,
-        Candidate.score.desc(),
-        Candidate.id,
-    )
+        query = query.where(Candidate.status == "resurfaced").order_by(
+            Candidate.false_candidate_rate, Candidate.id
+        )
+    else:
+        query = query.order_by(
+            Candidate.false_candidate_rate.is_(None),
+            Candidate.false_candidate_rate,
+            Candidate.score.desc(),
+            Candidate.id,
+        )
     with request.app.state.dvi.db.read() as session:
         gallery = session.execute(select(func.count(MissingPerson.id))).scalar_one()
         rows = session.execute(query.offset((page - 1) * PAGE).limit(PAGE + 1)).all()
