@@ -223,6 +223,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=1, help="opendvi serve --processes")
     parser.add_argument("--name", default="web", help="results/NAME.md")
     args = parser.parse_args()
 
@@ -234,7 +235,16 @@ def main() -> None:
         port = _port()
         env = {**os.environ, "OPENDVI_DATA_DIR": str(data_dir)}
         server = subprocess.Popen(
-            [sys.executable, "-m", "opendvi", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "opendvi",
+                "serve",
+                "--port",
+                str(port),
+                "--processes",
+                str(args.processes),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -303,7 +313,8 @@ def main() -> None:
     body = (
         f"{args.reports:,} reports, {args.remains:,} remains, {candidates:,} candidates "
         f"(database {size_mb:,.0f} MiB, built in {built_s:.0f} s); {args.clients} concurrent "
-        f"signed-in clients for {args.seconds:g} s against `opendvi serve` on loopback.\n\n"
+        f"signed-in clients for {args.seconds:g} s against `opendvi serve --processes "
+        f"{args.processes}` on loopback.\n\n"
         + table(["page", "requests", "p50", "p95", "errors", "p95 vs floor", "p95 < 300 ms"], rows)
     )
     notes = (

@@ -340,3 +340,37 @@ def test_the_dashboard_charts_identifications_by_month() -> None:
     assert len(chart["bars"]) == 12 and chart["total"] == 2
     assert chart["bars"][-1]["count"] == 2 and chart["bars"][-1]["height"] == 100
     assert all(b["count"] == 0 for b in chart["bars"][:-1])
+
+
+def test_opendvi_serve_starts_with_a_first_admin(cli_env: dict[str, str]) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "opendvi", "serve", "--port", str(port)],
+        env={**os.environ, **cli_env},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(150):
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert page.status_code == 200 and "Sign in" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 303
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert "created user 'admin' with the password" in out
+    assert f"OpenDVI on http://127.0.0.1:{port}/" in out

@@ -779,8 +779,19 @@ def serve(
         str, typer.Option("--host", help="Address to listen on (default: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Server processes (more serve more people at once; each keeps its own "
+            "failed-login counts).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web application on the configured database."""
+    import os
+
     import uvicorn
 
     from opendvi.users import ensure_admin
@@ -800,7 +811,21 @@ def serve(
     worker.start()
     typer.echo(f"OpenDVI on http://{host}:{port}/ (Ctrl-C stops it)")
     try:
-        uvicorn.run(create_app(dvi=dvi), host=host, port=port, log_level="warning")
+        if processes == 1:
+            uvicorn.run(create_app(dvi=dvi), host=host, port=port, log_level="warning")
+        else:
+            # Each process opens the same database and photo store from these settings.
+            os.environ["OPENDVI_DATA_DIR"] = str(dvi.settings.data_dir)
+            os.environ["OPENDVI_DATABASE_URL"] = dvi.settings.resolved_database_url()
+            dvi.settings.resolved_secret_key()  # made once, here, before the processes start
+            uvicorn.run(
+                "opendvi.web:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=processes,
+                log_level="warning",
+            )
     finally:
         worker.stop()
         dvi.close()
