@@ -185,7 +185,7 @@ def _port() -> int:
 def client_loop(
     base: str, ready: threading.Barrier, clock: dict, candidates: int, seed: int, out: list
 ) -> None:
-    import httpx
+    import httpx2 as httpx
 
     rng = random.Random(seed)
     with httpx.Client(base_url=base, timeout=30) as web:
@@ -251,7 +251,7 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            import httpx
+            import httpx2 as httpx
 
             for _ in range(300):
                 try:

@@ -349,7 +349,7 @@ def test_opendvi_serve_starts_with_a_first_admin(cli_env: dict[str, str]) -> Non
     import sys
     import time
 
-    import httpx
+    import httpx2 as httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
