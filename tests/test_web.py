@@ -227,6 +227,9 @@ def test_the_json_api_lists_explains_and_excludes(site: dict[str, Any]) -> None:
     )
     assert done.status_code == 200 and done.json()["status"] == "excluded"
     assert web.get("/api/stats").json()["missing_person_reports"] == 2
+    docs = web.get("/api/docs").text
+    assert "/static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert web.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
     spec = web.get("/api/openapi.json").json()
     assert "/api/candidates/{candidate_id}/exclude" in spec["paths"]
     assert client(site).get("/api/stats").status_code == 401

@@ -63,6 +63,20 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     app.include_router(intake.router)  # before records: /records/{kind}/new
     app.include_router(records.router)
 
+    @app.get("/api/docs", include_in_schema=False)
+    @roles(*READ)
+    def api_docs() -> Response:
+        """The API's interactive description, served from this machine (works offline)."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="OpenDVI API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/favicon.ico",
+        )
+
     @app.get("/api/openapi.json", include_in_schema=False)
     @roles(*READ)
     def openapi() -> JSONResponse:
