@@ -53,6 +53,7 @@ def test_a_form_with_mistakes_says_which_fields_and_keeps_what_was_typed(
         "is already taken" in text and "is not a date" in text and "is not a number of cm" in text
     )
     assert 'value="Olena Kovalenko"' in text and 'value="31/12/1990"' in text
+    assert '<select id="f-sex" name="sex"' in text and '<option value="F"' in text
     with site["dvi"].db.read() as session:
         assert not session.execute(
             select(MissingPerson).where(MissingPerson.full_name == "Olena Kovalenko")

@@ -130,7 +130,7 @@ def test_from_intake_to_a_revoked_identification(
     caseworker.goto(f"{url}/records/missing")
     caseworker.get_by_role("link", name="Add a report").click()
     caseworker.get_by_label("Reference").fill("AM-0101")
-    caseworker.get_by_label("Sex", exact=True).fill("M")
+    caseworker.get_by_label("Sex", exact=True).select_option("M")
     caseworker.get_by_label("Year of birth").fill("1961")
     caseworker.get_by_label("Photos (of the person, from the family)").set_input_files(
         sorted(str(p) for p in (small_knn / "train" / "obama").iterdir())

@@ -36,7 +36,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ref": ("Reference", "your case number, unique"),
     "full_name": ("Full name", ""),
     "other_names": ("Other names", "nicknames, maiden name"),
-    "sex": ("Sex", "F, M or unknown"),
+    "sex": ("Sex", ""),
     "birth_date": ("Date of birth", "YYYY-MM-DD, or YYYY-MM, or YYYY"),
     "birth_year": ("Year of birth", "when only the year is known"),
     "height_cm": ("Height (cm)", "e.g. 172 or 170-180"),
@@ -54,7 +54,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "contact_email": ("E-mail", ""),
     "contact_phone": ("Phone", ""),
     "contact_language": ("Language", "e.g. uk, es, ar"),
-    "consent_contact": ("Consents to be contacted", "yes or no"),
+    "consent_contact": ("Consents to be contacted", ""),
     "contact_channels": ("Channels they chose", "e.g. in_person,phone"),
     "contact_sharing": ("Sharing", "who may see their details"),
     "age_min": ("Estimated age from", "years"),
@@ -63,10 +63,22 @@ LABELS: dict[str, tuple[str, str]] = {
     "height_max_cm": ("to (cm)", ""),
     "found_date": ("Found on", "YYYY-MM-DD or a range"),
     "found_place": ("Found at", "place; optionally lat,lon"),
-    "condition": ("Condition", "fresh, decomposed, skeletal, fragment or unknown"),
+    "condition": ("Condition", "of the remains when found"),
     "storage_location": ("Stored at", "mortuary, drawer"),
 }
 AREAS = {"description", "circumstances", "marks", "effects"}
+# Fields with a fixed set of answers are chosen, not typed (values as the import reads them).
+CHOICES: dict[str, list[tuple[str, str]]] = {
+    "sex": [("", "unknown"), ("F", "female"), ("M", "male")],
+    "consent_contact": [("", "not asked yet"), ("yes", "yes"), ("no", "no")],
+    "condition": [
+        ("", "unknown"),
+        ("fresh", "fresh"),
+        ("decomposed", "decomposed"),
+        ("skeletal", "skeletal"),
+        ("fragment", "fragment"),
+    ],
+}
 
 
 def _fields(kind: str) -> list[str]:
@@ -84,6 +96,7 @@ def _form(
         kind=kind,
         fields=[(f, *LABELS.get(f, (f.replace("_", " ").capitalize(), ""))) for f in _fields(kind)],
         areas=AREAS,
+        choices=CHOICES,
         values=values,
         problems=problems,
     )
