@@ -38,14 +38,7 @@ def exclude(app: OpenDVI, pm_ref: str, am_ref: str, *, reason: str, username: st
             "reason: say why the pair is excluded (e.g. 'dental records differ')", field="reason"
         )
     with app.db.write() as session:
-        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None or not user.active:
-            raise NotFound(f"there is no active user {username!r}; `opendvi users add` adds one")
-        if user.role not in REVIEW_ROLES:
-            raise Refused(
-                f"{username} is a {user.role}; only a reviewer, forensic specialist or admin "
-                "may exclude a candidate"
-            )
+        user = _reviewer(session, username, "exclude a candidate")
         remains, report = resolve_pair(session, pm_ref, am_ref)
         ctx = open_context(session, app, actor=username, recalibrate=False)
         row = score_pair(ctx, report.id, remains.id)
@@ -59,22 +52,9 @@ def exclude(app: OpenDVI, pm_ref: str, am_ref: str, *, reason: str, username: st
         )
         session.add(decision)
         session.flush()
-        candidate = session.execute(
-            select(Candidate).where(
-                Candidate.remains_id == remains.id, Candidate.missing_person_id == report.id
-            )
-        ).scalar_one_or_none()
+        candidate = _candidate(session, remains.id, report.id)
         if candidate is not None:
-            candidate.status = "excluded"
-            candidate.factors = {
-                **candidate.factors,
-                "exclusion": {
-                    "decision_id": decision.id,
-                    "by": username,
-                    "on": decision.created_at.date().isoformat(),
-                    "reason": decision.reason,
-                },
-            }
+            _mark(candidate, "excluded", "exclusion", decision, username)
             rank_lists(session, {remains.id}, {report.id}, app.settings.candidates_per_record)
         audit.record(
             session,
@@ -131,16 +111,7 @@ def refer(
         session.flush()
         candidate = _candidate(session, remains.id, report.id)
         if candidate is not None:
-            candidate.status = "referred"
-            candidate.factors = {
-                **candidate.factors,
-                "referral": {
-                    "decision_id": decision.id,
-                    "by": username,
-                    "on": decision.created_at.date().isoformat(),
-                    "reason": note,
-                },
-            }
+            _mark(candidate, "referred", "referral", decision, username)
         audit.record(
             session,
             actor=username,
@@ -151,6 +122,20 @@ def refer(
             after={"kind": "possible_match", "compare": wanted, "reason": note},
         )
         return decision.id
+
+
+def _mark(candidate: Candidate, status: str, key: str, decision: Decision, username: str) -> None:
+    """Show a reviewer's decision on the stored pair at once (matching keeps it after)."""
+    candidate.status = status
+    candidate.factors = {
+        **candidate.factors,
+        key: {
+            "decision_id": decision.id,
+            "by": username,
+            "on": decision.created_at.date().isoformat(),
+            "reason": decision.reason,
+        },
+    }
 
 
 def _candidate(session: Session, remains_id: int, report_id: int) -> Candidate | None:
