@@ -22,9 +22,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -182,37 +182,88 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def client_loop(
-    base: str, ready: threading.Barrier, clock: dict, candidates: int, seed: int, out: list
-) -> None:
+def sign_in(base: str) -> str:
+    """One signed-in session: the Cookie header a client sends."""
     import httpx2 as httpx
 
-    rng = random.Random(seed)
     with httpx.Client(base_url=base, timeout=30) as web:
         page = web.get("/login").text
         token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        web.post(
+        answer = web.post(
             "/login",
             data={"username": "reviewer", "password": PASSWORD, "csrf": token, "next": "/"},
         )
-        ready.wait()  # every client signed in: the timed part starts together
-        deadline = clock["deadline"]
-        pages = [
-            ("review queue", lambda: f"/review?page={rng.randint(1, 20)}"),
-            ("comparison page", lambda: f"/candidates/{rng.randint(1, candidates)}"),
-            ("static file (floor)", lambda: "/static/app.css"),
-        ]
+        if answer.status_code not in (200, 303):
+            raise SystemExit(f"signing in failed: HTTP {answer.status_code}")
+        return "; ".join(f"{name}={value}" for name, value in web.cookies.items())
+
+
+async def _get(reader: Any, writer: Any, host: str, path: str, cookie: str) -> tuple[int, bytes]:
+    """One HTTP/1.1 GET on a kept-alive connection (the client's own cost stays small)."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n\r\n".encode())
+    await writer.drain()
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1])
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in head[1:] if line)
+    }
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"]))
+    body = b""
+    while True:  # chunked
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        body += await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+
+
+async def _client(
+    port: int, cookie: str, candidates: int, seed: int, seconds: float, out: list
+) -> None:
+    import asyncio
+
+    rng = random.Random(seed)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    host = f"127.0.0.1:{port}"
+    pages = [
+        ("review queue", lambda: f"/review?page={rng.randint(1, 20)}"),
+        ("comparison page", lambda: f"/candidates/{rng.randint(1, candidates)}"),
+        ("static file (floor)", lambda: "/static/app.css"),
+    ]
+    deadline = time.monotonic() + seconds
+    try:
         while time.monotonic() < deadline:
             name, path = rng.choice(pages)
             started = time.perf_counter()
             try:
-                response = web.get(path())
-                ok = response.status_code == 200 and (
-                    name.startswith("static") or "Sign in" not in response.text
-                )
-            except httpx.HTTPError:
+                status, body = await _get(reader, writer, host, path(), cookie)
+                ok = status == 200 and (name.startswith("static") or b"Sign in" not in body)
+            except (OSError, ValueError, asyncio.IncompleteReadError):
                 ok = False
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             out.append((name, time.perf_counter() - started, ok))
+    finally:
+        writer.close()
+
+
+def load(port: int, cookies: list[str], candidates: int, seed: int, seconds: float) -> list:
+    """Every client at once, each on its own kept-alive connection, for ``seconds``."""
+    import asyncio
+
+    out: list = []
+
+    async def everyone() -> None:
+        await asyncio.gather(
+            *(
+                _client(port, cookie, candidates, seed + i, seconds, out)
+                for i, cookie in enumerate(cookies)
+            )
+        )
+
+    asyncio.run(everyone())
+    return out
 
 
 def main() -> None:
@@ -222,16 +273,24 @@ def main() -> None:
     parser.add_argument("--per-remains", type=int, default=10, help="candidates per remains")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0, help="untimed seconds first")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--processes", type=int, default=1, help="opendvi serve --processes")
     parser.add_argument("--name", default="web", help="results/NAME.md")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the database here and reuse it on the next run"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="opendvi-web-") as tmp:
-        data_dir = Path(tmp)
+        data_dir = args.workdir or Path(tmp)
         started = time.perf_counter()
-        candidates = build(data_dir, args.reports, args.remains, args.per_remains, args.seed)
-        built_s = time.perf_counter() - started
+        candidates = args.remains * args.per_remains
+        built = "reused from --workdir"
+        if not (data_dir / "opendvi.sqlite3").exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            candidates = build(data_dir, args.reports, args.remains, args.per_remains, args.seed)
+            built = f"built in {time.perf_counter() - started:.0f} s"
         port = _port()
         env = {**os.environ, "OPENDVI_DATA_DIR": str(data_dir)}
         server = subprocess.Popen(
@@ -259,24 +318,10 @@ def main() -> None:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            results: list = []
-            clock: dict = {}
-            # When the last client has signed in, the clock starts for all of them at once.
-            ready = threading.Barrier(
-                args.clients,
-                action=lambda: clock.update(deadline=time.monotonic() + args.seconds),
-            )
-            threads = [
-                threading.Thread(
-                    target=client_loop,
-                    args=(base, ready, clock, candidates, args.seed + i, results),
-                )
-                for i in range(args.clients)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            cookies = [sign_in(base) for _ in range(args.clients)]
+            # Untimed first: every server process started, its first pages rendered.
+            load(port, cookies, candidates, args.seed + 1000, args.warmup)
+            results = load(port, cookies, candidates, args.seed, args.seconds)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -312,7 +357,7 @@ def main() -> None:
         )
     body = (
         f"{args.reports:,} reports, {args.remains:,} remains, {candidates:,} candidates "
-        f"(database {size_mb:,.0f} MiB, built in {built_s:.0f} s); {args.clients} concurrent "
+        f"(database {size_mb:,.0f} MiB, {built}); {args.clients} concurrent "
         f"signed-in clients for {args.seconds:g} s against `opendvi serve --processes "
         f"{args.processes}` on loopback.\n\n"
         + table(["page", "requests", "p50", "p95", "errors", "p95 vs floor", "p95 < 300 ms"], rows)
@@ -321,9 +366,10 @@ def main() -> None:
         "Each client signs in once, then asks, at random, for a page of the review queue "
         "(credible candidates, most credible first), the comparison page of a random "
         "candidate, or a static file through the same server (the floor: what any request "
-        "costs here). The server and the 20 client threads share this machine's cores, so "
-        "the times include the clients' own work. An error is any answer other than 200 with "
-        "the page asked for."
+        "costs here). The clients send the next request as soon as the last answer came (no "
+        "pause for reading), each on its own kept-alive connection, from one asynchronous "
+        "loop in the benchmark's process; they share this machine's cores with the server. "
+        "An error is any answer other than 200 with the page asked for."
     )
     write_result(args.name, "The review screens under load", body, notes)
 

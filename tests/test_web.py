@@ -377,3 +377,37 @@ def test_opendvi_serve_starts_with_a_first_admin(cli_env: dict[str, str]) -> Non
         out, _ = server.communicate(timeout=30)
     assert "created user 'admin' with the password" in out
     assert f"OpenDVI on http://127.0.0.1:{port}/" in out
+
+
+def test_counts_kept_between_pages_follow_a_change_made_here_at_once(
+    site: dict[str, Any],
+) -> None:
+    from opendvi.intake import save_missing_person
+
+    def reports_on_dashboard(web: TestClient) -> int:
+        page = web.get("/").text
+        found = re.search(r'Missing-person reports</h2><p class="big">([\d,]+)<', page)
+        assert found, "no report count on the dashboard"
+        return int(found.group(1).replace(",", ""))
+
+    web = client(site, "auditor")
+    before = reports_on_dashboard(web)
+    assert reports_on_dashboard(web) == before  # kept: the second view counts nothing again
+    with site["dvi"].db.write() as session:
+        save_missing_person(session, actor="test", ref="AM-NEW", fields={"full_name": "New"})
+    assert reports_on_dashboard(web) == before + 1
+
+
+def test_the_web_threads_setting_limits_requests_worked_on_at_once(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    import anyio.to_thread
+
+    from opendvi.web import create_app
+
+    dvi.settings.web_threads = 3
+    with TestClient(create_app(dvi=dvi)) as web:
+        tokens = web.portal.call(  # type: ignore[union-attr]
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+        )
+    assert tokens == 3

@@ -123,6 +123,13 @@ class Settings(BaseSettings):
         description="Failed logins allowed per user name and address within 15 minutes before "
         "further attempts are refused until the window passes.",
     )
+    web_threads: int = Field(
+        default=4,
+        ge=1,
+        le=200,
+        description="Requests each web server process works on at once (the rest wait their "
+        "turn). On the embedded database a few are fastest; raise it for a remote database.",
+    )
     workers: int | None = Field(
         default=None,
         ge=1,

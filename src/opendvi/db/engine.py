@@ -67,6 +67,9 @@ class Database:
         except Exception as exc:  # a bad URL or a missing driver
             raise DatabaseError(f"cannot open the database {url!r}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Bumped by every commit made through this handle: lets a cache of counts know that
+        # this process changed something (other processes are covered by the cache's age).
+        self.generation = 0
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -93,6 +96,7 @@ class Database:
                 try:
                     yield session
                     session.commit()
+                    self.generation += 1
                 except BaseException:
                     session.rollback()
                     raise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from opendvi.db.tables import (
@@ -15,7 +17,17 @@ from opendvi.db.tables import (
     Remains,
 )
 
-__all__ = ["stats"]
+__all__ = ["in_review_queue", "stats"]
+
+
+def in_review_queue() -> list[Any]:
+    """The review queue's conditions, written as ``ix_candidates_open`` is (so it serves them):
+    credible, still listed, not excluded."""
+    return [
+        Candidate.credible,
+        Candidate.status != literal_column("'excluded'"),
+        Candidate.rank_for_remains.is_not(None),
+    ]
 
 
 def _count(session: Session, query: object) -> int:

@@ -328,6 +328,10 @@ class Face(Base):
     __table_args__ = (Index("ix_faces_model", "model_name", "model_version"),)
 
 
+# A candidate still listed and not excluded (the review queue, with ``credible``).
+OPEN_CANDIDATE = "status <> 'excluded' AND rank_for_remains IS NOT NULL"
+
+
 class Candidate(Base):
     """A proposed AM–PM pair with its evidence: a lead for review, never a verdict."""
 
@@ -355,8 +359,15 @@ class Candidate(Base):
         UniqueConstraint("remains_id", "missing_person_id", name="uq_candidates_pair"),
         CheckConstraint("status IN ('open','excluded','resurfaced','referred')", name="status"),
         Index("ix_candidates_remains_rank", "remains_id", "rank_for_remains"),
-        # The review queue: credible pairs, the rarest strangers first.
-        Index("ix_candidates_queue", "credible", "false_candidate_rate", "id"),
+        # The review queue: credible pairs still to review, the rarest strangers first. Only
+        # those pairs are in the index, so counting them reads the index alone.
+        Index(
+            "ix_candidates_open",
+            "false_candidate_rate",
+            "id",
+            sqlite_where=text(f"credible = 1 AND {OPEN_CANDIDATE}"),
+            postgresql_where=text(f"credible AND {OPEN_CANDIDATE}"),
+        ),
     )
 
 

@@ -32,12 +32,26 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from opendvi.errors import OpenDVIError
     from opendvi.settings import Settings
     from opendvi.web import api, decisions, intake, pages, pictures, records
+    from opendvi.web.recent import Recent
     from opendvi.web.security import READ, LoginLimiter, guard, roles
 
     if dvi is None:
         dvi = OpenDVI.open(settings or Settings())
     settings = dvi.settings
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        import anyio.to_thread
+
+        # Pages are computed in Python, so a few threads at once serve more pages per second
+        # than many contending for the interpreter (benchmarks/results/web.md).
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = settings.web_threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OpenDVI",
         description="Post-mortem to ante-mortem matching, review and identification.",
         dependencies=[Depends(guard)],
@@ -47,6 +61,8 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     )
     app.state.dvi = dvi
     app.state.limiter = LoginLimiter(settings.login_attempts)
+    app.state.recent = Recent(dvi.db)
+    app.state.accounts = Recent(dvi.db, max_age_s=2.0)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),

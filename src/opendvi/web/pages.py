@@ -11,12 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, or_, select
 
 from opendvi.core.scoring import in_words
 from opendvi.core.workflow import PRIMARY, SECONDARY
-from opendvi.db.queries import stats
+from opendvi.db.queries import in_review_queue, stats
 from opendvi.db.tables import (
     Candidate,
     Face,
@@ -148,41 +147,42 @@ def logout(request: Request) -> Response:
 @router.get("/")
 @roles(*READ)
 def dashboard(request: Request) -> HTMLResponse:
-    with request.app.state.dvi.db.read() as session:
-        counts = stats(session)
-        open_candidates = session.execute(
-            select(func.count(Candidate.id)).where(
-                Candidate.credible,
-                Candidate.status != "excluded",
-                Candidate.rank_for_remains.is_not(None),
-            )
-        ).scalar_one()
-        faceless = {}
-        for kind, owner in ((MissingPerson, Photo.missing_person_id), (Remains, Photo.remains_id)):
-            with_face = (
-                select(owner)
-                .join(Face, Face.photo_id == Photo.id)
-                .where(Face.usable, Face.is_subject, Photo.withdrawn_at.is_(None))
-            )
-            faceless[kind.__tablename__] = session.execute(
-                select(func.count(kind.id)).where(kind.id.not_in(with_face))
+    def counts() -> dict[str, Any]:
+        with request.app.state.dvi.db.read() as session:
+            totals = stats(session)
+            open_candidates = session.execute(
+                select(func.count(Candidate.id)).where(*in_review_queue())
             ).scalar_one()
-        confirmed = [
-            at
-            for (at,) in session.execute(
-                select(Identification.confirmed_at).where(
-                    Identification.status == "confirmed", Identification.confirmed_at.is_not(None)
+            faceless = {}
+            for kind, owner in (
+                (MissingPerson, Photo.missing_person_id),
+                (Remains, Photo.remains_id),
+            ):
+                with_face = (
+                    select(owner)
+                    .join(Face, Face.photo_id == Photo.id)
+                    .where(Face.usable, Face.is_subject, Photo.withdrawn_at.is_(None))
                 )
-            )
-        ]
-    return render(
-        request,
-        "dashboard.html",
-        counts=counts,
-        open_candidates=open_candidates,
-        faceless=faceless,
-        chart=monthly_chart(confirmed),
-    )
+                faceless[kind.__tablename__] = session.execute(
+                    select(func.count(kind.id)).where(kind.id.not_in(with_face))
+                ).scalar_one()
+            confirmed = [
+                at
+                for (at,) in session.execute(
+                    select(Identification.confirmed_at).where(
+                        Identification.status == "confirmed",
+                        Identification.confirmed_at.is_not(None),
+                    )
+                )
+            ]
+        return {
+            "counts": totals,
+            "open_candidates": open_candidates,
+            "faceless": faceless,
+            "chart": monthly_chart(confirmed),
+        }
+
+    return render(request, "dashboard.html", **request.app.state.recent.get("dashboard", counts))
 
 
 def monthly_chart(moments: list[Any], months: int = 12) -> dict[str, Any]:
@@ -214,6 +214,16 @@ def monthly_chart(moments: list[Any], months: int = 12) -> dict[str, Any]:
     return {"bars": bars, "total": sum(counts.values())}
 
 
+def gallery_size(request: Request) -> int:
+    """How many reports a search of the remains covers (kept a few seconds: see recent.py)."""
+
+    def count() -> int:
+        with request.app.state.dvi.db.read() as session:
+            return int(session.execute(select(func.count(MissingPerson.id))).scalar_one())
+
+    return int(request.app.state.recent.get("reports", count))
+
+
 # -- review queue ----------------------------------------------------------------------------
 
 
@@ -225,46 +235,63 @@ def review_queue(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     """Candidates for review, the most credible first (lowest false-candidate rate)."""
-    report = aliased(MissingPerson)
-    query = (
-        select(Candidate, Remains.ref, report.ref)
-        .join(Remains, Candidate.remains_id == Remains.id)
-        .join(report, Candidate.missing_person_id == report.id)
-        .where(Candidate.rank_for_remains.is_not(None), Candidate.status != "excluded")
-    )
     if show == "credible":
-        # Served by ix_candidates_queue: an index walk that stops after one page.
-        query = query.where(Candidate.credible).order_by(
-            Candidate.false_candidate_rate, Candidate.id
-        )
+        # Served by ix_candidates_open alone: an index walk that stops after one page.
+        where, order = in_review_queue(), [Candidate.false_candidate_rate, Candidate.id]
     elif show == "resurfaced":
-        query = query.where(Candidate.status == "resurfaced").order_by(
-            Candidate.false_candidate_rate, Candidate.id
-        )
+        where = [Candidate.rank_for_remains.is_not(None), Candidate.status == "resurfaced"]
+        order = [Candidate.false_candidate_rate, Candidate.id]
     else:
-        query = query.order_by(
+        where = [Candidate.rank_for_remains.is_not(None), Candidate.status != "excluded"]
+        order = [
             Candidate.false_candidate_rate.is_(None),
             Candidate.false_candidate_rate,
             Candidate.score.desc(),
             Candidate.id,
+        ]
+    # The page's ids first (from the index, without touching the records), then the page.
+    ids = (
+        select(Candidate.id)
+        .where(*where)
+        .order_by(*order)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE + 1)
+        .subquery()
+    )
+    query = (
+        select(
+            Candidate.id,
+            Candidate.rank_for_remains,
+            Candidate.score,
+            Candidate.credible,
+            Candidate.status,
+            Candidate.false_candidate_rate,
+            Remains.ref,
+            MissingPerson.ref,
         )
+        .join(ids, ids.c.id == Candidate.id)
+        .join(Remains, Candidate.remains_id == Remains.id)
+        .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+        .order_by(*order)
+    )
+    gallery = gallery_size(request)
     with request.app.state.dvi.db.read() as session:
-        gallery = session.execute(select(func.count(MissingPerson.id))).scalar_one()
-        rows = session.execute(query.offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+        rows = session.execute(query).all()
     items = [
         {
-            "id": c.id,
+            "id": row.id,
             "pm_ref": pm_ref,
             "am_ref": am_ref,
-            "rank": c.rank_for_remains,
-            "score": c.score,
-            "credible": c.credible,
-            "status": c.status,
-            "words": in_words(c.false_candidate_rate, gallery)
-            if c.false_candidate_rate is not None
+            "rank": row.rank_for_remains,
+            "score": row.score,
+            "credible": row.credible,
+            "status": row.status,
+            "words": in_words(row.false_candidate_rate, gallery)
+            if row.false_candidate_rate is not None
             else "not calibrated",
         }
-        for c, pm_ref, am_ref in rows[:PAGE]
+        for row in rows[:PAGE]
+        for pm_ref, am_ref in [(row[-2], row[-1])]
     ]
     return render(
         request,
@@ -279,30 +306,42 @@ def review_queue(
 # -- one pair --------------------------------------------------------------------------------
 
 
-def _faces(session: Any, owner: Any, record_id: int) -> list[dict[str, Any]]:
+def _faces(session: Any, am_id: int, pm_id: int) -> tuple[list[Any], list[Any]]:
+    """The chosen person's faces on each side, in photo order: (report's, remains')."""
     rows = session.execute(
-        select(Face, Photo)
+        select(
+            Face.id,
+            Face.photo_id,
+            Face.quality,
+            Face.usable,
+            Face.unusable_reason,
+            Face.rotation_deg,
+            Face.manual,
+            Photo.missing_person_id,
+        )
         .join(Photo, Face.photo_id == Photo.id)
-        .where(owner == record_id, Photo.withdrawn_at.is_(None), Face.is_subject)
+        .where(
+            or_(Photo.missing_person_id == am_id, Photo.remains_id == pm_id),
+            Photo.withdrawn_at.is_(None),
+            Face.is_subject,
+        )
         .order_by(Photo.position, Face.id)
     ).all()
-    return [
-        {
-            "id": face.id,
-            "photo_id": photo.id,
-            "quality": face.quality,
-            "usable": face.usable,
-            "why_not": face.unusable_reason,
-            "turned": face.rotation_deg,
-            "manual": face.manual,
-        }
-        for face, photo in rows
-    ]
-
-
-def _chosen(faces: list[dict[str, Any]], face_id: int | None) -> dict[str, Any] | None:
-    """The face that drove the score, else the first."""
-    return next((f for f in faces if f["id"] == face_id), faces[0] if faces else None)
+    am: list[Any] = []
+    pm: list[Any] = []
+    for face in rows:
+        (am if face.missing_person_id == am_id else pm).append(
+            {
+                "id": face.id,
+                "photo_id": face.photo_id,
+                "quality": face.quality,
+                "usable": face.usable,
+                "why_not": face.unusable_reason,
+                "turned": face.rotation_deg,
+                "manual": face.manual,
+            }
+        )
+    return am, pm
 
 
 @router.get("/candidates/{candidate_id}", name="compare")
@@ -317,23 +356,26 @@ def _compare(
     from opendvi.web.pictures import revealed
 
     with request.app.state.dvi.db.read() as session:
-        candidate = session.get(Candidate, candidate_id)
-        if candidate is None:
+        found = session.execute(
+            select(Candidate, Remains.ref, MissingPerson.ref)
+            .join(Remains, Candidate.remains_id == Remains.id)
+            .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+            .where(Candidate.id == candidate_id)
+        ).one_or_none()
+        if found is None:
             raise HTTPException(404, f"there is no candidate {candidate_id}")
-        remains = session.get(Remains, candidate.remains_id)
-        report = session.get(MissingPerson, candidate.missing_person_id)
-        assert remains is not None and report is not None
-        gallery = session.execute(select(func.count(MissingPerson.id))).scalar_one()
-        am_faces = _faces(session, Photo.missing_person_id, report.id)
-        pm_faces = _faces(session, Photo.remains_id, remains.id)
+        candidate, pm_ref, am_ref = found
+        am_faces, pm_faces = _faces(session, candidate.missing_person_id, candidate.remains_id)
         identification = session.execute(
             select(Identification).where(
-                Identification.remains_id == remains.id,
-                Identification.missing_person_id == report.id,
+                Identification.remains_id == candidate.remains_id,
+                Identification.missing_person_id == candidate.missing_person_id,
                 Identification.status != "revoked",
             )
         ).scalar_one_or_none()
         session.expunge_all()
+    remains = {"id": candidate.remains_id, "ref": pm_ref}
+    report = {"id": candidate.missing_person_id, "ref": am_ref}
     factors = candidate.factors or {}
     face = factors.get("face", {})
     pair = face.get("pair") or [None, None]
@@ -360,7 +402,7 @@ def _compare(
         am_faces=am_faces,
         pm_faces=pm_faces,
         revealed=revealed(request),
-        rate_words=in_words(candidate.false_candidate_rate, gallery)
+        rate_words=in_words(candidate.false_candidate_rate, gallery_size(request))
         if candidate.false_candidate_rate is not None
         else None,
         max_rate=request.app.state.dvi.settings.candidate_max_rate,

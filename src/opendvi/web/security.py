@@ -129,17 +129,33 @@ def current_viewer(request: Request) -> Viewer | None:
     if not isinstance(user_id, int):
         return None
     app = request.app.state.dvi
-    with app.db.read() as session:
-        user = session.execute(select(User).where(User.id == user_id)).scalar_one_or_none()
-        if user is None or not user.active or _epoch(user) != epoch:
-            request.session.clear()
-            return None
-        viewer = Viewer(user.id, user.username, user.display_name, user.role)
+
+    def account() -> Any:
+        with app.db.read() as session:
+            return session.execute(
+                select(
+                    User.id,
+                    User.username,
+                    User.display_name,
+                    User.role,
+                    User.active,
+                    User.password_hash,
+                ).where(User.id == user_id)
+            ).one_or_none()
+
+    # Read again after any change made here, and at least every two seconds: a user
+    # deactivated or given a new password by another process is signed out within that.
+    accounts = getattr(request.app.state, "accounts", None)
+    user = accounts.get(f"user:{user_id}", account) if accounts is not None else account()
+    if user is None or not user.active or _epoch(user) != epoch:
+        request.session.clear()
+        return None
+    viewer = Viewer(user.id, user.username, user.display_name, user.role)
     request.state.viewer = viewer
     return viewer
 
 
-def _epoch(user: User) -> str:
+def _epoch(user: Any) -> str:
     # Changing the password (or role) ends every session signed with the old one.
     return (user.password_hash or "")[-16:] + user.role
 
