@@ -49,6 +49,8 @@ def csrf_of(html: str) -> str:
 
 
 def fill(path: str, ids: dict[str, int]) -> str:
+    if path.startswith("/records/missing/"):
+        path = path.replace("{ref}", "AM-0")
     return (
         path.replace("{candidate_id}", str(ids["candidate"]))
         .replace("{photo_id}", str(ids["pm0-photo"]))

@@ -117,3 +117,55 @@ def test_a_report_with_a_group_photo_then_the_person_chosen(
         actions = {e.action for e in audit.recent(session, limit=50, entity_ref="AM-GROUP")}
         assert {"missing_person.created", "face.chosen_as_subject", "face.boxed_by_hand"} <= actions
         assert audit.verify(session).ok
+
+
+def test_a_record_is_changed_and_given_more_photos_from_its_form(site: dict[str, Any]) -> None:
+    assert client(site, "forensic").get("/records/missing/AM-0/edit").status_code == 403
+    assert client(site, "auditor").get("/records/missing/AM-0/edit").status_code == 403
+    assert client(site, "caseworker").get("/records/missing/NOPE/edit").status_code == 404
+    web = client(site, "caseworker")
+    assert "Change this record" in web.get("/records/missing/AM-0").text
+    form = web.get("/records/missing/AM-0/edit")
+    assert form.status_code == 200 and 'value="AM-0" required readonly' in form.text
+    token = csrf_of(form.text)
+    changed = web.post(
+        "/records/missing/AM-0/edit",
+        data={"csrf": token, "ref": "AM-OTHER", "full_name": "Ana Ruiz", "height_cm": "170-175"},
+        files=[("photos", ("more.jpg", jpeg_bytes(seed=3), "image/jpeg"))],
+    )
+    assert changed.status_code == 303 and changed.headers["location"] == "/records/missing/AM-0"
+    with site["dvi"].db.read() as session:
+        record = session.execute(
+            select(MissingPerson).where(MissingPerson.ref == "AM-0")
+        ).scalar_one()
+        assert (record.full_name, record.height_min_cm, record.height_max_cm) == (
+            "Ana Ruiz",
+            170,
+            175,
+        )
+        assert len([p for p in record.photos if p.withdrawn_at is None]) == 2
+        assert not session.execute(
+            select(MissingPerson).where(MissingPerson.ref == "AM-OTHER")
+        ).first()
+        events = audit.recent(session, entity_ref="AM-0")
+    update = next(e for e in events if e.action == "missing_person.updated")
+    assert update.actor == "caseworker" and {"full_name", "height_min_cm"} <= set(
+        update.details["changed"]
+    )
+    # The form shows what is stored; a mistake keeps what was typed and changes nothing.
+    again = web.get("/records/missing/AM-0/edit").text
+    assert 'value="Ana Ruiz"' in again and 'value="170-175"' in again
+    wrong = web.post(
+        "/records/missing/AM-0/edit",
+        data={"csrf": token, "full_name": "Ana Ruíz", "height_cm": "tall"},
+    )
+    assert wrong.status_code == 422 and 'value="Ana Ruíz"' in wrong.text
+    # Emptying a field clears it; photos not sent stay as they are.
+    cleared = web.post("/records/missing/AM-0/edit", data={"csrf": token, "full_name": "Ana Ruiz"})
+    assert cleared.status_code == 303
+    with site["dvi"].db.read() as session:
+        record = session.execute(
+            select(MissingPerson).where(MissingPerson.ref == "AM-0")
+        ).scalar_one()
+        assert record.full_name == "Ana Ruiz" and record.height_min_cm is None
+        assert len([p for p in record.photos if p.withdrawn_at is None]) == 2

@@ -22,7 +22,7 @@ from opendvi.core.uncertain import DateRange, IntRange
 from opendvi.db.tables import Candidate, MissingPerson, Photo, Remains
 from opendvi.media import MediaStore
 
-__all__ = ["CANDIDATE_COLUMNS", "export_candidates", "export_records"]
+__all__ = ["CANDIDATE_COLUMNS", "export_candidates", "export_records", "record_values"]
 
 FACTORS = ("face", "sex", "age", "height", "dates", "place", "marks", "effects")
 CANDIDATE_COLUMNS = (
@@ -144,6 +144,18 @@ def _remains_row(record: Remains, media: MediaStore, photos_dir: Path | None) ->
         storage_location=record.storage_location,
     )
     return row
+
+
+def record_values(record: MissingPerson | Remains) -> dict[str, str]:
+    """A record's fields as text, as an import or a form reads them (photos aside)."""
+    row = (
+        _missing_row(record, None, None)  # type: ignore[arg-type]
+        if isinstance(record, MissingPerson)
+        else _remains_row(record, None, None)  # type: ignore[arg-type]
+    )
+    row.pop("photos")
+    row.pop("photo_dates")
+    return {key: value or "" for key, value in row.items()}
 
 
 def _json_record(record: MissingPerson | Remains) -> dict[str, Any]:

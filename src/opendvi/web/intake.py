@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -87,13 +87,19 @@ def _fields(kind: str) -> list[str]:
 
 
 def _form(
-    request: Request, kind: str, values: dict[str, str], problems: dict[str, str], status: int = 200
+    request: Request,
+    kind: str,
+    values: dict[str, str],
+    problems: dict[str, str],
+    status: int = 200,
+    editing: str | None = None,
 ) -> HTMLResponse:
     return render(
         request,
         "new_record.html",
         status_code=status,
         kind=kind,
+        editing=editing,
         fields=[(f, *LABELS.get(f, (f.replace("_", " ").capitalize(), ""))) for f in _fields(kind)],
         areas=AREAS,
         choices=CHOICES,
@@ -134,20 +140,30 @@ async def add_remains(
     return await _add(request, "remains", photos)
 
 
-async def _add(request: Request, kind: str, photos: list[UploadFile] | None) -> Response:
+async def _add(
+    request: Request, kind: str, photos: list[UploadFile] | None, editing: str | None = None
+) -> Response:
+    """Save a new record, or (``editing``: its reference) change one and add photos to it."""
     from opendvi.intake import save_parsed, store_photo
 
     viewer = request.state.viewer
     form = await request.form()
     values = {f: str(form.get(f, "")).strip() for f in _fields(kind)}
+    if editing is not None:
+        values["ref"] = editing  # the reference names the record; it is not changed here
     parse = parse_missing_person if kind == "missing" else parse_remains
-    parsed = parse({k: v for k, v in values.items() if v})
+    # A new record reads the fields filled in; a change reads every field, so one emptied
+    # in the form is cleared (as an empty cell of an imported row is).
+    parsed = parse(values if editing else {k: v for k, v in values.items() if v})
     problems = dict(parsed.problems)
     dvi = request.app.state.dvi
     model: Any = MissingPerson if kind == "missing" else Remains
     with dvi.db.read() as session:
-        if parsed.ref and session.execute(select(model.id).where(model.ref == parsed.ref)).first():
+        taken = session.execute(select(model.id).where(model.ref == parsed.ref)).first()
+        if editing is None and parsed.ref and taken:
             problems["ref"] = f"{parsed.ref!r} is already taken; choose another reference"
+        if editing is not None and not taken:
+            raise HTTPException(404, f"there is no record {editing}")
     uploads = [u for u in (photos or []) if u.filename]
     stored = []
     if not problems:
@@ -161,16 +177,89 @@ async def _add(request: Request, kind: str, photos: list[UploadFile] | None) -> 
                     problems["photos"] = str(exc).replace(f"{folder}/", "")
                     break
     if problems:
-        return _form(request, kind, values, problems, 422)
+        return _form(request, kind, values, problems, 422, editing=editing)
     actor = viewer.username
     try:
         with dvi.db.write() as session:
+            photos_now: list[Any] | None = stored
+            if editing is not None:
+                # Photos are added to those the record has; none given leaves them as they are.
+                photos_now = _current_photos(session, model, editing) + stored if stored else None
             save_parsed(
-                session, kind=kind, parsed=parsed, photos=stored, actor=actor, source="web form"
+                session,
+                kind=kind,
+                parsed=parsed,
+                photos=photos_now,
+                actor=actor,
+                source="web form",
             )
     except OpenDVIError as exc:
-        return _form(request, kind, values, {"ref": str(exc)}, 422)
+        return _form(request, kind, values, {"ref": str(exc)}, 422, editing=editing)
     return RedirectResponse(f"/records/{kind}/{parsed.ref}", status_code=303)
+
+
+def _current_photos(session: Any, model: Any, ref: str) -> list[Any]:
+    """The record's active photos as the intake takes them, in order, dates kept."""
+    from dataclasses import replace
+
+    from opendvi.core.uncertain import DateRange
+    from opendvi.intake import known_photo
+
+    record = session.execute(select(model).where(model.ref == ref)).scalar_one()
+    out = []
+    for photo in sorted(record.photos, key=lambda p: (p.position, p.id)):
+        if photo.withdrawn_at is not None:
+            continue
+        stored = known_photo(session, photo.sha256)
+        assert stored is not None
+        when = (
+            DateRange(photo.taken_earliest, photo.taken_latest or photo.taken_earliest)
+            if photo.taken_earliest
+            else None
+        )
+        out.append(replace(stored, taken=when))
+    return out
+
+
+def _edit_form(request: Request, kind: str, ref: str) -> HTMLResponse:
+    """The record's form, filled in with what is stored (as an export would write it)."""
+    from opendvi.interchange.export import record_values
+
+    model: Any = MissingPerson if kind == "missing" else Remains
+    with request.app.state.dvi.db.read() as session:
+        record = session.execute(select(model).where(model.ref == ref)).scalar_one_or_none()
+        if record is None:
+            raise HTTPException(404, f"there is no record {ref}")
+        values = record_values(record)
+    return _form(request, kind, values, {}, editing=ref)
+
+
+@router.get("/records/missing/{ref}/edit")
+@roles(*ADD["missing"])
+def edit_report(request: Request, ref: str) -> HTMLResponse:
+    return _edit_form(request, "missing", ref)
+
+
+@router.get("/records/remains/{ref}/edit")
+@roles(*ADD["remains"])
+def edit_remains(request: Request, ref: str) -> HTMLResponse:
+    return _edit_form(request, "remains", ref)
+
+
+@router.post("/records/missing/{ref}/edit")
+@roles(*ADD["missing"])
+async def change_report(
+    request: Request, ref: str, photos: Annotated[list[UploadFile] | None, File()] = None
+) -> Response:
+    return await _add(request, "missing", photos, editing=ref)
+
+
+@router.post("/records/remains/{ref}/edit")
+@roles(*ADD["remains"])
+async def change_remains(
+    request: Request, ref: str, photos: Annotated[list[UploadFile] | None, File()] = None
+) -> Response:
+    return await _add(request, "remains", photos, editing=ref)
 
 
 def _owner(session: Any, photo: Photo) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, or_, select
 
 from opendvi import audit
 from opendvi.db.tables import Candidate, Event, MissingPerson, Remains
+from opendvi.web.intake import ADD
 from opendvi.web.pages import render
 from opendvi.web.security import READ, roles
 
@@ -195,4 +196,5 @@ def record_page(request: Request, kind: str, ref: str) -> HTMLResponse:
         revealed=revealed(request),
         pm=kind == "remains",
         can_edit_faces=request.state.viewer.role in ("admin", "caseworker", "forensic"),
+        can_change=request.state.viewer.role in ADD.get(kind, ()),
     )
