@@ -587,6 +587,29 @@ def exclude(
     )
 
 
+@app.command()
+def judge(
+    pm_ref: Annotated[str, typer.Argument(help="The remains record's ref.")],
+    am_ref: Annotated[str, typer.Argument(help="The missing-person report's ref.")],
+    verdict: Annotated[str, typer.Argument(help="same, different or unsure.")],
+    by: Annotated[str, typer.Option("--by", help="The reviewer's username.")],
+    note: Annotated[str, typer.Option("--note", help="What the judgement rests on.")] = "",
+) -> None:
+    """Record a reviewer's own judgement of a pair, made before seeing its score."""
+    from opendvi.review import VERDICTS
+    from opendvi.review import judge as judge_pair
+
+    dvi = _open()
+    try:
+        decision = judge_pair(dvi, pm_ref, am_ref, verdict=verdict, note=note, username=by)
+    finally:
+        dvi.close()
+    typer.echo(
+        f"{by} judged {pm_ref} / {am_ref}: {VERDICTS[verdict.strip().lower()]} "
+        f"(decision {decision}); `opendvi explain {pm_ref} {am_ref}` shows the score"
+    )
+
+
 def _words(text: str) -> list[str]:
     return [w for w in text.replace(" ", ",").split(",") if w]
 

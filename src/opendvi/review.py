@@ -124,6 +124,100 @@ def refer(
         return decision.id
 
 
+# A reviewer's own judgement of a pair, recorded before the score is shown (blind review).
+VERDICTS = {
+    "same": "the same person",
+    "different": "different people",
+    "unsure": "cannot tell from these pictures",
+}
+
+
+def judge(
+    app: OpenDVI, pm_ref: str, am_ref: str, *, verdict: str, note: str = "", username: str
+) -> int:
+    """Record a reviewer's own judgement of a pair from the pictures and facts alone, before
+    the pair's score is shown to them. It decides nothing; it is kept beside the score so a
+    team can see how often people and the model agree. Once per reviewer per evidence."""
+    verdict = verdict.strip().lower()
+    if verdict not in VERDICTS:
+        raise InputError(f"verdict: choose one of {', '.join(VERDICTS)}", field="verdict")
+    with app.db.write() as session:
+        user = _reviewer(session, username, "record a judgement of a pair")
+        remains, report = resolve_pair(session, pm_ref, am_ref)
+        candidate = _candidate(session, remains.id, report.id)
+        digest = candidate.evidence_digest if candidate is not None else ""
+        if judgement_of(session, remains.id, report.id, user.id, digest) is not None:
+            raise Refused(
+                f"{username} has already recorded a judgement of {pm_ref} and {am_ref} on this "
+                "evidence; it is kept as it was given"
+            )
+        text = verdict + (f": {note.strip()}" if note.strip() else "")
+        decision = Decision(
+            remains_id=remains.id,
+            missing_person_id=report.id,
+            kind="judgement",
+            reason=text,
+            evidence_digest=digest,
+            user_id=user.id,
+        )
+        session.add(decision)
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="candidate.judged",
+            entity_type="decision",
+            entity_id=decision.id,
+            entity_ref=f"{pm_ref} / {am_ref}",
+            after={"kind": "judgement", "verdict": verdict, "note": note.strip()},
+        )
+        return decision.id
+
+
+def judgement_of(
+    session: Session, remains_id: int, report_id: int, user_id: int, digest: str
+) -> Decision | None:
+    """This reviewer's judgement of the pair on this evidence, if they gave one."""
+    return session.execute(
+        select(Decision)
+        .where(
+            Decision.kind == "judgement",
+            Decision.remains_id == remains_id,
+            Decision.missing_person_id == report_id,
+            Decision.user_id == user_id,
+            Decision.evidence_digest == digest,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def judgements(session: Session, remains_id: int, report_id: int) -> list[dict[str, str]]:
+    """Every judgement recorded for the pair, oldest first: who, when, what."""
+    rows = session.execute(
+        select(Decision, User.username)
+        .join(User, Decision.user_id == User.id)
+        .where(
+            Decision.kind == "judgement",
+            Decision.remains_id == remains_id,
+            Decision.missing_person_id == report_id,
+        )
+        .order_by(Decision.id)
+    ).all()
+    out = []
+    for decision, username in rows:
+        verdict, _, note = decision.reason.partition(": ")
+        out.append(
+            {
+                "by": username,
+                "on": decision.created_at.date().isoformat(),
+                "verdict": verdict,
+                "words": VERDICTS.get(verdict, verdict),
+                "note": note,
+            }
+        )
+    return out
+
+
 def _mark(candidate: Candidate, status: str, key: str, decision: Decision, username: str) -> None:
     """Show a reviewer's decision on the stored pair at once (matching keeps it after)."""
     candidate.status = status

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         description="Failed logins allowed per user name and address within 15 minutes before "
         "further attempts are refused until the window passes.",
     )
+    blind_review: bool = Field(
+        default=False,
+        description="Reviewers record their own judgement of a pair (same person, different, "
+        "cannot tell) before its score is shown to them.",
+    )
     web_threads: int = Field(
         default=4,
         ge=1,

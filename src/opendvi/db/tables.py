@@ -387,7 +387,7 @@ class Decision(Base):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('exclude','possible_match','propose_identification','confirm','revoke',"
-            "'reopen')",
+            "'reopen','judgement')",
             name="kind",
         ),
     )

@@ -25,7 +25,8 @@ from opendvi.db.tables import (
     Remains,
     User,
 )
-from opendvi.errors import InputError
+from opendvi.errors import InputError, Refused
+from opendvi.review import VERDICTS, judgement_of, judgements
 from opendvi.web.security import (
     PUBLIC,
     READ,
@@ -296,6 +297,7 @@ def review_queue(
     return render(
         request,
         "review.html",
+        blind=_blind_review(request),
         items=items,
         show=show,
         page=page,
@@ -373,6 +375,18 @@ def _compare(
                 Identification.status != "revoked",
             )
         ).scalar_one_or_none()
+        viewer = request.state.viewer
+        blind = _blind_review(request) and (
+            judgement_of(
+                session,
+                candidate.remains_id,
+                candidate.missing_person_id,
+                viewer.id,
+                candidate.evidence_digest,
+            )
+            is None
+        )
+        judged = judgements(session, candidate.remains_id, candidate.missing_person_id)
         session.expunge_all()
     remains = {"id": candidate.remains_id, "ref": pm_ref}
     report = {"id": candidate.missing_person_id, "ref": am_ref}
@@ -409,8 +423,56 @@ def _compare(
         exclusion=factors.get("exclusion"),
         referral=factors.get("referral"),
         identification=identification,
+        blind=blind,
+        judgements=judged,
+        verdicts=VERDICTS,
         **extra,
     )
+
+
+def _blind_review(request: Request) -> bool:
+    """Whether this viewer sees a pair's score only after recording their own judgement."""
+    viewer = request.state.viewer
+    return bool(request.app.state.dvi.settings.blind_review and viewer.may(REVIEW))
+
+
+@router.post("/candidates/{candidate_id}/judge")
+@roles(*REVIEW)
+def judge_candidate(
+    request: Request,
+    candidate_id: int,
+    verdict: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """The reviewer's own judgement of the pair (blind review), then the score."""
+    from opendvi.review import judge
+
+    pm_ref, am_ref = _pair_refs(request, candidate_id)
+    try:
+        judge(
+            request.app.state.dvi,
+            pm_ref,
+            am_ref,
+            verdict=verdict,
+            note=note,
+            username=request.state.viewer.username,
+        )
+    except (InputError, Refused) as problem:
+        return _compare(request, candidate_id, 422, judge_problem=str(problem), judge_note=note)
+    return RedirectResponse(f"/candidates/{candidate_id}", status_code=303)
+
+
+def _pair_refs(request: Request, candidate_id: int) -> tuple[str, str]:
+    with request.app.state.dvi.db.read() as session:
+        found = session.execute(
+            select(Remains.ref, MissingPerson.ref)
+            .join(Candidate, Candidate.remains_id == Remains.id)
+            .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+            .where(Candidate.id == candidate_id)
+        ).one_or_none()
+    if found is None:
+        raise HTTPException(404, f"there is no candidate {candidate_id}")
+    return found[0], found[1]
 
 
 @router.post("/candidates/{candidate_id}/exclude")
