@@ -85,3 +85,16 @@ def test_a_judgement_from_the_command_line(site: dict[str, Any], cli: Any) -> No
     with site["dvi"].db.read() as session:
         kept = session.execute(select(Decision).where(Decision.kind == "judgement")).scalar_one()
         assert kept.reason == "different: chin"
+
+
+def test_a_judgement_through_the_api(site: dict[str, Any]) -> None:
+    web = client(site, "reviewer")
+    token = csrf_of(web.get("/").text)
+    url = f"/api/candidates/{site['ids']['candidate']}/judge"
+    bad = web.post(url, json={"verdict": "probably"}, headers={"X-CSRF-Token": token})
+    assert bad.status_code == 422 and bad.json()["field"] == "verdict"
+    done = web.post(url, json={"verdict": "unsure"}, headers={"X-CSRF-Token": token})
+    assert done.status_code == 201
+    assert [(j["by"], j["verdict"]) for j in done.json()["judgements"]] == [("reviewer", "unsure")]
+    again = web.post(url, json={"verdict": "same"}, headers={"X-CSRF-Token": token})
+    assert again.status_code == 409 and "already recorded" in again.json()["detail"]

@@ -1,17 +1,26 @@
 """The JSON API under /api: the same queries and use-cases as the pages, for scripts and
-other systems. Signed-in sessions only; changes carry the CSRF token in ``X-CSRF-Token``."""
+other systems. Signed-in sessions only; changes carry the CSRF token in ``X-CSRF-Token``.
+Each route declares the roles of the page it matches (docs/api.md lists them)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased, selectinload
 
+from opendvi import audit
+from opendvi.core.fields import CONTACT_FIELDS, parse_missing_person, parse_remains
 from opendvi.db.queries import stats
-from opendvi.db.tables import Candidate, MissingPerson, Remains
+from opendvi.db.tables import Candidate, Identification, MissingPerson, Remains, User
+from opendvi.web.decisions import _identification
+from opendvi.web.intake import ADD, LABELS, _fields
+from opendvi.web.records import KINDS, PAGE, _filtered
 from opendvi.web.security import READ, REVIEW, roles
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -125,3 +134,504 @@ def api_exclude(request: Request, candidate_id: int, body: ExcludeIn) -> Candida
         username=request.state.viewer.username,
     )
     return api_candidate(request, candidate_id)
+
+
+# Decisions on a candidate pair, as on the comparison page.
+
+
+class ReferIn(BaseModel):
+    compare: list[str] = Field(
+        description="Primary identifiers to compare: one or more of dna, fingerprints, dental"
+    )
+    reason: str = Field("", description="Why the pair is referred (optional)")
+
+
+class IdentifyIn(BaseModel):
+    primary: list[str] = Field(
+        default_factory=list,
+        description="Primary identifiers that agree: dna, fingerprints, dental",
+    )
+    secondary: list[str] = Field(
+        default_factory=list,
+        description="Secondary evidence that agrees: face, marks, effects, description, "
+        "circumstances (at least two kinds, never a face alone, when no primary is given)",
+    )
+    note: str = Field(
+        "",
+        description="The basis: how the evidence agrees (a sentence or more when only "
+        "secondary evidence is given)",
+    )
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(description="Why the identification is revoked")
+
+
+class DecisionOut(BaseModel):
+    kind: str = Field(description="propose_identification, confirm, revoke, exclude, ...")
+    reason: str
+    by: str
+    at: dt.datetime
+
+
+class IdentificationOut(BaseModel):
+    number: int
+    pm_ref: str
+    am_ref: str
+    status: str = Field(description="proposed, confirmed or revoked")
+    method: str = Field(description="As stored: dna+dental, or secondary:face+marks")
+    basis: str
+    proposed_by: str
+    proposed_at: dt.datetime
+    confirmed_by: list[str] = Field(description="Up to two reviewers, neither the proposer")
+    confirmed_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revoke_reason: str
+
+
+class IdentificationDetail(IdentificationOut):
+    candidate_id: int | None
+    history: list[DecisionOut] = Field(description="Every decision on the pair, oldest first")
+
+
+def _identification_out(
+    identification: Identification,
+    pm_ref: str,
+    am_ref: str,
+    proposer: User,
+    first: User | None,
+    second: User | None,
+) -> dict[str, Any]:
+    return {
+        "number": identification.id,
+        "pm_ref": pm_ref,
+        "am_ref": am_ref,
+        "status": identification.status,
+        "method": identification.method,
+        "basis": identification.basis,
+        "proposed_by": proposer.username,
+        "proposed_at": identification.proposed_at,
+        "confirmed_by": [u.username for u in (first, second) if u is not None],
+        "confirmed_at": identification.confirmed_at,
+        "revoked_at": identification.revoked_at,
+        "revoke_reason": identification.revoke_reason,
+    }
+
+
+@router.post("/candidates/{candidate_id}/refer")
+@roles(*REVIEW)
+def api_refer(request: Request, candidate_id: int, body: ReferIn) -> CandidateOut:
+    """Refer the pair as a possible match, for comparison of primary identifiers."""
+    from opendvi.review import refer
+
+    current = api_candidate(request, candidate_id)
+    refer(
+        request.app.state.dvi,
+        current.pm_ref,
+        current.am_ref,
+        compare=body.compare,
+        reason=body.reason,
+        username=request.state.viewer.username,
+    )
+    return api_candidate(request, candidate_id)
+
+
+class JudgeIn(BaseModel):
+    verdict: str = Field(description="same, different or unsure")
+    note: str = Field("", description="What the judgement rests on (optional)")
+
+
+class JudgedOut(BaseModel):
+    decision: int
+    judgements: list[dict[str, str]] = Field(
+        description="Every judgement of the pair: by, on, verdict, words, note"
+    )
+
+
+@router.post("/candidates/{candidate_id}/judge", status_code=201)
+@roles(*REVIEW)
+def api_judge(request: Request, candidate_id: int, body: JudgeIn) -> JudgedOut:
+    """Record your own judgement of the pair, made before seeing its score (blind review)."""
+    from opendvi.review import judge, judgements
+
+    current = api_candidate(request, candidate_id)
+    dvi = request.app.state.dvi
+    decision = judge(
+        dvi,
+        current.pm_ref,
+        current.am_ref,
+        verdict=body.verdict,
+        note=body.note,
+        username=request.state.viewer.username,
+    )
+    with dvi.db.read() as session:
+        candidate = session.get(Candidate, candidate_id)
+        assert candidate is not None
+        kept = judgements(session, candidate.remains_id, candidate.missing_person_id)
+    return JudgedOut(decision=decision, judgements=kept)
+
+
+@router.post("/candidates/{candidate_id}/identify", status_code=201)
+@roles(*REVIEW)
+def api_identify(
+    request: Request, response: Response, candidate_id: int, body: IdentifyIn
+) -> IdentificationDetail:
+    """Propose that the remains are the reported person, on the method given; two other
+    reviewers must confirm it (docs/matching.md)."""
+    from opendvi.review import propose_identification
+
+    current = api_candidate(request, candidate_id)
+    number = propose_identification(
+        request.app.state.dvi,
+        current.pm_ref,
+        current.am_ref,
+        primary=body.primary,
+        secondary=body.secondary,
+        note=body.note,
+        username=request.state.viewer.username,
+    )
+    response.headers["Location"] = f"/api/identifications/{number}"
+    return api_identification(request, number)
+
+
+@router.get("/identifications")
+@roles(*READ)
+def api_identifications(
+    request: Request,
+    status: Annotated[str, Query(pattern="^(|proposed|confirmed|revoked)$")] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[IdentificationOut]:
+    """Identifications, the newest first."""
+    proposer, first, second = aliased(User), aliased(User), aliased(User)
+    query = (
+        select(Identification, Remains.ref, MissingPerson.ref, proposer, first, second)
+        .join(Remains, Identification.remains_id == Remains.id)
+        .join(MissingPerson, Identification.missing_person_id == MissingPerson.id)
+        .join(proposer, Identification.proposed_by_id == proposer.id)
+        .outerjoin(first, Identification.confirmed_by_1_id == first.id)
+        .outerjoin(second, Identification.confirmed_by_2_id == second.id)
+        .order_by(Identification.id.desc())
+    )
+    if status:
+        query = query.where(Identification.status == status)
+    with request.app.state.dvi.db.read() as session:
+        rows = session.execute(query.offset(offset).limit(limit)).all()
+        return [IdentificationOut(**_identification_out(*row)) for row in rows]
+
+
+@router.get("/identifications/{number}")
+@roles(*READ)
+def api_identification(request: Request, number: int) -> IdentificationDetail:
+    """One identification with every decision on its pair."""
+    found = _identification(request, number)
+    return IdentificationDetail(
+        **_identification_out(
+            found["identification"],
+            found["pm_ref"],
+            found["am_ref"],
+            found["proposer"],
+            found["first"],
+            found["second"],
+        ),
+        candidate_id=found["candidate_id"],
+        history=[
+            DecisionOut(kind=d.kind, reason=d.reason, by=username, at=d.created_at)
+            for d, username in found["history"]
+        ],
+    )
+
+
+@router.post("/identifications/{number}/confirm")
+@roles(*REVIEW)
+def api_confirm(request: Request, number: int) -> IdentificationDetail:
+    """Add a confirmation; the second, by another reviewer, confirms the identification.
+    Refused (409) to the proposer, and to whoever confirmed it already."""
+    from opendvi.review import confirm_identification
+
+    confirm_identification(request.app.state.dvi, number, username=request.state.viewer.username)
+    return api_identification(request, number)
+
+
+@router.post("/identifications/{number}/revoke")
+@roles(*REVIEW)
+def api_revoke(request: Request, number: int, body: RevokeIn) -> IdentificationDetail:
+    """Revoke an identification, its history kept; the records are open again."""
+    from opendvi.review import revoke_identification
+
+    revoke_identification(
+        request.app.state.dvi,
+        number,
+        reason=body.reason,
+        username=request.state.viewer.username,
+    )
+    return api_identification(request, number)
+
+
+# Records, as the lists and record pages show them; new ones from the import's fields.
+
+Kind = Literal["missing", "remains"]
+
+
+class RecordOut(BaseModel):
+    kind: Kind
+    ref: str
+    status: str = Field(description="open, identified, closed or merged")
+    fields: dict[str, str] = Field(
+        description="The record's fields as text, named as the import's columns "
+        "(docs/import.md); photos and the reporting contact are not included"
+    )
+
+
+class RecordList(BaseModel):
+    total: int = Field(description="How many records the filters keep")
+    page: int
+    per_page: int
+    more: bool = Field(description="Whether a later page has more")
+    records: list[RecordOut]
+
+
+class FaceOut(BaseModel):
+    id: int
+    subject: bool = Field(description="The record's person, in a group photo")
+    usable: bool
+    why_not: str
+    quality: float | None
+    manual: bool = Field(description="Boxed by hand")
+
+
+class PhotoOut(BaseModel):
+    id: int
+    name: str
+    detection_status: str
+    detection_note: str
+    width: int
+    height: int
+    faces: list[FaceOut]
+
+
+class RecordCandidateOut(BaseModel):
+    candidate_id: int
+    ref: str = Field(description="The other side's reference")
+    rank: int
+    score: float
+    credible: bool
+    status: str
+
+
+class HistoryOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    action: str
+
+
+class RecordDetail(RecordOut):
+    photos: list[PhotoOut]
+    candidates: list[RecordCandidateOut] = Field(description="Listed candidates, best first")
+    history: list[HistoryOut] = Field(description="Audit events on this record, newest first")
+
+
+class Problems(BaseModel):
+    detail: str = Field(description="The first problem, with its field's name")
+    field: str = Field(description="The first field with a problem")
+    problems: dict[str, str] = Field(description="Every field with a problem, and what it is")
+
+
+def _record_out(kind: str, record: MissingPerson | Remains) -> dict[str, Any]:
+    from opendvi.interchange.export import record_values
+
+    values = record_values(record)
+    return {
+        "kind": kind,
+        "ref": record.ref,
+        "status": record.status,
+        "fields": {k: v for k, v in values.items() if k not in CONTACT_FIELDS},
+    }
+
+
+def _loaded(model: Any) -> list[Any]:
+    extra = [selectinload(model.contacts)] if model is MissingPerson else []
+    return [
+        selectinload(model.event),
+        selectinload(model.marks),
+        selectinload(model.effects),
+        *extra,
+    ]
+
+
+@router.get("/records/{kind}")
+@roles(*READ)
+def api_records(
+    request: Request,
+    kind: Kind,
+    q: Annotated[str, Query(description="Words in the reference, names, description, place")] = "",
+    status: Annotated[str, Query(pattern="^(|open|identified|closed|merged)$")] = "",
+    sex: Annotated[str, Query(pattern="^(|F|M|U)$")] = "",
+    age: Annotated[int | None, Query(ge=0, le=120)] = None,
+    since: Annotated[dt.date | None, Query(description="Last seen or found on or after")] = None,
+    until: Annotated[dt.date | None, Query(description="Last seen or found on or before")] = None,
+    event: Annotated[str, Query(description="Event code")] = "",
+    place: Annotated[str, Query(description="Words in the place last seen or found")] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> RecordList:
+    """Missing-person reports or unidentified remains, filtered as on the list pages, by
+    reference, fifty a page. Uncertain dates and ages are kept when their range overlaps."""
+    filters = {
+        "q": q,
+        "status": status,
+        "sex": sex,
+        "age": age,
+        "since": since,
+        "until": until,
+        "event": event,
+        "place": place,
+    }
+    model: Any = KINDS[kind]
+    query = _filtered(kind, filters)
+    with request.app.state.dvi.db.read() as session:
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = session.execute(
+            query.options(*_loaded(model)).order_by(model.ref).offset((page - 1) * PAGE).limit(PAGE)
+        ).scalars()
+        records = [RecordOut(**_record_out(kind, r)) for r in rows]
+    return RecordList(
+        total=total, page=page, per_page=PAGE, more=page * PAGE < total, records=records
+    )
+
+
+@router.get("/records/{kind}/{ref}")
+@roles(*READ)
+def api_record(request: Request, kind: Kind, ref: str) -> RecordDetail:
+    """One record with its photos and faces, candidates and history."""
+    model: Any = KINDS[kind]
+    with request.app.state.dvi.db.read() as session:
+        record = session.execute(
+            select(model).options(*_loaded(model)).where(model.ref == ref)
+        ).scalar_one_or_none()
+        if record is None:
+            raise HTTPException(404, f"there is no record {ref!r} among the {kind} records")
+        photos = [
+            PhotoOut(
+                id=p.id,
+                name=p.original_name,
+                detection_status=p.detection_status,
+                detection_note=p.detection_note,
+                width=p.width,
+                height=p.height,
+                faces=[
+                    FaceOut(
+                        id=f.id,
+                        subject=f.is_subject,
+                        usable=f.usable,
+                        why_not=f.unusable_reason,
+                        quality=f.quality,
+                        manual=f.manual,
+                    )
+                    for f in p.faces
+                ],
+            )
+            for p in sorted(record.photos, key=lambda p: p.position)
+            if p.withdrawn_at is None
+        ]
+        own = Candidate.missing_person_id if kind == "missing" else Candidate.remains_id
+        rank = Candidate.rank_for_missing if kind == "missing" else Candidate.rank_for_remains
+        other: Any = Remains if kind == "missing" else MissingPerson
+        other_id = Candidate.remains_id if kind == "missing" else Candidate.missing_person_id
+        candidates = [
+            RecordCandidateOut(
+                candidate_id=c.id,
+                ref=other_ref,
+                rank=position,
+                score=c.score,
+                credible=c.credible,
+                status=c.status,
+            )
+            for c, other_ref, position in session.execute(
+                select(Candidate, other.ref, rank)
+                .join(other, other_id == other.id)
+                .where(own == record.id, rank.is_not(None))
+                .order_by(rank)
+            ).all()
+        ]
+        history = [
+            HistoryOut(at=e.at, actor=e.actor, action=e.action)
+            for e in audit.recent(session, limit=100, entity_ref=ref)
+        ]
+        return RecordDetail(
+            **_record_out(kind, record), photos=photos, candidates=candidates, history=history
+        )
+
+
+def _record_in(kind: str) -> type[BaseModel]:
+    """The import's text fields for one kind of record, photos aside (docs/import.md)."""
+    fields: dict[str, Any] = {}
+    for name in _fields(kind):
+        label, hint = LABELS.get(name, (name.replace("_", " ").capitalize(), ""))
+        about = f"{label}: {hint}" if hint else label
+        if name == "ref":
+            fields[name] = (str, Field(description=f"{about} (required)"))
+        else:
+            fields[name] = (str | None, Field(None, description=about))
+    return create_model(
+        "MissingPersonIn" if kind == "missing" else "RemainsIn",
+        __config__=ConfigDict(extra="forbid", coerce_numbers_to_str=True),
+        __doc__="Text values read as an imported row's cells are; absent or empty: unknown.",
+        **fields,
+    )
+
+
+MissingPersonIn = _record_in("missing")
+RemainsIn = _record_in("remains")
+
+
+def _add(request: Request, response: Response, kind: str, body: BaseModel) -> Any:
+    """Save a new record from the import's fields, with the same parsers and checks as the
+    form: every problem is reported at once and nothing is saved."""
+    from opendvi.intake import save_parsed
+
+    values = {k: v.strip() for k, v in body.model_dump().items() if v and v.strip()}
+    parse = parse_missing_person if kind == "missing" else parse_remains
+    parsed = parse(values)
+    problems = dict(parsed.problems)
+    dvi = request.app.state.dvi
+    model: Any = KINDS[kind]
+    with dvi.db.read() as session:
+        taken = session.execute(select(model.id).where(model.ref == parsed.ref)).first()
+    if parsed.ref and taken and "ref" not in problems:
+        problems["ref"] = f"{parsed.ref!r} is already taken; choose another reference"
+    if problems:
+        first = next(f for f in (*_fields(kind), *problems) if f in problems)
+        content = Problems(
+            detail=f"{first}: {problems[first]}", field=first, problems=problems
+        ).model_dump()
+        return JSONResponse(content, status_code=422)
+    with dvi.db.write() as session:
+        save_parsed(
+            session,
+            kind=kind,
+            parsed=parsed,
+            photos=None,
+            actor=request.state.viewer.username,
+            source="api",
+        )
+    response.headers["Location"] = f"/api/records/{kind}/{quote(parsed.ref, safe='')}"
+    return api_record(request, kind, parsed.ref)
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problems, "description": "A field cannot be read, or the ref is taken"}
+}
+
+
+@router.post("/records/missing", status_code=201, responses=_PROBLEMS)
+@roles(*ADD["missing"])
+def api_add_report(request: Request, response: Response, body: MissingPersonIn) -> RecordDetail:
+    """Add a missing-person report; photos are added from its page or by import."""
+    return _add(request, response, "missing", body)
+
+
+@router.post("/records/remains", status_code=201, responses=_PROBLEMS)
+@roles(*ADD["remains"])
+def api_add_remains(request: Request, response: Response, body: RemainsIn) -> RecordDetail:
+    """Add an unidentified-remains record; photos are added from its page or by import."""
+    return _add(request, response, "remains", body)
