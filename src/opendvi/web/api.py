@@ -18,9 +18,9 @@ from opendvi import audit
 from opendvi.core.fields import CONTACT_FIELDS, parse_missing_person, parse_remains
 from opendvi.db.queries import stats
 from opendvi.db.tables import Candidate, Identification, MissingPerson, Remains, User
-from opendvi.web.decisions import _identification
+from opendvi.web.decisions import _identification, with_people
 from opendvi.web.intake import ADD, LABELS, _fields
-from opendvi.web.records import KINDS, PAGE, _filtered
+from opendvi.web.records import KINDS, PAGE, _filtered, record_candidates, record_photos
 from opendvi.web.security import READ, REVIEW, roles
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -303,16 +303,7 @@ def api_identifications(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[IdentificationOut]:
     """Identifications, the newest first."""
-    proposer, first, second = aliased(User), aliased(User), aliased(User)
-    query = (
-        select(Identification, Remains.ref, MissingPerson.ref, proposer, first, second)
-        .join(Remains, Identification.remains_id == Remains.id)
-        .join(MissingPerson, Identification.missing_person_id == MissingPerson.id)
-        .join(proposer, Identification.proposed_by_id == proposer.id)
-        .outerjoin(first, Identification.confirmed_by_1_id == first.id)
-        .outerjoin(second, Identification.confirmed_by_2_id == second.id)
-        .order_by(Identification.id.desc())
-    )
+    query = with_people().order_by(Identification.id.desc())
     if status:
         query = query.where(Identification.status == status)
     with request.app.state.dvi.db.read() as session:
@@ -510,33 +501,7 @@ def api_record(request: Request, kind: Kind, ref: str) -> RecordDetail:
         ).scalar_one_or_none()
         if record is None:
             raise HTTPException(404, f"there is no record {ref!r} among the {kind} records")
-        photos = [
-            PhotoOut(
-                id=p.id,
-                name=p.original_name,
-                detection_status=p.detection_status,
-                detection_note=p.detection_note,
-                width=p.width,
-                height=p.height,
-                faces=[
-                    FaceOut(
-                        id=f.id,
-                        subject=f.is_subject,
-                        usable=f.usable,
-                        why_not=f.unusable_reason,
-                        quality=f.quality,
-                        manual=f.manual,
-                    )
-                    for f in p.faces
-                ],
-            )
-            for p in sorted(record.photos, key=lambda p: p.position)
-            if p.withdrawn_at is None
-        ]
-        own = Candidate.missing_person_id if kind == "missing" else Candidate.remains_id
-        rank = Candidate.rank_for_missing if kind == "missing" else Candidate.rank_for_remains
-        other: Any = Remains if kind == "missing" else MissingPerson
-        other_id = Candidate.remains_id if kind == "missing" else Candidate.missing_person_id
+        photos = [PhotoOut(**photo) for photo in record_photos(record)]
         candidates = [
             RecordCandidateOut(
                 candidate_id=c.id,
@@ -546,12 +511,7 @@ def api_record(request: Request, kind: Kind, ref: str) -> RecordDetail:
                 credible=c.credible,
                 status=c.status,
             )
-            for c, other_ref, position in session.execute(
-                select(Candidate, other.ref, rank)
-                .join(other, other_id == other.id)
-                .where(own == record.id, rank.is_not(None))
-                .order_by(rank)
-            ).all()
+            for c, other_ref, position in record_candidates(session, kind, record.id)
         ]
         history = [
             HistoryOut(at=e.at, actor=e.actor, action=e.action)

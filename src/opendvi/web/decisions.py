@@ -21,21 +21,23 @@ from opendvi.db.tables import (
     User,
 )
 from opendvi.errors import InputError, Refused
-from opendvi.web.pages import _compare, render
+from opendvi.web.pages import _compare, pair_refs, render
 from opendvi.web.security import READ, REVIEW, roles
 
 router = APIRouter(include_in_schema=False)
 
 
-def _refs(request: Request, candidate_id: int) -> tuple[str, str]:
-    with request.app.state.dvi.db.read() as session:
-        candidate = session.get(Candidate, candidate_id)
-        if candidate is None:
-            raise HTTPException(404, f"there is no candidate {candidate_id}")
-        pm = session.get(Remains, candidate.remains_id)
-        am = session.get(MissingPerson, candidate.missing_person_id)
-        assert pm is not None and am is not None
-        return pm.ref, am.ref
+def with_people() -> Any:
+    """Identifications with both records' refs and the proposer and confirmers (users)."""
+    proposer, first, second = aliased(User), aliased(User), aliased(User)
+    return (
+        select(Identification, Remains.ref, MissingPerson.ref, proposer, first, second)
+        .join(Remains, Identification.remains_id == Remains.id)
+        .join(MissingPerson, Identification.missing_person_id == MissingPerson.id)
+        .join(proposer, Identification.proposed_by_id == proposer.id)
+        .outerjoin(first, Identification.confirmed_by_1_id == first.id)
+        .outerjoin(second, Identification.confirmed_by_2_id == second.id)
+    )
 
 
 @router.post("/candidates/{candidate_id}/refer")
@@ -48,7 +50,7 @@ def refer_candidate(
 ) -> Response:
     from opendvi.review import refer
 
-    pm_ref, am_ref = _refs(request, candidate_id)
+    pm_ref, am_ref = pair_refs(request, candidate_id)
     try:
         refer(
             request.app.state.dvi,
@@ -74,7 +76,7 @@ def propose(
 ) -> Response:
     from opendvi.review import propose_identification
 
-    pm_ref, am_ref = _refs(request, candidate_id)
+    pm_ref, am_ref = pair_refs(request, candidate_id)
     try:
         number = propose_identification(
             request.app.state.dvi,
@@ -99,17 +101,8 @@ def propose(
 
 
 def _identification(request: Request, number: int) -> dict[str, Any]:
-    proposer, first, second = aliased(User), aliased(User), aliased(User)
     with request.app.state.dvi.db.read() as session:
-        row = session.execute(
-            select(Identification, Remains.ref, MissingPerson.ref, proposer, first, second)
-            .join(Remains, Identification.remains_id == Remains.id)
-            .join(MissingPerson, Identification.missing_person_id == MissingPerson.id)
-            .join(proposer, Identification.proposed_by_id == proposer.id)
-            .outerjoin(first, Identification.confirmed_by_1_id == first.id)
-            .outerjoin(second, Identification.confirmed_by_2_id == second.id)
-            .where(Identification.id == number)
-        ).first()
+        row = session.execute(with_people().where(Identification.id == number)).first()
         if row is None:
             raise HTTPException(404, f"there is no identification {number}")
         identification, pm_ref, am_ref, by, one, two = row

@@ -447,7 +447,7 @@ def judge_candidate(
     """The reviewer's own judgement of the pair (blind review), then the score."""
     from opendvi.review import judge
 
-    pm_ref, am_ref = _pair_refs(request, candidate_id)
+    pm_ref, am_ref = pair_refs(request, candidate_id)
     try:
         judge(
             request.app.state.dvi,
@@ -462,7 +462,8 @@ def judge_candidate(
     return RedirectResponse(f"/candidates/{candidate_id}", status_code=303)
 
 
-def _pair_refs(request: Request, candidate_id: int) -> tuple[str, str]:
+def pair_refs(request: Request, candidate_id: int) -> tuple[str, str]:
+    """The refs of a candidate's remains record and report (404 if there is no such pair)."""
     with request.app.state.dvi.db.read() as session:
         found = session.execute(
             select(Remains.ref, MissingPerson.ref)
@@ -484,12 +485,7 @@ def exclude_candidate(
 
     dvi = request.app.state.dvi
     viewer = request.state.viewer
-    with dvi.db.read() as session:
-        candidate = session.get(Candidate, candidate_id)
-        if candidate is None:
-            raise HTTPException(404, f"there is no candidate {candidate_id}")
-        pm_ref = session.get(Remains, candidate.remains_id).ref  # type: ignore[union-attr]
-        am_ref = session.get(MissingPerson, candidate.missing_person_id).ref  # type: ignore[union-attr]
+    pm_ref, am_ref = pair_refs(request, candidate_id)
     try:
         exclude(dvi, pm_ref, am_ref, reason=reason, username=viewer.username)
     except InputError as problem:

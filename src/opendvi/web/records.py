@@ -132,6 +132,49 @@ def record_list(
     )
 
 
+def record_photos(record: Any) -> list[dict[str, Any]]:
+    """A record's active photos in order, each with its faces (for the page and the API)."""
+    return [
+        {
+            "id": p.id,
+            "name": p.original_name,
+            "detection_status": p.detection_status,
+            "detection_note": p.detection_note,
+            "width": p.width,
+            "height": p.height,
+            "faces": [
+                {
+                    "id": f.id,
+                    "subject": f.is_subject,
+                    "usable": f.usable,
+                    "why_not": f.unusable_reason,
+                    "quality": f.quality,
+                    "manual": f.manual,
+                }
+                for f in p.faces
+            ],
+        }
+        for p in sorted(record.photos, key=lambda p: p.position)
+        if p.withdrawn_at is None
+    ]
+
+
+def record_candidates(session: Any, kind: str, record_id: int) -> list[Any]:
+    """The record's listed candidates in rank order: (candidate, the other record's ref, rank)."""
+    own = Candidate.missing_person_id if kind == "missing" else Candidate.remains_id
+    rank = Candidate.rank_for_missing if kind == "missing" else Candidate.rank_for_remains
+    other: Any = Remains if kind == "missing" else MissingPerson
+    other_id = Candidate.remains_id if kind == "missing" else Candidate.missing_person_id
+    return list(
+        session.execute(
+            select(Candidate, other.ref, rank)
+            .join(other, other_id == other.id)
+            .where(own == record_id, rank.is_not(None))
+            .order_by(rank)
+        ).all()
+    )
+
+
 @router.get("/records/{kind}/{ref}")
 @roles(*READ)
 def record_page(request: Request, kind: str, ref: str) -> HTMLResponse:
@@ -144,39 +187,8 @@ def record_page(request: Request, kind: str, ref: str) -> HTMLResponse:
         record = session.execute(select(model).where(model.ref == ref)).scalar_one_or_none()
         if record is None:
             raise HTTPException(404, f"there is no record {ref!r} among the {TITLES[kind].lower()}")
-        photos = [
-            {
-                "id": p.id,
-                "name": p.original_name,
-                "status": p.detection_status,
-                "note": p.detection_note,
-                "width": p.width,
-                "height": p.height,
-                "faces": [
-                    {
-                        "id": f.id,
-                        "subject": f.is_subject,
-                        "usable": f.usable,
-                        "why_not": f.unusable_reason,
-                        "quality": f.quality,
-                        "manual": f.manual,
-                    }
-                    for f in p.faces
-                ],
-            }
-            for p in sorted(record.photos, key=lambda p: p.position)
-            if p.withdrawn_at is None
-        ]
-        own = Candidate.missing_person_id if kind == "missing" else Candidate.remains_id
-        rank = Candidate.rank_for_missing if kind == "missing" else Candidate.rank_for_remains
-        other: Any = Remains if kind == "missing" else MissingPerson
-        other_id = Candidate.remains_id if kind == "missing" else Candidate.missing_person_id
-        candidates = session.execute(
-            select(Candidate, other.ref)
-            .join(other, other_id == other.id)
-            .where(own == record.id, rank.is_not(None))
-            .order_by(rank)
-        ).all()
+        photos = record_photos(record)
+        candidates = record_candidates(session, kind, record.id)
         history = audit.recent(session, limit=100, entity_ref=ref)
         marks = [(m.kind, m.body_location, m.description) for m in record.marks]
         effects = [(e.category, e.description) for e in record.effects]
