@@ -237,7 +237,7 @@ def test_audit_log_lists_events_for_one_record(cli: Any) -> None:
 
 def test_info_reports_where_the_data_is(cli: Any, cli_env: dict[str, str]) -> None:
     out = cli("info").stdout
-    assert cli_env["OPENDVI_DATA_DIR"] in out and "schema version:  0005" in out
+    assert cli_env["OPENDVI_DATA_DIR"] in out and "schema version:  0006" in out
 
 
 def test_import_finds_faces_and_faces_list_shows_them(cli: Any, small_knn: Path) -> None:

@@ -233,11 +233,15 @@ def _set_contacts(record: MissingPerson, contacts: Sequence[ContactInput]) -> No
         known.relationship_ = given.relationship
         known.email, known.phone, known.language = given.email, given.phone, given.language
         known.consent_channels, known.sharing_scope = given.consent_channels, given.sharing_scope
+        # A yes that becomes a no is a withdrawal (dated); a first no is a refusal.
+        had_consented = known.consent_contact is True
         if known.consent_contact is not False or given.consent_contact is not None:
             known.consent_contact = given.consent_contact
         if given.consent_contact:
             known.consent_withdrawn_at = None
-        elif given.consent_contact is False and known.consent_withdrawn_at is None:
+        elif (
+            given.consent_contact is False and had_consented and known.consent_withdrawn_at is None
+        ):
             known.consent_withdrawn_at = utcnow()
 
 
@@ -300,7 +304,13 @@ def _save(
     if effects is not None:
         _set_effects(record, effects)
     if contacts is not None and isinstance(record, MissingPerson):
+        from opendvi.notify.tasks import cancel_for_contact
+
         _set_contacts(record, contacts)
+        session.flush()
+        for contact in record.contacts:
+            # A contact who withdrew consent gets nothing more: pending tasks are cancelled.
+            cancel_for_contact(session, contact, actor=actor)
     added = _set_photos(record, photos) if photos is not None else 0
     # Flushing applies column defaults, so the snapshot is the one a later read would take.
     session.flush()

@@ -16,7 +16,6 @@ from opendvi.db.tables import (
     Decision,
     Identification,
     MissingPerson,
-    Notification,
     Remains,
     User,
     utcnow,
@@ -26,6 +25,7 @@ from opendvi.matching.explain import resolve_pair
 from opendvi.matching.lists import rank_lists
 from opendvi.matching.pairs import score_pair
 from opendvi.matching.run import open_context
+from opendvi.notify.tasks import cancel_for_revocation, open_for_identification
 
 REVIEW_ROLES = ("admin", "reviewer", "forensic")
 
@@ -354,6 +354,9 @@ def confirm_identification(app: OpenDVI, identification_id: int, *, username: st
             before=before,
             after={"status": identification.status},
         )
+        if identification.status == "confirmed":
+            # The family's notification tasks open with the confirmation, in its transaction.
+            open_for_identification(session, app.settings, identification, actor=username)
         return identification.status
 
 
@@ -381,15 +384,9 @@ def revoke_identification(
         ):
             if record is not None and record.status == "identified":
                 record.status = "open"
-        cancelled = 0
-        for notification in session.execute(
-            select(Notification).where(
-                Notification.identification_id == identification.id,
-                Notification.status.in_(("prepared", "approved")),
-            )
-        ).scalars():
-            notification.status = "cancelled"
-            cancelled += 1
+        cancelled, alerted = cancel_for_revocation(
+            session, identification, reason=reason.strip(), actor=username
+        )
         session.add(
             Decision(
                 remains_id=identification.remains_id,
@@ -408,5 +405,5 @@ def revoke_identification(
             entity_id=identification.id,
             before=before,
             after={"status": "revoked", "reason": reason.strip()},
-            details={"notifications_cancelled": cancelled},
+            details={"notifications_cancelled": cancelled, "handlers_alerted": alerted},
         )

@@ -123,6 +123,40 @@ class Settings(BaseSettings):
         description="Failed logins allowed per user name and address within 15 minutes before "
         "further attempts are refused until the window passes.",
     )
+    team_name: str = Field(
+        default="the identification team",
+        max_length=200,
+        description="How the team signs its messages to families.",
+    )
+    team_phone: str = Field(
+        default="", max_length=60, description="The phone number families are given."
+    )
+    notify_within_days: int = Field(
+        default=3,
+        ge=0,
+        le=365,
+        description="A new notification task is due this many days after the confirmation.",
+    )
+    mail_from: str = Field(
+        default="", max_length=320, description="The sender of e-mails to families."
+    )
+    smtp_host: str = Field(
+        default="",
+        max_length=255,
+        description="Mail server for e-mails to families; without one, messages go to the "
+        "outbox folder.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="The mail server's port.")
+    smtp_user: str = Field(default="", max_length=320, description="Mail server user name.")
+    smtp_password: SecretStr | None = Field(default=None, description="Mail server password.")
+    smtp_starttls: bool = Field(
+        default=False, description="Encrypt the connection to the mail server (STARTTLS)."
+    )
+    outbox_dir: Path | None = Field(
+        default=None,
+        description="Where messages wait as .eml files when there is no mail server "
+        "(default: DATA_DIR/outbox).",
+    )
     blind_review: bool = Field(
         default=False,
         description="Reviewers record their own judgement of a pair (same person, different, "
@@ -177,6 +211,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'opendvi.sqlite3'}"
+
+    def resolved_outbox_dir(self) -> Path:
+        return self.outbox_dir if self.outbox_dir is not None else self.data_dir / "outbox"
 
     def resolved_media_dir(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"

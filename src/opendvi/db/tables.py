@@ -447,7 +447,8 @@ class Identification(Base):
 
 
 class Notification(Base):
-    """A task to tell one reporting contact of a confirmed identification."""
+    """A task to tell one reporting contact of a confirmed identification (core.notification
+    has the rules; the database refuses a task for an identification not confirmed)."""
 
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -457,10 +458,16 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(20), default="in_person")
     language: Mapped[str] = mapped_column(String(20), default="")
     due_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The two people who will tell the family (user names).
     assigned: Mapped[list[Any]] = mapped_column(JSON, default=list)
     checklist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subject: Mapped[str] = mapped_column(Text, default="", server_default="")
     draft: Mapped[str] = mapped_column(Text, default="")
+    # Whoever last changed the words; the approver must be someone else.
+    drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (
@@ -468,6 +475,59 @@ class Notification(Base):
             "status IN ('prepared','approved','carried_out','acknowledged','closed','cancelled')",
             name="status",
         ),
+        CheckConstraint(
+            "approved_by_id IS NULL OR (drafted_by_id IS NOT NULL "
+            "AND approved_by_id <> drafted_by_id)",
+            name="second_approver",
+        ),
+        CheckConstraint(
+            "status IN ('prepared','cancelled') OR approved_by_id IS NOT NULL",
+            name="approved_before_use",
+        ),
+        CheckConstraint(
+            "channel IN ('in_person','phone','letter','email')",
+            name="channel",
+        ),
+        UniqueConstraint("identification_id", "contact_id", name="uq_notifications_contact"),
+    )
+
+
+STEP_KINDS = (
+    "visit",
+    "call",
+    "letter",
+    "email",
+    "outbox",
+    "acknowledged",
+    "follow_up",
+    "referral",
+    "photo_request",
+    "photo_viewed",
+    "note",
+    "alert",
+)
+
+
+class NotificationStep(Base):
+    """One thing done on a task: a visit or call with its outcome, a message sent, the
+    family's acknowledgement, a follow-up, a referral, a request to see photos; or an alert to
+    someone who handled it (the identification was revoked after the family was told)."""
+
+    __tablename__ = "notification_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[str] = mapped_column(String(30), default="")
+    happened_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Who recorded it; for an alert, who is alerted.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        CheckConstraint("kind IN (" + ",".join(f"'{k}'" for k in STEP_KINDS) + ")", name="kind"),
     )
 
 
