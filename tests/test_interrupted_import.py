@@ -46,9 +46,17 @@ def imported(dvi: OpenDVI) -> int:
         return int(session.execute(select(func.count(MissingPerson.id))).scalar_one())
 
 
+# `python -m opendvi`, hearing Ctrl-C even when the tests were started in the background (a
+# shell starts background commands with SIGINT ignored, and children inherit that).
+OPENDVI = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from opendvi.cli import main; main()"
+)
+
+
 def start_import(path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "opendvi", "import", "missing", str(path), "--quiet", "--no-faces"],
+        [sys.executable, "-c", OPENDVI, "import", "missing", str(path), "--quiet", "--no-faces"],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -105,8 +113,8 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_finish(
     process = start_import(path, cli_env)
     wait_for_some_rows(dvi, process, 10)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, (stdout, stderr)
     assert "run the same command again to finish" in stderr
     with dvi.db.read() as session:
         assert audit.verify(session).ok

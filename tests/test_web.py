@@ -27,7 +27,7 @@ from tests.web_site import PASSWORD, build_site
 
 @pytest.fixture
 def site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
-    return build_site(dvi, tmp_path)
+    return build_site(dvi, tmp_path, families=True)
 
 
 def client(site: dict[str, Any], role: str | None = None) -> TestClient:
@@ -58,6 +58,7 @@ def fill(path: str, ids: dict[str, int]) -> str:
         .replace("{number}", str(ids["identification"]))
         .replace("{kind}", "remains")
         .replace("{ref}", "PM-0")
+        .replace("{task_id}", str(ids.get("task", 0)))
     )
 
 

@@ -21,8 +21,10 @@ from tests.factories import face_row, write_photo
 PASSWORD = "correct horse battery"
 
 
-def build_site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
-    """Two reports and two remains with real photos and faces, matched; a user per role."""
+def build_site(dvi: OpenDVI, tmp_path: Path, *, families: bool = False) -> dict[str, Any]:
+    """Two reports and two remains with real photos and faces, matched; a user per role.
+    With ``families``, AM-1's mother said yes to being contacted and the identification of
+    PM-1 as AM-1 is confirmed, so a notification task exists."""
     model = model_identity(dvi.settings)
     rng = np.random.default_rng(5)
     people = [rng.normal(size=128) for _ in range(2)]
@@ -69,4 +71,21 @@ def build_site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
     ids["identification"] = propose_identification(
         dvi, "PM-1", "AM-1", primary=["dna"], secondary=[], note="", username="admin"
     )
+    if families:
+        from opendvi.core.fields import ContactInput
+        from opendvi.db.tables import Notification
+        from opendvi.review import confirm_identification
+
+        mother = ContactInput(
+            name="Olena Kovalenko",
+            relationship="mother",
+            consent_contact=True,
+            consent_channels="in_person",
+        )
+        with dvi.db.write() as session:
+            save_missing_person(session, actor="test", ref="AM-1", fields={}, contacts=[mother])
+        for name in ("reviewer", "second"):
+            confirm_identification(dvi, ids["identification"], username=name)
+        with dvi.db.read() as session:
+            ids["task"] = session.execute(select(Notification.id)).scalar_one()
     return {"app": create_app(dvi=dvi), "ids": ids, "dvi": dvi}

@@ -6,6 +6,7 @@ command imports what it needs.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+# The words of the notification rules (core imports the standard library only).
+from opendvi.core.notification import CARRIED_OUT_BY, CHANNELS, CHECKLIST, OUTCOMES, STEPS
 
 if TYPE_CHECKING:
     from opendvi.app import OpenDVI
@@ -50,6 +54,11 @@ identify_app = typer.Typer(
 app.add_typer(faces_app, name="faces")
 app.add_typer(users_app, name="users")
 app.add_typer(identify_app, name="identify")
+notify_app = typer.Typer(
+    help="Telling families: notification tasks, their words, plan, approval, and what was done.",
+    no_args_is_help=True,
+)
+app.add_typer(notify_app, name="notify")
 
 
 class Format(StrEnum):
@@ -959,6 +968,472 @@ def faces_subject(
         typer.echo(f"face {face_id} is now the person in its photo")
     finally:
         dvi.close()
+
+
+# -- notify ---------------------------------------------------------------------------------
+
+OPEN_TASKS = ("prepared", "approved", "carried_out", "acknowledged")
+NOT_YET_TOLD = ("prepared", "approved")
+
+# Steps that are recorded by OpenDVI itself rather than logged by hand.
+STEP_WORDS = {
+    "email": "E-mail sent",
+    "outbox": "E-mail put in the outbox",
+    "alert": "Alert",
+}
+
+TaskArg = Annotated[int, typer.Argument(help="The task's number (see `opendvi notify list`).")]
+StaffOpt = Annotated[str, typer.Option("--by", help="Your username (a caseworker or an admin).")]
+
+
+def _plain_console() -> Any:
+    """A console that prints families' names and words as they are (no markup, no colours
+    guessed from the text)."""
+    from rich.console import Console
+
+    return Console(highlight=False, markup=False, emoji=False)
+
+
+def _overdue(task: Any) -> bool:
+    return task.status in NOT_YET_TOLD and task.due_on is not None and task.due_on < dt.date.today()
+
+
+def _task_now(dvi: OpenDVI, task_id: int) -> Any:
+    """The task as it is now (read only, detached)."""
+    from opendvi.db.tables import Notification
+    from opendvi.errors import NotFound
+
+    with dvi.db.read() as session:
+        task = session.get(Notification, task_id)
+        if task is None:
+            raise NotFound(f"there is no notification task {task_id}")
+        session.expunge(task)
+        return task
+
+
+def _names(names: list[str]) -> str:
+    return " and ".join(names) if names else "nobody yet"
+
+
+@notify_app.command("list")
+def notify_list(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Closed and cancelled tasks too.")
+    ] = False,
+) -> None:
+    """Notification tasks still open, the soonest due first; overdue ones are marked."""
+    from sqlalchemy import select
+
+    from opendvi.db.tables import Contact, Identification, MissingPerson, Notification
+
+    query = (
+        select(Notification, Contact.name, MissingPerson.ref)
+        .join(Contact, Notification.contact_id == Contact.id)
+        .join(Identification, Notification.identification_id == Identification.id)
+        .join(MissingPerson, Identification.missing_person_id == MissingPerson.id)
+        .order_by(Notification.due_on.is_(None), Notification.due_on, Notification.id)
+    )
+    if not everything:
+        query = query.where(Notification.status.in_(OPEN_TASKS))
+    dvi = _open()
+    try:
+        with dvi.db.read() as session:
+            rows = [
+                (
+                    str(task.id),
+                    ref,
+                    contact,
+                    task.channel,
+                    task.language,
+                    task.status,
+                    f"{task.due_on or '-'}{' OVERDUE' if _overdue(task) else ''}",
+                )
+                for task, contact, ref in session.execute(query)
+            ]
+    finally:
+        dvi.close()
+    if not rows:
+        typer.echo("no notification tasks" if everything else "no open notification tasks")
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("task", "report", "contact", "channel", "lang", "status", "due"):
+        if name == "contact":
+            table.add_column(name, min_width=10, overflow="fold")
+        else:
+            table.add_column(name, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    _plain_console().print(table)
+
+
+@notify_app.command("show")
+def notify_show(task_id: TaskArg) -> None:
+    """Everything about one task: the contact, why others are not told, the plan, the
+    checklist, the words and what was done."""
+    from sqlalchemy import select
+
+    from opendvi.db.tables import (
+        Contact,
+        Identification,
+        MissingPerson,
+        NotificationStep,
+        Remains,
+        User,
+    )
+    from opendvi.notify import unreached
+
+    dvi = _open()
+    try:
+        task = _task_now(dvi, task_id)
+        with dvi.db.read() as session:
+            contact = session.get(Contact, task.contact_id)
+            identification = session.get(Identification, task.identification_id)
+            assert contact is not None and identification is not None
+            report = session.get(MissingPerson, identification.missing_person_id)
+            remains = session.get(Remains, identification.remains_id)
+            assert report is not None and remains is not None
+            users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
+            steps = session.execute(
+                select(NotificationStep)
+                .where(NotificationStep.notification_id == task.id)
+                .order_by(NotificationStep.id)
+            ).scalars()
+            steps_shown = [
+                (
+                    str(step.happened_on or ""),
+                    STEP_WORDS.get(step.kind) or STEPS.get(step.kind, step.kind),
+                    OUTCOMES.get(step.outcome, step.outcome),
+                    users.get(step.user_id, "?"),
+                    step.note,
+                )
+                for step in steps
+            ]
+            others = unreached(session, report.id)
+            lines = [
+                f"task {task.id}: {task.status}"
+                + (f", due {task.due_on}" if task.due_on else "")
+                + (" — OVERDUE" if _overdue(task) else ""),
+                f"identification {identification.id} ({identification.status}, "
+                f"{identification.method}): remains {remains.ref} are {report.ref}"
+                + (f", {report.full_name}" if report.full_name else ""),
+                f"contact: {contact.name}"
+                + (f" ({contact.relationship_})" if contact.relationship_ else "")
+                + f", language {contact.language or '-'}",
+                f"  chose: {contact.consent_channels or 'no way given'}; e-mail "
+                f"{contact.email or '-'}; phone {contact.phone or '-'}"
+                + (f"; address {contact.address}" if contact.address else ""),
+            ]
+            if task.cancel_reason:
+                lines.append(f"cancelled: {task.cancel_reason}")
+            lines.append("not told: nobody" if not others else "not told:")
+            lines += [f"  {other.why}" for other in others]
+            lines += [
+                f"plan: {task.channel}, in {task.language or '-'}, told by "
+                f"{_names(list(task.assigned or []))}",
+                "words saved by "
+                + (users.get(task.drafted_by_id, "?") if task.drafted_by_id else "nobody yet")
+                + (
+                    f"; approved by {users.get(task.approved_by_id, '?')} on "
+                    f"{task.approved_at:%Y-%m-%d %H:%M}"
+                    if task.approved_by_id and task.approved_at
+                    else "; not approved"
+                ),
+                "checklist:",
+            ]
+            lines += [
+                f"  [{'x' if (task.checklist or {}).get(item) else ' '}] {label} ({item})"
+                for item, label in CHECKLIST.items()
+            ]
+    finally:
+        dvi.close()
+    console = _plain_console()
+    for line in lines:
+        console.print(line, soft_wrap=True)
+    if task.subject:
+        console.print(f"subject: {task.subject}", soft_wrap=True)
+    console.print("words:", soft_wrap=True)
+    console.print(task.draft or "(none)", soft_wrap=True)
+    if task.note:
+        console.print(f"note for staff: {task.note}", soft_wrap=True)
+    if not steps_shown:
+        console.print("steps: none yet", soft_wrap=True)
+        return
+    from rich import box
+    from rich.table import Table
+
+    console.print("steps:")
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("on", "what", "outcome", "by", "note"):
+        table.add_column(name, no_wrap=name == "on")
+    for row in steps_shown:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _read_words(source: str) -> str:
+    from opendvi.errors import InputError
+
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise InputError(f"--file: cannot read {source}: {exc.strerror}", field="file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"--file: {source} is not UTF-8 text; save it as UTF-8 and try again", field="file"
+        ) from None
+
+
+@notify_app.command("words")
+def notify_words(
+    task_id: TaskArg,
+    file: Annotated[
+        str, typer.Option("--file", help="The words, a UTF-8 text file; - reads standard input.")
+    ],
+    by: StaffOpt,
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", help="Subject of the e-mail or letter (default: keep it)."),
+    ] = None,
+) -> None:
+    """Save the words you have read (and perhaps changed); another person approves them."""
+    from opendvi.notify import save_words
+
+    text = _read_words(file)
+    dvi = _open()
+    try:
+        before = _task_now(dvi, task_id)
+        save_words(
+            dvi,
+            task_id,
+            subject=before.subject if subject is None else subject,
+            text=text,
+            username=by,
+        )
+    finally:
+        dvi.close()
+    typer.echo(
+        f"task {task_id}: words saved by {by}; another caseworker or admin approves them "
+        f"(`opendvi notify approve {task_id} --by NAME`)"
+    )
+    if before.status == "approved":
+        typer.echo("the earlier approval is withdrawn: changed words are approved again")
+
+
+@notify_app.command("redraft")
+def notify_redraft(
+    task_id: TaskArg,
+    language: Annotated[
+        str, typer.Option("--language", help="Language code: en, es, fr, ar, uk, ru, ...")
+    ],
+    by: StaffOpt,
+) -> None:
+    """New words from the template, in a language; they are read and saved again."""
+    from opendvi.notify import redraft
+    from opendvi.notify.texts import LANGUAGES, language_of
+
+    dvi = _open()
+    try:
+        redraft(dvi, task_id, language=language, username=by)
+        after = _task_now(dvi, task_id)
+    finally:
+        dvi.close()
+    used = language_of(after.language)
+    typer.echo(
+        f"task {task_id}: new words from the template in {LANGUAGES[used]} ({used}); read them "
+        f"(`opendvi notify show {task_id}`), then save them (`opendvi notify words {task_id} "
+        "--file FILE --by NAME`)"
+    )
+    if after.note:
+        typer.echo(f"note: {after.note}")
+
+
+@notify_app.command("plan")
+def notify_plan(
+    task_id: TaskArg,
+    channel: Annotated[
+        str,
+        typer.Option(
+            "--channel",
+            help=f"How the family is told: {', '.join(CHANNELS)} (e-mail only if they chose it).",
+        ),
+    ],
+    assign: Annotated[
+        str,
+        typer.Option("--assign", help="The two people who tell the family: a,b (usernames)."),
+    ],
+    by: StaffOpt,
+    due: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--due",
+            formats=["%Y-%m-%d"],
+            help="Tell the family by this date, YYYY-MM-DD (default: keep the due date).",
+        ),
+    ] = None,
+) -> None:
+    """How the family is told, by which two staff, by when."""
+    from opendvi.notify import plan
+
+    dvi = _open()
+    try:
+        before = _task_now(dvi, task_id)
+        plan(
+            dvi,
+            task_id,
+            channel=channel.strip(),
+            assigned=_words(assign),
+            due_on=due.date() if due is not None else before.due_on,
+            username=by,
+        )
+        after = _task_now(dvi, task_id)
+    finally:
+        dvi.close()
+    typer.echo(
+        f"task {task_id}: {after.channel}, told by {_names(list(after.assigned))}, due "
+        f"{after.due_on or '-'}"
+    )
+    if before.status == "approved" and after.status == "prepared":
+        typer.echo("the earlier approval is withdrawn: a second person approves the new plan")
+    written = ("letter", "email")
+    if (before.channel in written) != (after.channel in written):
+        typer.echo(
+            f"the words were drafted for {before.channel}; draft them again for "
+            f"{after.channel}: `opendvi notify redraft {task_id} --language "
+            f"{after.language or 'en'} --by {by}`"
+        )
+
+
+@notify_app.command("check")
+def notify_check(
+    task_id: TaskArg,
+    items: Annotated[list[str], typer.Argument(help=f"Items done: {', '.join(CHECKLIST)}.")],
+    by: StaffOpt,
+    undo: Annotated[bool, typer.Option("--undo", help="Mark the items not done.")] = False,
+) -> None:
+    """Tick items of the checklist of the two people who tell the family."""
+    from opendvi.errors import InputError
+    from opendvi.notify import set_checklist
+
+    unknown = [item for item in items if item not in CHECKLIST]
+    if unknown:
+        raise InputError(
+            f"checklist: unknown item {unknown[0]!r}; the items are {', '.join(CHECKLIST)}",
+            field="checklist",
+        )
+    dvi = _open()
+    try:
+        set_checklist(dvi, task_id, items=dict.fromkeys(items, not undo), username=by)
+        after = _task_now(dvi, task_id)
+    finally:
+        dvi.close()
+    for item, label in CHECKLIST.items():
+        typer.echo(f"[{'x' if (after.checklist or {}).get(item) else ' '}] {label} ({item})")
+
+
+@notify_app.command("approve")
+def notify_approve(task_id: TaskArg, by: StaffOpt) -> None:
+    """Approve the words and the plan (you did not write them); only then are they used."""
+    from opendvi.notify import approve
+
+    dvi = _open()
+    try:
+        approve(dvi, task_id, username=by)
+        after = _task_now(dvi, task_id)
+    finally:
+        dvi.close()
+    then = (
+        f"send it: `opendvi notify send {task_id} --by NAME`"
+        if after.channel == "email"
+        else "record it when it is done: `opendvi notify log "
+        f"{task_id} {CARRIED_OUT_BY[after.channel]} --outcome told --by NAME`"
+    )
+    typer.echo(f"task {task_id}: words and plan approved by {by}; {then}")
+
+
+@notify_app.command("send")
+def notify_send(task_id: TaskArg, by: StaffOpt) -> None:
+    """Send the approved e-mail, as plain text (or put it in the outbox without a mail
+    server)."""
+    from opendvi.db.tables import Contact
+    from opendvi.notify import send, transport
+
+    dvi = _open()
+    try:
+        way = transport(dvi.settings)
+        where = send(dvi, task_id, username=by, transport=way)
+        task = _task_now(dvi, task_id)
+        with dvi.db.read() as session:
+            contact = session.get(Contact, task.contact_id)
+            address = contact.email if contact is not None else "?"
+    finally:
+        dvi.close()
+    typer.echo(f"task {task_id}: e-mail to {address} {where}")
+    if getattr(way, "name", "") == "outbox":
+        typer.echo(
+            "It waits in the outbox (OPENDVI_OUTBOX_DIR) until someone sends it from a "
+            "connected machine."
+        )
+
+
+@notify_app.command("log")
+def notify_log(
+    task_id: TaskArg,
+    kind: Annotated[str, typer.Argument(help=f"What was done: {', '.join(STEPS)}.")],
+    by: StaffOpt,
+    outcome: Annotated[
+        str,
+        typer.Option("--outcome", help=f"For a visit, call or letter: {', '.join(OUTCOMES)}."),
+    ] = "",
+    on: Annotated[
+        dt.datetime | None,
+        typer.Option("--on", formats=["%Y-%m-%d"], help="When, YYYY-MM-DD (default: today)."),
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="What happened, in a few words.")] = "",
+) -> None:
+    """Record a visit, call or letter with its outcome, the family's acknowledgement, a
+    follow-up, a referral, a request to see photos, photos viewed, or a note."""
+    from opendvi.notify import record_step
+
+    dvi = _open()
+    try:
+        record_step(
+            dvi,
+            task_id,
+            kind=kind.strip(),
+            outcome=outcome.strip(),
+            on=on.date() if on is not None else None,
+            note=note,
+            username=by,
+        )
+        after = _task_now(dvi, task_id)
+    finally:
+        dvi.close()
+    what = STEPS[kind.strip()]
+    if outcome.strip():
+        what += f" ({OUTCOMES.get(outcome.strip(), outcome.strip())})"
+    typer.echo(f"task {task_id}: {what} recorded; the task is {after.status}")
+
+
+@notify_app.command("close")
+def notify_close(
+    task_id: TaskArg,
+    note: Annotated[str, typer.Option("--note", help="How it ended (kept with the task).")],
+    by: StaffOpt,
+) -> None:
+    """Close a task once the family was told (and, usually, acknowledged it)."""
+    from opendvi.notify import close
+
+    dvi = _open()
+    try:
+        close(dvi, task_id, note=note, username=by)
+    finally:
+        dvi.close()
+    typer.echo(f"task {task_id}: closed")
 
 
 def main() -> None:

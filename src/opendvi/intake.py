@@ -304,13 +304,12 @@ def _save(
     if effects is not None:
         _set_effects(record, effects)
     if contacts is not None and isinstance(record, MissingPerson):
-        from opendvi.notify.tasks import cancel_for_contact
+        from opendvi.notify.tasks import cancel_for_contacts
 
         _set_contacts(record, contacts)
         session.flush()
-        for contact in record.contacts:
-            # A contact who withdrew consent gets nothing more: pending tasks are cancelled.
-            cancel_for_contact(session, contact, actor=actor)
+        # A contact who withdrew consent gets nothing more: pending tasks are cancelled.
+        cancel_for_contacts(session, list(record.contacts), actor=actor)
     added = _set_photos(record, photos) if photos is not None else 0
     # Flushing applies column defaults, so the snapshot is the one a later read would take.
     session.flush()

@@ -543,7 +543,8 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (Index("ix_jobs_status_kind", "status", "kind"),)
+    # Finding whether a record's job is already waiting reads the index alone.
+    __table_args__ = (Index("ix_jobs_status_kind", "status", "kind", "subject"),)
 
 
 class Calibration(Base):

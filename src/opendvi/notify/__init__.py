@@ -8,7 +8,7 @@ e-mails recorded, and nothing ever sent without consent or with a picture.
 from opendvi.notify.tasks import (
     NOTIFY_ROLES,
     approve,
-    cancel_for_contact,
+    cancel_for_contacts,
     cancel_for_revocation,
     close,
     open_for_identification,
@@ -24,7 +24,7 @@ from opendvi.notify.tasks import (
 __all__ = [
     "NOTIFY_ROLES",
     "approve",
-    "cancel_for_contact",
+    "cancel_for_contacts",
     "cancel_for_revocation",
     "close",
     "open_for_identification",

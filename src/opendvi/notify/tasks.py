@@ -50,10 +50,11 @@ __all__ = [
     "NOTIFY_ROLES",
     "Unreached",
     "approve",
-    "cancel_for_contact",
+    "cancel_for_contacts",
     "cancel_for_revocation",
     "close",
     "contact_facts",
+    "mark_alert_seen",
     "open_for_identification",
     "plan",
     "record_step",
@@ -597,19 +598,46 @@ def _handlers(session: Session, task: Notification) -> set[int]:
     return {i for i in ids if i is not None}
 
 
-def cancel_for_contact(session: Session, contact: Contact, *, actor: str) -> int:
-    """Inside the change that withdrew consent: the contact's pending tasks are cancelled."""
-    why = why_not_told(contact_facts(contact))
-    if why is None:
+def cancel_for_contacts(session: Session, contacts: list[Contact], *, actor: str) -> int:
+    """Inside the change that withdrew consent: those contacts' pending tasks are cancelled."""
+    refused = {}
+    for contact in contacts:
+        why = why_not_told(contact_facts(contact))
+        if why is not None and contact.id is not None:
+            refused[contact.id] = why
+    if not refused:
         return 0
     count = 0
     for task in session.execute(
         select(Notification).where(
-            Notification.contact_id == contact.id, Notification.status.in_(PENDING)
+            Notification.contact_id.in_(refused), Notification.status.in_(PENDING)
         )
     ).scalars():
         before = _snapshot(task)
-        task.status, task.cancel_reason = "cancelled", why
+        task.status, task.cancel_reason = "cancelled", refused[task.contact_id]
         count += 1
         _changed(session, task, before, actor=actor, action="notification.cancelled")
     return count
+
+
+def mark_alert_seen(app: OpenDVI, step_id: int, *, username: str) -> int:
+    """The alerted person has seen the alert; returns its task. One transaction with its
+    audit event."""
+    with app.db.write() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar_one()
+        step = session.get(NotificationStep, step_id, with_for_update=True)
+        if step is None or step.kind != "alert" or step.user_id != user.id:
+            raise NotFound(f"there is no alert {step_id} for {username}")
+        if step.seen_at is not None:
+            raise Refused(f"alert {step_id} was already seen")
+        step.seen_at = utcnow()
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="notification.alert_seen",
+            entity_type="notification",
+            entity_id=step.notification_id,
+            details={"step": step.id},
+        )
+        return step.notification_id

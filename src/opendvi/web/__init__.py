@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from opendvi.app import OpenDVI
     from opendvi.errors import OpenDVIError
     from opendvi.settings import Settings
-    from opendvi.web import api, decisions, intake, pages, pictures, records
+    from opendvi.web import api, decisions, intake, notifications, pages, pictures, records
     from opendvi.web.recent import Recent
     from opendvi.web.security import READ, LoginLimiter, guard, roles
 
@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     app.include_router(decisions.router)
     app.include_router(intake.router)  # before records: /records/{kind}/new
     app.include_router(records.router)
+    app.include_router(notifications.router)
+    # The pages show families' details (the "Families" link) only to these roles.
+    pages.templates.env.globals["family_roles"] = notifications.FAMILY
 
     @app.get("/api/docs", include_in_schema=False)
     @roles(*READ)

@@ -18,6 +18,7 @@ from opendvi import audit
 from opendvi.core.fields import CONTACT_FIELDS, parse_missing_person, parse_remains
 from opendvi.db.queries import stats
 from opendvi.db.tables import Candidate, Identification, MissingPerson, Remains, User
+from opendvi.notify import NOTIFY_ROLES
 from opendvi.web.decisions import _identification, with_people
 from opendvi.web.intake import ADD, LABELS, _fields
 from opendvi.web.records import KINDS, PAGE, _filtered, record_candidates, record_photos
@@ -595,3 +596,374 @@ def api_add_report(request: Request, response: Response, body: MissingPersonIn) 
 def api_add_remains(request: Request, response: Response, body: RemainsIn) -> RecordDetail:
     """Add an unidentified-remains record; photos are added from its page or by import."""
     return _add(request, response, "remains", body)
+
+
+# Telling families: notification tasks (docs/notification.md). Read by those who work with
+# families and by the auditor; changed by caseworkers and admins (NOTIFY_ROLES).
+
+NOTIFY_READ = ("admin", "caseworker", "auditor")
+TASK_STATUS = "prepared|approved|carried_out|acknowledged|closed|cancelled"
+OPEN_TASKS = ("prepared", "approved", "carried_out", "acknowledged")
+NOT_YET_TOLD = ("prepared", "approved")
+
+
+class NotificationOut(BaseModel):
+    id: int
+    identification: int = Field(description="The confirmed identification that opened it")
+    pm_ref: str
+    am_ref: str
+    contact: str = Field(description="The reporting contact to be told")
+    channel: str = Field(description="in_person, phone, letter or email")
+    language: str = Field(description="Language of the words, e.g. uk")
+    status: str = Field(
+        description="prepared, approved, carried_out (told), acknowledged, closed or cancelled"
+    )
+    due_on: dt.date | None
+    overdue: bool = Field(description="Due before today and the family not yet told")
+    assigned: list[str] = Field(description="The two people who tell the family")
+
+
+class ContactOut(BaseModel):
+    name: str
+    relationship: str
+    language: str
+    channels: list[str] = Field(description="The ways the contact chose to be reached")
+    email: str
+    phone: str
+    address: str
+
+
+class ChecklistItemOut(BaseModel):
+    item: str
+    label: str
+    done: bool
+
+
+class StepOut(BaseModel):
+    id: int
+    kind: str = Field(
+        description="visit, call, letter, email, outbox, acknowledged, follow_up, referral, "
+        "photo_request, photo_viewed, note, or alert (to whoever handled a task whose "
+        "identification was revoked)"
+    )
+    outcome: str = Field(description="told, not_reached, postponed; sent for an e-mail")
+    on: dt.date | None
+    note: str
+    by: str = Field(description="Who recorded it; for an alert, who is alerted")
+    at: dt.datetime
+
+
+class UnreachedOut(BaseModel):
+    contact: str
+    why: str = Field(description="Why this contact of the report is not told")
+
+
+class NotificationDetail(NotificationOut):
+    identification_status: str
+    method: str
+    contact_details: ContactOut
+    checklist: list[ChecklistItemOut]
+    subject: str = Field(description="Subject of an e-mail or letter")
+    draft: str = Field(description="The words")
+    note: str = Field(description="For staff: about the template, and how the task ended")
+    drafted_by: str | None = Field(description="Who last saved the words")
+    approved_by: str | None = Field(description="The second person, who approved them")
+    approved_at: dt.datetime | None
+    cancel_reason: str
+    created_at: dt.datetime
+    steps: list[StepOut] = Field(description="What was done, oldest first")
+    unreached: list[UnreachedOut] = Field(
+        description="The report's other contacts who may not be told, each with why"
+    )
+
+
+class SentOut(NotificationDetail):
+    where: str = Field(description="Where the e-mail went: the mail server, or the outbox file")
+
+
+class WordsIn(BaseModel):
+    draft: str = Field(description="The words, as read (and perhaps changed) by you")
+    subject: str | None = Field(None, description="Subject of the e-mail or letter (absent: kept)")
+
+
+class RedraftIn(BaseModel):
+    language: str = Field(description="Language of the new words: en, es, fr, ar, uk, ru, ...")
+
+
+class PlanIn(BaseModel):
+    channel: str = Field(
+        description="in_person, phone, letter or email (e-mail only if the contact chose it)"
+    )
+    assigned: list[str] = Field(description="The usernames of the two people who tell the family")
+    due_on: dt.date | None = Field(
+        None, description="Tell the family by this date; absent: kept; null: no date"
+    )
+
+
+class ChecklistIn(BaseModel):
+    checklist: dict[str, bool] = Field(
+        description="Items and whether done: identity, relationship, plain_words, next_steps, "
+        "support"
+    )
+
+
+class StepIn(BaseModel):
+    kind: str = Field(
+        description="visit, call, letter, acknowledged, follow_up, referral, photo_request, "
+        "photo_viewed or note"
+    )
+    outcome: str = Field(
+        "", description="For a visit, call or letter: told, not_reached, postponed"
+    )
+    on: dt.date | None = Field(None, description="When it happened (absent: today)")
+    note: str = Field("", description="What happened (required for follow_up, referral, note)")
+
+
+class CloseIn(BaseModel):
+    note: str = Field("", description="How it ended, kept with the task")
+
+
+def _tasks_query() -> Any:
+    from opendvi.db.tables import Contact, Notification
+
+    return (
+        select(Notification, Contact, Identification, Remains.ref, MissingPerson.ref)
+        .join(Contact, Notification.contact_id == Contact.id)
+        .join(Identification, Notification.identification_id == Identification.id)
+        .join(Remains, Identification.remains_id == Remains.id)
+        .join(MissingPerson, Identification.missing_person_id == MissingPerson.id)
+    )
+
+
+def _task_out(task: Any, contact: Any, identification: Any, pm: str, am: str) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "identification": identification.id,
+        "pm_ref": pm,
+        "am_ref": am,
+        "contact": contact.name,
+        "channel": task.channel,
+        "language": task.language,
+        "status": task.status,
+        "due_on": task.due_on,
+        "overdue": task.status in NOT_YET_TOLD
+        and task.due_on is not None
+        and task.due_on < dt.date.today(),
+        "assigned": list(task.assigned or []),
+    }
+
+
+@router.get("/notifications")
+@roles(*NOTIFY_READ)
+def api_notifications(
+    request: Request,
+    status: Annotated[
+        str, Query(pattern=f"^(|{TASK_STATUS})$", description="Only tasks in this status")
+    ] = "",
+    only_open: Annotated[
+        bool,
+        Query(
+            alias="open",
+            description="Only tasks not closed or cancelled (ignored with status); false: all",
+        ),
+    ] = True,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[NotificationOut]:
+    """Notification tasks, the soonest due first (tasks without a due date last)."""
+    from opendvi.db.tables import Notification
+
+    query = _tasks_query().order_by(
+        Notification.due_on.is_(None), Notification.due_on, Notification.id
+    )
+    if status:
+        query = query.where(Notification.status == status)
+    elif only_open:
+        query = query.where(Notification.status.in_(OPEN_TASKS))
+    with request.app.state.dvi.db.read() as session:
+        rows = session.execute(query.offset(offset).limit(limit)).all()
+        return [NotificationOut(**_task_out(*row)) for row in rows]
+
+
+@router.get("/notifications/{task_id}")
+@roles(*NOTIFY_READ)
+def api_notification(request: Request, task_id: int) -> NotificationDetail:
+    """One task: the contact and how to reach them, the report's contacts who are not told
+    and why, the plan, the checklist, the words, and every step."""
+    from opendvi.core.notification import CHECKLIST
+    from opendvi.db.tables import Notification, NotificationStep
+    from opendvi.notify import unreached
+
+    with request.app.state.dvi.db.read() as session:
+        row = session.execute(_tasks_query().where(Notification.id == task_id)).first()
+        if row is None:
+            raise HTTPException(404, f"there is no notification task {task_id}")
+        task, contact, identification, _pm, _am = row
+        users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
+        steps = session.execute(
+            select(NotificationStep)
+            .where(NotificationStep.notification_id == task.id)
+            .order_by(NotificationStep.id)
+        ).scalars()
+        done = task.checklist or {}
+        return NotificationDetail(
+            **_task_out(*row),
+            identification_status=identification.status,
+            method=identification.method,
+            contact_details=ContactOut(
+                name=contact.name,
+                relationship=contact.relationship_,
+                language=contact.language,
+                channels=[c for c in contact.consent_channels.replace(" ", ",").split(",") if c],
+                email=contact.email,
+                phone=contact.phone,
+                address=contact.address,
+            ),
+            checklist=[
+                ChecklistItemOut(item=item, label=label, done=bool(done.get(item)))
+                for item, label in CHECKLIST.items()
+            ],
+            subject=task.subject,
+            draft=task.draft,
+            note=task.note,
+            drafted_by=users.get(task.drafted_by_id) if task.drafted_by_id else None,
+            approved_by=users.get(task.approved_by_id) if task.approved_by_id else None,
+            approved_at=task.approved_at,
+            cancel_reason=task.cancel_reason,
+            created_at=task.created_at,
+            steps=[
+                StepOut(
+                    id=step.id,
+                    kind=step.kind,
+                    outcome=step.outcome,
+                    on=step.happened_on,
+                    note=step.note,
+                    by=users.get(step.user_id, ""),
+                    at=step.created_at,
+                )
+                for step in steps
+            ],
+            unreached=[
+                UnreachedOut(contact=u.contact, why=u.why)
+                for u in unreached(session, contact.missing_person_id)
+            ],
+        )
+
+
+def _username(request: Request) -> str:
+    return str(request.state.viewer.username)
+
+
+@router.post("/notifications/{task_id}/words")
+@roles(*NOTIFY_ROLES)
+def api_notification_words(request: Request, task_id: int, body: WordsIn) -> NotificationDetail:
+    """Save the words you have read (and perhaps changed); someone else approves them. Words
+    changed after an approval need a new approval."""
+    from opendvi.notify import save_words
+
+    subject = body.subject
+    if subject is None:
+        subject = api_notification(request, task_id).subject
+    save_words(
+        request.app.state.dvi,
+        task_id,
+        subject=subject,
+        text=body.draft,
+        username=_username(request),
+    )
+    return api_notification(request, task_id)
+
+
+@router.post("/notifications/{task_id}/redraft")
+@roles(*NOTIFY_ROLES)
+def api_notification_redraft(request: Request, task_id: int, body: RedraftIn) -> NotificationDetail:
+    """New words from the template in a language, to be read and saved again."""
+    from opendvi.notify import redraft
+
+    redraft(request.app.state.dvi, task_id, language=body.language, username=_username(request))
+    return api_notification(request, task_id)
+
+
+@router.post("/notifications/{task_id}/plan")
+@roles(*NOTIFY_ROLES)
+def api_notification_plan(request: Request, task_id: int, body: PlanIn) -> NotificationDetail:
+    """How the family is told, by which two staff, by when. A changed plan needs a new
+    approval."""
+    from opendvi.notify import plan
+
+    due_on = body.due_on
+    if "due_on" not in body.model_fields_set:
+        due_on = api_notification(request, task_id).due_on
+    plan(
+        request.app.state.dvi,
+        task_id,
+        channel=body.channel.strip(),
+        assigned=body.assigned,
+        due_on=due_on,
+        username=_username(request),
+    )
+    return api_notification(request, task_id)
+
+
+@router.post("/notifications/{task_id}/checklist")
+@roles(*NOTIFY_ROLES)
+def api_notification_checklist(
+    request: Request, task_id: int, body: ChecklistIn
+) -> NotificationDetail:
+    """Tick (true) or untick (false) items of the checklist; the others stay as they are."""
+    from opendvi.notify import set_checklist
+
+    set_checklist(request.app.state.dvi, task_id, items=body.checklist, username=_username(request))
+    return api_notification(request, task_id)
+
+
+@router.post("/notifications/{task_id}/approve")
+@roles(*NOTIFY_ROLES)
+def api_notification_approve(request: Request, task_id: int) -> NotificationDetail:
+    """Approve the words and the plan. Refused (409) to whoever saved the words, before
+    anyone saved them, and before two people are named to tell the family."""
+    from opendvi.notify import approve
+
+    approve(request.app.state.dvi, task_id, username=_username(request))
+    return api_notification(request, task_id)
+
+
+@router.post("/notifications/{task_id}/send")
+@roles(*NOTIFY_ROLES)
+def api_notification_send(request: Request, task_id: int) -> SentOut:
+    """Send the approved e-mail as plain text, without attachment, through the mail server,
+    or write it to the outbox folder when none is set."""
+    from opendvi.notify import send, transport
+
+    dvi = request.app.state.dvi
+    where = send(dvi, task_id, username=_username(request), transport=transport(dvi.settings))
+    return SentOut(**api_notification(request, task_id).model_dump(), where=where)
+
+
+@router.post("/notifications/{task_id}/steps", status_code=201)
+@roles(*NOTIFY_ROLES)
+def api_notification_step(request: Request, task_id: int, body: StepIn) -> NotificationDetail:
+    """Record what was done: a visit, call or letter with its outcome, the family's
+    acknowledgement, a follow-up, a referral, a request to see photos, photos viewed, a note."""
+    from opendvi.notify import record_step
+
+    record_step(
+        request.app.state.dvi,
+        task_id,
+        kind=body.kind.strip(),
+        outcome=body.outcome.strip(),
+        on=body.on,
+        note=body.note,
+        username=_username(request),
+    )
+    return api_notification(request, task_id)
+
+
+@router.post("/notifications/{task_id}/close")
+@roles(*NOTIFY_ROLES)
+def api_notification_close(request: Request, task_id: int, body: CloseIn) -> NotificationDetail:
+    """Close a task once the family was told."""
+    from opendvi.notify import close
+
+    close(request.app.state.dvi, task_id, note=body.note, username=_username(request))
+    return api_notification(request, task_id)

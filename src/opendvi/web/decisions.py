@@ -21,6 +21,8 @@ from opendvi.db.tables import (
     User,
 )
 from opendvi.errors import InputError, Refused
+from opendvi.notify import unreached
+from opendvi.web.notifications import tasks_of
 from opendvi.web.pages import _compare, pair_refs, render
 from opendvi.web.security import READ, REVIEW, roles
 
@@ -121,6 +123,9 @@ def _identification(request: Request, number: int) -> dict[str, Any]:
                 Candidate.missing_person_id == identification.missing_person_id,
             )
         ).scalar_one_or_none()
+        # The families told (or to be told), and those who are not, with why.
+        tasks = tasks_of(session, identification.id)
+        not_told = unreached(session, identification.missing_person_id)
         session.expunge_all()
     return {
         "identification": identification,
@@ -131,6 +136,8 @@ def _identification(request: Request, number: int) -> dict[str, Any]:
         "second": two,
         "history": history,
         "candidate_id": candidate,
+        "tasks": tasks,
+        "not_told": not_told,
     }
 
 

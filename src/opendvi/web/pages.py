@@ -148,6 +148,8 @@ def logout(request: Request) -> Response:
 @router.get("/")
 @roles(*READ)
 def dashboard(request: Request) -> HTMLResponse:
+    from opendvi.web.notifications import open_counts
+
     def counts() -> dict[str, Any]:
         with request.app.state.dvi.db.read() as session:
             totals = stats(session)
@@ -176,9 +178,11 @@ def dashboard(request: Request) -> HTMLResponse:
                     )
                 )
             ]
+            families = open_counts(session)  # open notification tasks, overdue ones
         return {
             "counts": totals,
             "open_candidates": open_candidates,
+            "families": families,
             "faceless": faceless,
             "chart": monthly_chart(confirmed),
         }

@@ -1,5 +1,5 @@
 """notification tasks: words drafted by one person and approved by another, the steps taken,
-and no task for an identification that is not confirmed
+and no task for an identification that is not confirmed; a waiting job is found by index
 
 Revision ID: 0006
 Revises: 0005
@@ -91,9 +91,15 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_notification_steps_user_id"), ["user_id"])
     _require_confirmed()
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_status_kind")
+        batch_op.create_index("ix_jobs_status_kind", ["status", "kind", "subject"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_status_kind")
+        batch_op.create_index("ix_jobs_status_kind", ["status", "kind"])
     _allow_unconfirmed()
     with op.batch_alter_table("notification_steps", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notification_steps_user_id"))
