@@ -1073,45 +1073,25 @@ def notify_list(
 def notify_show(task_id: TaskArg) -> None:
     """Everything about one task: the contact, why others are not told, the plan, the
     checklist, the words and what was done."""
-    from sqlalchemy import select
-
-    from opendvi.db.tables import (
-        Contact,
-        Identification,
-        MissingPerson,
-        NotificationStep,
-        Remains,
-        User,
-    )
-    from opendvi.notify import unreached
+    from opendvi.notify.tasks import read_task
 
     dvi = _open()
     try:
-        task = _task_now(dvi, task_id)
         with dvi.db.read() as session:
-            contact = session.get(Contact, task.contact_id)
-            identification = session.get(Identification, task.identification_id)
-            assert contact is not None and identification is not None
-            report = session.get(MissingPerson, identification.missing_person_id)
-            remains = session.get(Remains, identification.remains_id)
-            assert report is not None and remains is not None
-            users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
-            steps = session.execute(
-                select(NotificationStep)
-                .where(NotificationStep.notification_id == task.id)
-                .order_by(NotificationStep.id)
-            ).scalars()
+            found = read_task(session, task_id)
+            task, contact, identification = found.task, found.contact, found.identification
+            report, remains = found.report, found.remains
             steps_shown = [
                 (
                     str(step.happened_on or ""),
                     STEP_WORDS.get(step.kind) or STEPS.get(step.kind, step.kind),
                     OUTCOMES.get(step.outcome, step.outcome),
-                    users.get(step.user_id, "?"),
+                    username,
                     step.note,
                 )
-                for step in steps
+                for step, username in found.steps
             ]
-            others = unreached(session, report.id)
+            others = found.unreached
             lines = [
                 f"task {task.id}: {task.status}"
                 + (f", due {task.due_on}" if task.due_on else "")
@@ -1134,11 +1114,10 @@ def notify_show(task_id: TaskArg) -> None:
                 f"plan: {task.channel}, in {task.language or '-'}, told by "
                 f"{_names(list(task.assigned or []))}",
                 "words saved by "
-                + (users.get(task.drafted_by_id, "?") if task.drafted_by_id else "nobody yet")
+                + (found.drafted_by or "nobody yet")
                 + (
-                    f"; approved by {users.get(task.approved_by_id, '?')} on "
-                    f"{task.approved_at:%Y-%m-%d %H:%M}"
-                    if task.approved_by_id and task.approved_at
+                    f"; approved by {found.approved_by} on {task.approved_at:%Y-%m-%d %H:%M}"
+                    if found.approved_by and task.approved_at
                     else "; not approved"
                 ),
                 "checklist:",

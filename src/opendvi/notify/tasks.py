@@ -40,6 +40,7 @@ from opendvi.db.tables import (
     MissingPerson,
     Notification,
     NotificationStep,
+    Remains,
     User,
     utcnow,
 )
@@ -48,6 +49,7 @@ from opendvi.notify.texts import draft
 
 __all__ = [
     "NOTIFY_ROLES",
+    "TaskRecord",
     "Unreached",
     "approve",
     "cancel_for_contacts",
@@ -57,6 +59,7 @@ __all__ = [
     "mark_alert_seen",
     "open_for_identification",
     "plan",
+    "read_task",
     "record_step",
     "redraft",
     "save_words",
@@ -99,6 +102,59 @@ def unreached(session: Session, report_id: int) -> list[Unreached]:
         if why:
             out.append(Unreached(contact.name, why))
     return out
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task with everything the front ends show of it, read in one session."""
+
+    task: Notification
+    contact: Contact
+    identification: Identification
+    report: MissingPerson
+    remains: Remains
+    drafted_by: str | None
+    approved_by: str | None
+    steps: list[tuple[NotificationStep, str]]  # each with the user name who recorded it
+    unreached: list[Unreached]
+
+
+def read_task(session: Session, task_id: int) -> TaskRecord:
+    task = session.get(Notification, task_id)
+    if task is None:
+        raise NotFound(f"there is no notification task {task_id}")
+    contact = session.get(Contact, task.contact_id)
+    identification = session.get(Identification, task.identification_id)
+    assert contact is not None and identification is not None
+    report = session.get(MissingPerson, identification.missing_person_id)
+    remains = session.get(Remains, identification.remains_id)
+    assert report is not None and remains is not None
+
+    def name(user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        return session.execute(select(User.username).where(User.id == user_id)).scalar()
+
+    steps = [
+        (step, username)
+        for step, username in session.execute(
+            select(NotificationStep, User.username)
+            .join(User, NotificationStep.user_id == User.id)
+            .where(NotificationStep.notification_id == task.id)
+            .order_by(NotificationStep.id)
+        )
+    ]
+    return TaskRecord(
+        task=task,
+        contact=contact,
+        identification=identification,
+        report=report,
+        remains=remains,
+        drafted_by=name(task.drafted_by_id),
+        approved_by=name(task.approved_by_id),
+        steps=steps,
+        unreached=unreached(session, report.id),
+    )
 
 
 def _words(

@@ -791,20 +791,12 @@ def api_notification(request: Request, task_id: int) -> NotificationDetail:
     """One task: the contact and how to reach them, the report's contacts who are not told
     and why, the plan, the checklist, the words, and every step."""
     from opendvi.core.notification import CHECKLIST
-    from opendvi.db.tables import Notification, NotificationStep
-    from opendvi.notify import unreached
+    from opendvi.notify.tasks import read_task
 
     with request.app.state.dvi.db.read() as session:
-        row = session.execute(_tasks_query().where(Notification.id == task_id)).first()
-        if row is None:
-            raise HTTPException(404, f"there is no notification task {task_id}")
-        task, contact, identification, _pm, _am = row
-        users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
-        steps = session.execute(
-            select(NotificationStep)
-            .where(NotificationStep.notification_id == task.id)
-            .order_by(NotificationStep.id)
-        ).scalars()
+        found = read_task(session, task_id)
+        task, contact, identification = found.task, found.contact, found.identification
+        row = (task, contact, identification, found.remains.ref, found.report.ref)
         done = task.checklist or {}
         return NotificationDetail(
             **_task_out(*row),
@@ -826,8 +818,8 @@ def api_notification(request: Request, task_id: int) -> NotificationDetail:
             subject=task.subject,
             draft=task.draft,
             note=task.note,
-            drafted_by=users.get(task.drafted_by_id) if task.drafted_by_id else None,
-            approved_by=users.get(task.approved_by_id) if task.approved_by_id else None,
+            drafted_by=found.drafted_by,
+            approved_by=found.approved_by,
             approved_at=task.approved_at,
             cancel_reason=task.cancel_reason,
             created_at=task.created_at,
@@ -838,15 +830,12 @@ def api_notification(request: Request, task_id: int) -> NotificationDetail:
                     outcome=step.outcome,
                     on=step.happened_on,
                     note=step.note,
-                    by=users.get(step.user_id, ""),
+                    by=username,
                     at=step.created_at,
                 )
-                for step in steps
+                for step, username in found.steps
             ],
-            unreached=[
-                UnreachedOut(contact=u.contact, why=u.why)
-                for u in unreached(session, contact.missing_person_id)
-            ],
+            unreached=[UnreachedOut(contact=u.contact, why=u.why) for u in found.unreached],
         )
 
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from opendvi.core.notification import CHANNEL_WORDS, CHANNELS, CHECKLIST, OUTCOMES, STEPS
 from opendvi.db.tables import (
@@ -191,32 +190,11 @@ def _queue(request: Request, show: str, status_code: int = 200, **extra: Any) ->
 def _task_view(session: Any, task_id: int) -> dict[str, Any]:
     """Everything the task page shows, read in one session."""
     from opendvi.core.notification import why_not_told
-    from opendvi.notify import unreached
-    from opendvi.notify.tasks import contact_facts
+    from opendvi.notify.tasks import contact_facts, read_task
 
-    task = session.get(Notification, task_id)
-    if task is None:
-        raise HTTPException(404, f"there is no notification task {task_id}")
-    contact = session.get(Contact, task.contact_id)
-    identification = session.get(Identification, task.identification_id)
-    assert contact is not None and identification is not None
-    report = session.get(MissingPerson, identification.missing_person_id)
-    remains = session.get(Remains, identification.remains_id)
-    assert report is not None and remains is not None
-    drafted, approved = aliased(User), aliased(User)
-    names = session.execute(
-        select(drafted.username, approved.username)
-        .select_from(Notification)
-        .outerjoin(drafted, Notification.drafted_by_id == drafted.id)
-        .outerjoin(approved, Notification.approved_by_id == approved.id)
-        .where(Notification.id == task.id)
-    ).one()
-    steps = session.execute(
-        select(NotificationStep, User.username)
-        .join(User, NotificationStep.user_id == User.id)
-        .where(NotificationStep.notification_id == task.id)
-        .order_by(NotificationStep.id)
-    ).all()
+    found = read_task(session, task_id)
+    task, contact, identification = found.task, found.contact, found.identification
+    report, remains, steps = found.report, found.remains, found.steps
     staff = session.execute(
         select(User.username, User.display_name, User.role)
         .where(User.active, User.role.in_(NOTIFY_ROLES))
@@ -239,8 +217,8 @@ def _task_view(session: Any, task_id: int) -> dict[str, Any]:
         "identification": identification,
         "report": report,
         "remains": remains,
-        "drafted_by": names[0],
-        "approved_by": names[1],
+        "drafted_by": found.drafted_by,
+        "approved_by": found.approved_by,
         "steps": [
             {
                 "id": step.id,
@@ -256,7 +234,7 @@ def _task_view(session: Any, task_id: int) -> dict[str, Any]:
         ],
         "staff": [{"username": u, "name": d or u, "role": r} for u, d, r in staff],
         "trail": trail,
-        "unreached": unreached(session, report.id),
+        "unreached": found.unreached,
         "photo_requested": any(s.kind == "photo_request" for s, _ in steps),
         "overdue": overdue(task.due_on, task.status),
         "status_words": STATUS_WORDS.get(task.status, task.status),
