@@ -26,6 +26,7 @@ from opendvi.matching.lists import rank_lists
 from opendvi.matching.pairs import score_pair
 from opendvi.matching.run import open_context
 from opendvi.notify.tasks import cancel_for_revocation, open_for_identification
+from opendvi.users import acting_user
 
 REVIEW_ROLES = ("admin", "reviewer", "forensic")
 
@@ -74,15 +75,9 @@ def exclude(app: OpenDVI, pm_ref: str, am_ref: str, *, reason: str, username: st
 
 
 def _reviewer(session: Session, username: str, doing: str) -> User:
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.active:
-        raise NotFound(f"there is no active user {username!r}; `opendvi users add` adds one")
-    if user.role not in REVIEW_ROLES:
-        raise Refused(
-            f"{username} is a {user.role}; only a reviewer, forensic specialist or admin may "
-            f"{doing}"
-        )
-    return user
+    return acting_user(
+        session, username, REVIEW_ROLES, who="a reviewer, forensic specialist or admin", doing=doing
+    )
 
 
 def refer(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.db.tables import User
-from opendvi.errors import InputError, Refused
+from opendvi.errors import InputError, NotFound, Refused
 
 __all__ = ["ROLES", "add_user", "ensure_admin", "hash_password", "set_password", "verify_password"]
 
@@ -88,8 +88,6 @@ def add_user(
 
 
 def set_password(session: Session, *, username: str, password: str, actor: str) -> None:
-    from opendvi.errors import NotFound
-
     if len(password) < MIN_PASSWORD:
         raise InputError(f"password: use at least {MIN_PASSWORD} characters", field="password")
     user = session.execute(
@@ -106,6 +104,19 @@ def set_password(session: Session, *, username: str, password: str, actor: str) 
         entity_id=user.id,
         entity_ref=user.username,
     )
+
+
+def acting_user(
+    session: Session, username: str, roles: tuple[str, ...], *, who: str, doing: str
+) -> User:
+    """The active user ``username``, if their role is one of ``roles``: ``who`` names those
+    roles in words ("a caseworker or an admin") for the refusal."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"there is no active user {username!r}; `opendvi users add` adds one")
+    if user.role not in roles:
+        raise Refused(f"{username} is a {user.role}; only {who} may {doing}")
+    return user
 
 
 def ensure_admin(session: Session, *, actor: str) -> str | None:

@@ -46,6 +46,7 @@ from opendvi.db.tables import (
 )
 from opendvi.errors import InputError, NotFound, Refused
 from opendvi.notify.texts import draft
+from opendvi.users import acting_user
 
 __all__ = [
     "NOTIFY_ROLES",
@@ -245,12 +246,7 @@ def _snapshot(task: Notification) -> dict[str, Any]:
 
 
 def _staff(session: Session, username: str, doing: str) -> User:
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.active:
-        raise NotFound(f"there is no active user {username!r}")
-    if user.role not in NOTIFY_ROLES:
-        raise Refused(f"{username} is a {user.role}; only a caseworker or an admin may {doing}")
-    return user
+    return acting_user(session, username, NOTIFY_ROLES, who="a caseworker or an admin", doing=doing)
 
 
 def _task(session: Session, task_id: int) -> Notification:

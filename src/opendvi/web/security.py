@@ -145,8 +145,7 @@ def current_viewer(request: Request) -> Viewer | None:
 
     # Read again after any change made here, and at least every two seconds: a user
     # deactivated or given a new password by another process is signed out within that.
-    accounts = getattr(request.app.state, "accounts", None)
-    user = accounts.get(f"user:{user_id}", account) if accounts is not None else account()
+    user = request.app.state.accounts.get(f"user:{user_id}", account)
     if user is None or not user.active or _epoch(user) != epoch:
         request.session.clear()
         return None
