@@ -180,6 +180,23 @@ def test_the_onnx_and_openvino_backends_embed_models_named_by_path(runtime: str)
     assert model_identity(settings) == (backend.name, backend.version)
 
 
+@needs_lfw
+def test_the_onnx_backend_turns_an_upside_down_face_the_right_way(tmp_path: Path) -> None:
+    """YuNet also finds these faces upside down (confidence 0.85-0.9, landmarks as if
+    upright); an upright hit ended the search before, and each was embedded upside down."""
+    spec = ONNX_SPECS["onnx"]
+    if not (YUNET.is_file() and spec.path.is_file()):
+        pytest.skip("../shared/models is not beside us")
+    backend = OnnxBackend(detector=YUNET, model=spec)
+    photos = [("George_W_Bush", 2), ("Aaron_Eckhart", 1), ("Gerhard_Schroeder", 1)]
+    for name, number in photos:
+        upright = find_faces(lfw(name, number), backend).faces[0]
+        assert upright.rotation_deg == 0.0, name
+        found = find_faces(turned(lfw(name, number), 180), backend).faces
+        assert [f.rotation_deg for f in found] == [180.0], name
+        assert similarity(found[0].embedding, upright.embedding) > 0.8, name
+
+
 def test_an_onnx_backend_without_its_files_says_which_setting(tmp_path: Path) -> None:
     from opendvi.errors import InputError
 

@@ -89,9 +89,11 @@ def file_version(path: Path) -> str:
 class OnnxBackend:
     """YuNet detection + an ONNX Runtime or OpenVINO recogniser."""
 
-    # YuNet also fires on faces lying on their side, so only a clear, upright hit ends the
-    # angle search early (detection is cheap: a few milliseconds per angle).
+    # YuNet also fires on faces lying on their side or upside down, so every quarter turn is
+    # tried and compared (detection is cheap: a few milliseconds per angle), and only a clear
+    # hit among them ends the angle search.
     confident = 0.85
+    sees_turned_faces = True
 
     def __init__(self, *, detector: Path, model: ModelSpec, score_threshold: float = 0.6) -> None:
         # OpenCV's DNN module warns about GPU targets on every detector; users need none of it.

@@ -4,6 +4,13 @@ An upright detector found 0–4% of faces in photos turned by a quarter or more.
 upright search finds no confident face, the photo is searched turned by 90°, 270° and 180°,
 then at intermediate angles, and the most confident face wins; its angle is recorded, and
 its box and landmarks are kept in the turned image's frame (that image is what was embedded).
+
+Some detectors (YuNet) also find faces upside down, confidently (0.85–0.9 where the same
+face upright scores 0.91–0.95), with landmarks placed as if the face stood upright, so no
+check of the landmarks can tell. A backend that says so (``sees_turned_faces``) is searched
+at all four quarter turns from the start, and the most confident wins: on the accuracy
+benchmark's turned remains this chose the right turn for 277 of 280 photos, against 233
+when a confident upright face ended the search.
 """
 
 from __future__ import annotations
@@ -74,6 +81,8 @@ def _tries(
 
 
 STAGES = ((QUARTERS[:1], False), (QUARTERS[1:], False), (BETWEEN, False), (QUARTERS, True))
+# For detectors that find faces upside down too: every quarter turn compared at once.
+ALL_QUARTERS_FIRST = ((QUARTERS, False), (BETWEEN, False), (QUARTERS, True))
 
 
 def search(rgb: np.ndarray, backend: FaceBackend) -> tuple[Found | None, list[float]]:
@@ -84,10 +93,11 @@ def search(rgb: np.ndarray, backend: FaceBackend) -> tuple[Found | None, list[fl
     thorough detector at the quarter turns.
     """
     confident = getattr(backend, "confident", CONFIDENT)
+    stages = ALL_QUARTERS_FIRST if getattr(backend, "sees_turned_faces", False) else STAGES
     tried: list[float] = []
     best: Found | None = None
     sideways: Found | None = None  # faces found, but never upright: better than nothing
-    for number, (angles, thorough) in enumerate(STAGES):
+    for number, (angles, thorough) in enumerate(stages):
         for found in _tries(rgb, backend, angles, thorough):
             tried.append(found.angle)
             if found.detections and sideways is None:
