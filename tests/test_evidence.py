@@ -22,8 +22,31 @@ def test_a_boy_of_16_estimated_18_to_22_still_ranks_above_a_stranger_of_40() -> 
         sex="M", birth=(D(1986, 1, 1), D(1986, 12, 31)), last_seen=(D(2026, 3, 1), D(2026, 3, 1))
     )
     boy_age = points(boy, remains)["age"]
-    assert -1.0 < boy_age < 0  # lowered a little, not hidden
-    assert boy_age > points(stranger, remains)["age"] + 1
+    fitting = points(boy, PMFacts(sex="M", age=(15, 19), found=remains.found))["age"]
+    assert 0 < fitting - boy_age < 0.2  # lowered a little for the year and more outside
+    assert boy_age > 1.0  # still evidence for him: few strangers are 16 to 22
+    assert boy_age > points(stranger, remains)["age"] + 4
+
+
+def test_a_narrow_age_estimate_that_fits_counts_more_than_a_wide_one() -> None:
+    am = AMFacts(birth=(D(1990, 1, 1), D(1990, 1, 1)), last_seen=(D(2026, 1, 1), D(2026, 1, 1)))
+    found = (D(2026, 2, 1), D(2026, 2, 1))
+    narrow = points(am, PMFacts(age=(34, 38), found=found))["age"]
+    wide = points(am, PMFacts(age=(20, 60), found=found))["age"]
+    assert narrow == 1.5 and 0 <= wide < 0.2
+    # A birth known only to the year widens the window, and the points fall.
+    year_only = AMFacts(birth=(D(1990, 1, 1), D(1990, 12, 31)), last_seen=am.last_seen)
+    twelve_years = PMFacts(age=(30, 42), found=found)
+    assert 0.5 < points(year_only, twelve_years)["age"] < points(am, twelve_years)["age"] < narrow
+
+
+def test_points_fall_smoothly_from_inside_a_range_to_outside_it() -> None:
+    am = AMFacts(height=(170, 170))
+    inside = points(am, PMFacts(height=(165, 170)))["height"]
+    just_out = points(am, PMFacts(height=(160, 169)))["height"]
+    far_out = points(am, PMFacts(height=(152, 162)))["height"]
+    assert inside - just_out < 0.05
+    assert -3 < far_out < -1  # 8 cm above the estimate: unlikely, not excluded
 
 
 def test_missing_data_is_neutral() -> None:
