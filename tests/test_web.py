@@ -49,6 +49,7 @@ def csrf_of(html: str) -> str:
 
 
 def fill(path: str, ids: dict[str, int]) -> str:
+    path = path.replace("{ref:path}", "{ref}")
     if path.startswith("/records/missing/"):
         path = path.replace("{ref}", "AM-0")
     return (

@@ -169,3 +169,28 @@ def test_a_record_is_changed_and_given_more_photos_from_its_form(site: dict[str,
         ).scalar_one()
         assert record.full_name == "Ana Ruiz" and record.height_min_cm is None
         assert len([p for p in record.photos if p.withdrawn_at is None]) == 2
+
+
+def test_a_reference_with_a_slash_or_a_hash_has_its_pages(site: dict[str, Any]) -> None:
+    """Case numbers such as "AM-2026/07" are common: the record, its form and the API reach
+    it, and every link and redirect to it is written so that it does."""
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    ref = "AM-2026/07#b"
+    added = web.post("/records/missing/new", data={"csrf": token, "ref": ref, "sex": "F"})
+    assert added.status_code == 303
+    where = added.headers["location"]
+    assert where == "/records/missing/AM-2026/07%23b"
+    page = web.get(where)
+    assert page.status_code == 200 and "AM-2026/07#b" in page.text
+    assert 'href="/records/missing/AM-2026/07%23b/edit"' in page.text
+    assert 'href="/records/missing/AM-2026/07%23b"' in web.get("/records/missing").text
+    form = web.get(where + "/edit")
+    assert form.status_code == 200 and 'action="/records/missing/AM-2026/07%23b/edit"' in form.text
+    changed = web.post(where + "/edit", data={"csrf": token, "full_name": "Ana Ruiz", "sex": "F"})
+    assert changed.status_code == 303 and changed.headers["location"] == where
+    with site["dvi"].db.read() as session:
+        record = session.execute(select(MissingPerson).where(MissingPerson.ref == ref)).scalar_one()
+        assert record.full_name == "Ana Ruiz"
+    api = web.get("/api/records/missing/AM-2026/07%23b")
+    assert api.status_code == 200 and api.json()["ref"] == ref

@@ -491,7 +491,7 @@ def api_records(
     )
 
 
-@router.get("/records/{kind}/{ref}")
+@router.get("/records/{kind}/{ref:path}")
 @roles(*READ)
 def api_record(request: Request, kind: Kind, ref: str) -> RecordDetail:
     """One record with its photos and faces, candidates and history."""

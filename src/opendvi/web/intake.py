@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -195,7 +196,7 @@ async def _add(
             )
     except OpenDVIError as exc:
         return _form(request, kind, values, {"ref": str(exc)}, 422, editing=editing)
-    return RedirectResponse(f"/records/{kind}/{parsed.ref}", status_code=303)
+    return RedirectResponse(f"/records/{kind}/{quote(parsed.ref)}", status_code=303)
 
 
 def _current_photos(session: Any, model: Any, ref: str) -> list[Any]:
@@ -234,19 +235,19 @@ def _edit_form(request: Request, kind: str, ref: str) -> HTMLResponse:
     return _form(request, kind, values, {}, editing=ref)
 
 
-@router.get("/records/missing/{ref}/edit")
+@router.get("/records/missing/{ref:path}/edit")
 @roles(*ADD["missing"])
 def edit_report(request: Request, ref: str) -> HTMLResponse:
     return _edit_form(request, "missing", ref)
 
 
-@router.get("/records/remains/{ref}/edit")
+@router.get("/records/remains/{ref:path}/edit")
 @roles(*ADD["remains"])
 def edit_remains(request: Request, ref: str) -> HTMLResponse:
     return _edit_form(request, "remains", ref)
 
 
-@router.post("/records/missing/{ref}/edit")
+@router.post("/records/missing/{ref:path}/edit")
 @roles(*ADD["missing"])
 async def change_report(
     request: Request, ref: str, photos: Annotated[list[UploadFile] | None, File()] = None
@@ -254,7 +255,7 @@ async def change_report(
     return await _add(request, "missing", photos, editing=ref)
 
 
-@router.post("/records/remains/{ref}/edit")
+@router.post("/records/remains/{ref:path}/edit")
 @roles(*ADD["remains"])
 async def change_remains(
     request: Request, ref: str, photos: Annotated[list[UploadFile] | None, File()] = None
@@ -280,7 +281,7 @@ def choose_face(request: Request, face_id: int) -> Response:
         face = session.get(Face, face_id)
         assert face is not None
         kind, ref = _owner(session, face.photo)
-    return RedirectResponse(f"/records/{kind}/{ref}", status_code=303)
+    return RedirectResponse(f"/records/{kind}/{quote(ref)}", status_code=303)
 
 
 @router.post("/photos/{photo_id}/box")
@@ -304,4 +305,4 @@ def box_face(
         photo = session.get(Photo, photo_id)
         assert photo is not None
         kind, ref = _owner(session, photo)
-    return RedirectResponse(f"/records/{kind}/{ref}", status_code=303)
+    return RedirectResponse(f"/records/{kind}/{quote(ref)}", status_code=303)

@@ -175,7 +175,7 @@ def record_candidates(session: Any, kind: str, record_id: int) -> list[Any]:
     )
 
 
-@router.get("/records/{kind}/{ref}")
+@router.get("/records/{kind}/{ref:path}")
 @roles(*READ)
 def record_page(request: Request, kind: str, ref: str) -> HTMLResponse:
     from opendvi.web.pictures import revealed
