@@ -31,7 +31,7 @@ DAYS_PER_YEAR = 365.2425
 # are often given narrow; the benchmark's estimates, 10 years wide and off by up to 8, hold
 # it 6 times in 10), while a stranger's age falls in a window of w years about w/60 of the
 # time (the missing are of every adult age). Beyond the range, points fall with the gap in
-# units of AGE_SIGMA, wider for the old, whose estimates err more.
+# units of age_sigma(), wider for the old, whose estimates err more.
 AGE_FITS = 0.7
 AGE_SPREAD = 60.0
 AGE_MOST = 1.5
