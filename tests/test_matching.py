@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.evidence import AGE_MOST
-from opendvi.db.tables import Candidate, Job, Photo
+from opendvi.db.tables import Candidate, Job, Photo, utcnow
 from opendvi.errors import NotFound, Refused
 from opendvi.faces import open_backend
 from opendvi.intake import save_missing_person, save_remains
@@ -252,6 +252,18 @@ def test_new_and_changed_records_are_matched_from_the_queue(dvi: OpenDVI, world:
     report = run_matching(dvi, actor="test")
     assert report.records == 88
     assert run_matching(dvi, actor="test").records == 0  # nothing waiting any more
+    # Finished jobs stay a week, then a run deletes them.
+    with dvi.db.write() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(select(Job.id).where(Job.status == "done").limit(80)))
+            .values(finished_at=utcnow() - dt.timedelta(days=8))
+        )
+    world.report("AM-WEEK", "week-person")
+    assert run_matching(dvi, actor="test").records == 1
+    with dvi.db.read() as session:
+        done = session.scalar(select(func.count()).select_from(Job).where(Job.status == "done"))
+    assert done == 88 - 80 + 1
 
     # A report added later is found for its remains, ranked as a full rebuild would rank it.
     world.remains("PM-LATE", "late-person")

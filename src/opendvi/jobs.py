@@ -7,16 +7,29 @@ same transaction as the change, so a crash can never leave a change without its 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from opendvi.db.tables import Job, Photo, utcnow
 
-__all__ = ["MATCH", "Side", "finish", "pending_matches", "queue_match", "queue_photo_owner"]
+__all__ = [
+    "KEEP_DONE",
+    "MATCH",
+    "Side",
+    "finish",
+    "pending_matches",
+    "purge_done",
+    "queue_match",
+    "queue_photo_owner",
+]
 
 MATCH = "match"
+# Finished jobs are kept a week (when each record was last matched), then deleted: the audit
+# log keeps what matching found, and the queue stays small however many changes were made.
+KEEP_DONE = dt.timedelta(days=7)
 Side = Literal["missing", "remains"]
 
 
@@ -63,3 +76,10 @@ def finish(session: Session, job_ids: list[int]) -> None:
             .where(Job.id.in_(job_ids))
             .values(status="done", finished_at=utcnow(), attempts=Job.attempts + 1)
         )
+
+
+def purge_done(session: Session, *, older_than: dt.timedelta = KEEP_DONE) -> int:
+    """Delete jobs finished more than ``older_than`` ago; how many were deleted."""
+    cutoff = utcnow() - older_than
+    result = session.execute(delete(Job).where(Job.status == "done", Job.finished_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -26,9 +26,7 @@ from opendvi.matching.lists import rank_lists
 from opendvi.matching.pairs import score_pair
 from opendvi.matching.run import open_context
 from opendvi.notify.tasks import cancel_for_revocation, open_for_identification
-from opendvi.users import acting_user
-
-REVIEW_ROLES = ("admin", "reviewer", "forensic")
+from opendvi.users import REVIEW_ROLES, acting_user
 
 
 def exclude(app: OpenDVI, pm_ref: str, am_ref: str, *, reason: str, username: str) -> int:

@@ -11,7 +11,15 @@ from opendvi import audit
 from opendvi.db.tables import User
 from opendvi.errors import InputError, NotFound, Refused
 
-__all__ = ["ROLES", "add_user", "ensure_admin", "hash_password", "set_password", "verify_password"]
+__all__ = [
+    "REVIEW_ROLES",
+    "ROLES",
+    "add_user",
+    "ensure_admin",
+    "hash_password",
+    "set_password",
+    "verify_password",
+]
 
 ROLES = {
     "admin": "manages users and settings; may do everything",
@@ -20,6 +28,9 @@ ROLES = {
     "reviewer": "reviews candidates: excludes, refers, proposes and confirms identifications",
     "auditor": "reads everything and the audit log; changes nothing",
 }
+# Who decides on candidates (exclude, refer, propose, confirm, revoke, judge): the use cases
+# and the web routes both check this one list.
+REVIEW_ROLES = ("admin", "reviewer", "forensic")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 MIN_PASSWORD = 10
 

@@ -17,7 +17,7 @@ from opendvi.db.tables import (
     Decision,
     User,
 )
-from opendvi.jobs import Side, finish, pending_matches
+from opendvi.jobs import Side, finish, pending_matches, purge_done
 from opendvi.matching.calibration import calibrate
 from opendvi.matching.gallery import BATCH, Progress, load_side
 from opendvi.matching.lists import (
@@ -238,7 +238,8 @@ def run_matching(
     if everything:
         with app.db.write() as session:
             rank_lists(session, ctx.pm.refs, ctx.am.refs, ctx.keep)
-    if not work:
-        with app.db.write() as session:
+    with app.db.write() as session:
+        if not work:
             finish(session, job_ids)
+        purge_done(session)  # once a run: the jobs finished over a week ago
     return report

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from opendvi.db.tables import User
+from opendvi.users import REVIEW_ROLES
 
 __all__ = [
     "ALL_ROLES",
@@ -35,7 +36,7 @@ __all__ = [
 
 ALL_ROLES = ("admin", "forensic", "caseworker", "reviewer", "auditor")
 READ = ALL_ROLES  # anything a signed-in user may look at
-REVIEW = ("admin", "reviewer", "forensic")  # decisions on candidates
+REVIEW = REVIEW_ROLES  # decisions on candidates
 CHANGE = ("admin", "forensic", "caseworker", "reviewer")  # everyone but the auditor
 PUBLIC = ("public",)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
