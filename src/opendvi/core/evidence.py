@@ -93,8 +93,9 @@ def _bounds(pair: tuple[int | None, int | None] | None) -> tuple[float, float] |
     return (float(low if low is not None else high), float(high if high is not None else low))  # type: ignore[arg-type]
 
 
-def _soft(gap: float, sigma: float) -> float:
-    return max(FLOOR, -0.5 * (gap / sigma) ** 2)
+def _soft(gap: float, sigma: float, fits: float = 0.0) -> float:
+    """``fits`` (the points of an agreement) less half a point per σ² of gap, down to FLOOR."""
+    return max(FLOOR, fits - 0.5 * (gap / sigma) ** 2)
 
 
 def sex_factor(am: AMFacts, pm: PMFacts) -> Factor:
@@ -131,7 +132,7 @@ def age_factor(am: AMFacts, pm: PMFacts) -> Factor:
     sigma = age_sigma((estimate[0] + estimate[1]) / 2)
     return Factor(
         "age",
-        max(FLOOR, fits - 0.5 * (gap / sigma) ** 2),
+        _soft(gap, sigma, fits),
         f"age {age} is {gap:.1f} years outside the estimate {_span(*estimate)}",
     )
 
@@ -149,7 +150,7 @@ def height_factor(am: AMFacts, pm: PMFacts) -> Factor:
     gap = _gap(reported, estimate)
     if gap == 0:
         return Factor("height", HEIGHT_FITS, "heights overlap")
-    points = max(FLOOR, HEIGHT_FITS - 0.5 * (gap / HEIGHT_SIGMA) ** 2)
+    points = _soft(gap, HEIGHT_SIGMA, HEIGHT_FITS)
     return Factor("height", points, f"heights {gap:.0f} cm apart")
 
 
