@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased, selectinload
 
 from opendvi import audit
@@ -21,7 +21,7 @@ from opendvi.db.tables import Candidate, Identification, MissingPerson, Remains,
 from opendvi.notify import NOTIFY_ROLES
 from opendvi.web.decisions import _identification, with_people
 from opendvi.web.intake import ADD, LABELS, _fields
-from opendvi.web.records import KINDS, PAGE, _filtered, record_candidates, record_photos
+from opendvi.web.records import KINDS, PAGE, page_of_records, record_candidates, record_photos
 from opendvi.web.security import READ, REVIEW, roles
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -478,13 +478,8 @@ def api_records(
         "event": event,
         "place": place,
     }
-    model: Any = KINDS[kind]
-    query = _filtered(kind, filters)
     with request.app.state.dvi.db.read() as session:
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = session.execute(
-            query.options(*_loaded(model)).order_by(model.ref).offset((page - 1) * PAGE).limit(PAGE)
-        ).scalars()
+        total, rows = page_of_records(session, kind, filters, page, *_loaded(KINDS[kind]))
         records = [RecordOut(**_record_out(kind, r)) for r in rows]
     return RecordList(
         total=total, page=page, per_page=PAGE, more=page * PAGE < total, records=records

@@ -196,7 +196,7 @@ async def _add(
             )
     except OpenDVIError as exc:
         return _form(request, kind, values, {"ref": str(exc)}, 422, editing=editing)
-    return RedirectResponse(f"/records/{kind}/{quote(parsed.ref)}", status_code=303)
+    return _to_record(kind, parsed.ref)
 
 
 def _current_photos(session: Any, model: Any, ref: str) -> list[Any]:
@@ -263,6 +263,11 @@ async def change_remains(
     return await _add(request, "remains", photos, editing=ref)
 
 
+def _to_record(kind: str, ref: str) -> RedirectResponse:
+    """To the record's page; a reference may hold "/" or "#" (percent-encoded here)."""
+    return RedirectResponse(f"/records/{kind}/{quote(ref)}", status_code=303)
+
+
 def _owner(session: Any, photo: Photo) -> tuple[str, str]:
     if photo.missing_person_id is not None:
         return "missing", session.get(MissingPerson, photo.missing_person_id).ref
@@ -281,7 +286,7 @@ def choose_face(request: Request, face_id: int) -> Response:
         face = session.get(Face, face_id)
         assert face is not None
         kind, ref = _owner(session, face.photo)
-    return RedirectResponse(f"/records/{kind}/{quote(ref)}", status_code=303)
+    return _to_record(kind, ref)
 
 
 @router.post("/photos/{photo_id}/box")
@@ -305,4 +310,4 @@ def box_face(
         photo = session.get(Photo, photo_id)
         assert photo is not None
         kind, ref = _owner(session, photo)
-    return RedirectResponse(f"/records/{kind}/{quote(ref)}", status_code=303)
+    return _to_record(kind, ref)

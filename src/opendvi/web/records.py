@@ -79,6 +79,20 @@ def _filtered(kind: str, filters: dict[str, Any]) -> Select[Any]:
     return query
 
 
+def page_of_records(
+    session: Any, kind: str, filters: dict[str, Any], page: int, *options: Any
+) -> tuple[int, list[Any]]:
+    """How many records pass ``filters``, and page ``page`` of them by reference (the list
+    page and the API); ``options`` load what the caller reads of each."""
+    model: Any = KINDS[kind]
+    query = _filtered(kind, filters)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(
+        query.options(*options).order_by(model.ref).offset((page - 1) * PAGE).limit(PAGE)
+    ).scalars()
+    return int(total), list(rows)
+
+
 @router.get("/records/{kind}")
 @roles(*READ)
 def record_list(
@@ -107,15 +121,8 @@ def record_list(
         "event": event,
         "place": place,
     }
-    model: Any = KINDS[kind]
-    query = _filtered(kind, filters)
     with request.app.state.dvi.db.read() as session:
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = (
-            session.execute(query.order_by(model.ref).offset((page - 1) * PAGE).limit(PAGE))
-            .scalars()
-            .all()
-        )
+        total, rows = page_of_records(session, kind, filters, page)
         session.expunge_all()
     return render(
         request,
