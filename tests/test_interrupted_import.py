@@ -118,3 +118,24 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_finish(
     assert "run the same command again to finish" in stderr
     with dvi.db.read() as session:
         assert audit.verify(session).ok
+
+
+def test_ctrl_c_is_not_lost_when_the_rollback_after_it_fails(
+    dvi: OpenDVI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the middle of a query leaves a PostgreSQL connection busy, and the rollback
+    fails too; once, in CI, that error stood in for the Ctrl-C, and the import counted it as
+    a row not saved and went on. The interrupt must reach the caller, whatever cleanup says."""
+    from sqlalchemy.exc import InvalidRequestError
+    from sqlalchemy.orm import Session
+
+    def busy(self: Session) -> None:
+        raise InvalidRequestError("can't change 'autocommit' now: connection is ACTIVE")
+
+    monkeypatch.setattr(Session, "rollback", busy)
+    with pytest.raises(KeyboardInterrupt), dvi.db.write() as session:
+        session.execute(select(func.count(MissingPerson.id)))
+        raise KeyboardInterrupt
+    # An error of the work itself, with no interrupt behind it, is still that error.
+    with pytest.raises(InvalidRequestError), dvi.db.write():
+        raise ValueError("bad row")

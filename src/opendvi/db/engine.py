@@ -22,6 +22,25 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "opendvi_write"
 
 
+@contextmanager
+def _interrupt_wins() -> Iterator[None]:
+    """Ctrl-C in the middle of a query leaves the connection busy, so rolling it back or
+    returning it to the pool fails too (PostgreSQL: "can't change 'autocommit' now"). That
+    error must not stand in for the Ctrl-C: a caller that reports failed rows would count
+    the interrupt as one row not saved and go on."""
+    try:
+        yield
+    except Exception as error:
+        cause: BaseException | None = error.__context__
+        seen = {id(error)}
+        while isinstance(cause, Exception) and id(cause) not in seen:
+            seen.add(id(cause))
+            cause = cause.__context__
+        if cause is not None and not isinstance(cause, Exception):
+            raise cause from error
+        raise
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
@@ -84,13 +103,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with _interrupt_wins(), self._sessions() as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or not at all."""
-        with self.engine.connect() as connection:
+        with _interrupt_wins(), self.engine.connect() as connection:
             connection = connection.execution_options(**{_WRITE: True})
             with Session(bind=connection, expire_on_commit=False) as session:
                 try:
