@@ -321,3 +321,32 @@ def test_explain_says_which_ref_does_not_exist(dvi: OpenDVI, world: World) -> No
         explain(dvi, "PM-NOPE", "AM-001")
     with pytest.raises(NotFound, match="no missing-person report 'AM-NOPE'"):
         explain(dvi, "PM-1", "AM-NOPE")
+
+
+def test_the_calibration_says_how_it_reads_scores_and_a_spread_reading_still_finds_the_match(
+    dvi: OpenDVI, world: World, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    import opendvi.matching.calibration as calibration
+
+    run_matching(dvi, actor="test", everything=True)
+    with dvi.db.read() as session:
+        event = next(
+            e for e in audit.recent(session, limit=1000) if e.action == "calibration.computed"
+        )
+    # Every report has two photos: each one's first searched for its second.
+    assert "searching 80 reports' photos for their own other photos" in event.details["chosen_by"]
+
+    monkeypatch.setattr(calibration, "choose_spread", lambda sample: (True, "chosen by the test"))
+    report = run_matching(dvi, actor="test", everything=True)
+    assert "each score read against the remains record's usual scores" in report.calibration
+    for n in range(5):
+        best = top(dvi, f"PM-{n}")
+        face = best.factors["face"]
+        mean, deviation = face["spread"]
+        assert face["standardised"] == pytest.approx((face["score"] - mean) / deviation, abs=0.01)
+        assert "standard deviations above this remains record's usual score" in face["why"]
+        assert best.credible, face
+    for n in range(3):
+        assert not top(dvi, f"PM-X{n}").credible
+    shown = cli("explain", "PM-2", "AM-002")
+    assert "standard deviations above" in shown.stdout, shown.output

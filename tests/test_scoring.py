@@ -14,9 +14,12 @@ from opendvi.core.scoring import (
     fuse,
     fuse_many,
     in_words,
+    open_set_misses,
     points_rate,
     search_rate,
+    spread_of,
 )
+from opendvi.matching.calibration import SELF_TEST_MATES, ImpostorSample, choose_spread
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -108,3 +111,70 @@ def test_the_rate_in_words() -> None:
     )
     assert in_words(0.7, 10).startswith("most searches of 10 records")
     assert "1 in 2.5e7" in in_words(4e-8, 10)
+
+
+def test_a_spread_is_a_mean_and_a_standard_deviation_never_zero() -> None:
+    assert spread_of([0.2, 0.4, float("-inf")]) == pytest.approx((0.3, 0.1))
+    assert spread_of([0.5, 0.5]) == (0.5, 1e-3)
+    assert spread_of([]) == (0.0, 1.0)
+
+
+def test_open_set_misses_counts_true_matches_not_first_or_below_the_threshold() -> None:
+    tops = [float(v) for v in range(10)]  # FPIR 0.1 of 10 searches: the threshold is 8
+    mated = [(9.5, 1.0), (8.5, 9.0), (7.0, 1.0), (8.0, 1.0), (20.0, 19.0)]
+    # found: 9.5 (first, above 8), 20 (first, above 8); missed: second place, 7 and 8 (not above)
+    assert open_set_misses(tops, mated) == pytest.approx(3 / 5)
+    with pytest.raises(ValueError):
+        open_set_misses([], mated)
+
+
+def test_a_spread_calibration_reads_scores_relative_to_the_record_and_round_trips() -> None:
+    rng = np.random.default_rng(5)
+    fitted = Calibration.fit(rng.normal(0, 1, 100_000), spread=True, chosen_by="measured")
+    assert fitted.standardise(0.7, (0.5, 0.1)) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="spread"):
+        fitted.standardise(0.7, None)
+    assert Calibration.from_json(fitted.to_json()) == fitted
+    raw = Calibration.fit(rng.normal(0, 1, 100_000))
+    assert raw.standardise(0.7, (0.5, 0.1)) == 0.7
+    # Calibrations stored before the choice existed read scores as they are.
+    old = {k: v for k, v in raw.to_json().items() if k not in ("spread", "chosen_by")}
+    assert Calibration.from_json(old).spread is False
+
+
+def _sample(mate_at: str, searches: int = 200, gallery: int = 2_000) -> ImpostorSample:
+    """Searches whose strangers' scores differ in centre and width from one photo to the
+    next; the true match lies 5 standard deviations above its search's strangers
+    (``relative``) or at one score, 0.9, above every stranger however wide they spread
+    (``fixed``)."""
+    rng = np.random.default_rng(11)
+    sample = ImpostorSample()
+    widest = 0.12 if mate_at == "relative" else 0.3
+    for k in range(searches):
+        mean, width = rng.uniform(0.0, 0.3), rng.uniform(0.02, widest)
+        scores = rng.normal(mean, width, gallery)
+        if mate_at == "fixed":
+            scores = np.minimum(scores, 0.85)
+        sample.raw.append(scores)
+        sample.spreads.append(spread_of(scores))
+        if k % 2 == 0:
+            mate = mean + 5 * width if mate_at == "relative" else 0.9
+            sample.mates.append((mate, k))
+    return sample
+
+
+def test_the_self_test_chooses_spread_only_where_it_finds_more_true_matches() -> None:
+    relative = _sample("relative")
+    assert relative.misses(spread=True) < relative.misses(spread=False)
+    spread, why = choose_spread(relative)
+    assert spread
+    assert "100 reports' photos" in why and "relative to each search's spread" in why
+
+    fixed = _sample("fixed")
+    assert fixed.misses(spread=False) == 0.0 < fixed.misses(spread=True)
+    spread, why = choose_spread(fixed)
+    assert not spread and why.startswith("scores taken as they are: searching 100")
+
+    few = _sample("relative", searches=2 * (SELF_TEST_MATES - 1))
+    spread, why = choose_spread(few)
+    assert not spread and f"{SELF_TEST_MATES - 1} reports with several faces" in why

@@ -12,6 +12,13 @@
   moments), so rates far below one in the number of pairs measured can still be estimated.
   ``pair_rate(s)`` is the chance that one stranger scores ``s`` or more; a search of ``n``
   records shows such a stranger with chance ``1 − (1 − pair_rate)ⁿ``.
+- **Spread**: with some face models a stranger's score depends on the photo searched: some
+  photos score high against everybody, others spread widely. Such a calibration (``spread``)
+  is fitted on each search's scores taken relative to that search's own mean and standard
+  deviation against the gallery (``spread_of``), and a pair is judged the same way, by the
+  remains record's spread. Which of the two a model gets is measured on the reports
+  themselves (``open_set_misses``): a report's photo searched against the others, with its
+  own report's other photos as the true match.
 - **Points**: the face contributes ``−ln pair_rate(s) − 1`` natural-log points (a typical
   stranger scores about 0), the descriptive factors add their own points, and the total is
   turned back into a rate the same way, so description can move a candidate above or below
@@ -35,8 +42,10 @@ __all__ = [
     "fuse",
     "fuse_many",
     "in_words",
+    "open_set_misses",
     "points_rate",
     "search_rate",
+    "spread_of",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -44,6 +53,7 @@ TAIL = 1000
 MIN_PAIRS = 2000
 RATE_FLOOR = 1e-15  # no estimate claims rarer than this
 BODY_POINTS = 200
+SPREAD_FLOOR = 1e-3  # the smallest standard deviation a record's spread is given
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,34 @@ def search_rate(pair_rate: float, size: int) -> float:
     return float(-math.expm1(max(1, size) * math.log1p(-pair_rate)))
 
 
+def spread_of(scores: npt.ArrayLike) -> tuple[float, float]:
+    """The mean and standard deviation of one record's face scores against the records of
+    the other side: where a stranger's score usually lies for this record's photos."""
+    values = np.asarray(scores, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return 0.0, 1.0
+    return float(values.mean()), max(SPREAD_FLOOR, float(values.std()))
+
+
+def open_set_misses(
+    tops: Sequence[float], mated: Sequence[tuple[float, float]], *, fpir: float = 0.1
+) -> float:
+    """The share of searches whose true match is missed at the threshold that lets ``fpir``
+    of searches without one show a candidate (FNIR at FPIR).
+
+    ``tops``: the best score of each search without a true match; ``mated``: the true match's
+    score and the best other score of each search with one. A true match counts as found
+    when it is first and above the threshold.
+    """
+    if not tops or not mated:
+        raise ValueError("a search with and one without a true match are needed")
+    ordered = sorted(tops)
+    threshold = ordered[max(0, math.ceil(len(ordered) * (1 - fpir)) - 1)]
+    missed = sum(1 for mate, other in mated if not (mate > other and mate > threshold))
+    return missed / len(mated)
+
+
 def in_words(rate: float, size: int) -> str:
     """``1 in 2,000 searches of 4,970 reports would show a stranger this similar``."""
     what = f"searches of {size:,} record{'s' if size != 1 else ''}"
@@ -141,9 +179,13 @@ class Calibration:
     tail_share: float  # the share of impostor pairs above ``threshold``
     shape: float  # generalised Pareto shape ξ (negative: a bounded tail)
     scale: float
+    spread: bool = False  # scores are taken relative to the remains record's spread
+    chosen_by: str = ""  # what decided ``spread``, in words
 
     @classmethod
-    def fit(cls, scores: npt.ArrayLike) -> Calibration:
+    def fit(
+        cls, scores: npt.ArrayLike, *, spread: bool = False, chosen_by: str = ""
+    ) -> Calibration:
         values = np.sort(np.asarray(scores, dtype=np.float64))
         values = values[np.isfinite(values)]
         n = len(values)
@@ -168,10 +210,23 @@ class Calibration:
             tail_share=tail / n,
             shape=shape,
             scale=scale,
+            spread=spread,
+            chosen_by=chosen_by,
         )
 
+    def standardise(self, score: float, spread: tuple[float, float] | None) -> float:
+        """The value this calibration reads: the score itself, or with ``spread`` how many
+        standard deviations it lies above the remains record's mean."""
+        if not self.spread:
+            return score
+        if spread is None:
+            raise ValueError("this calibration needs the remains record's spread")
+        mean, deviation = spread
+        return (score - mean) / deviation
+
     def pair_rate(self, score: float) -> float:
-        """The share of impostor pairs that score ``score`` or more."""
+        """The share of impostor pairs that score ``score`` or more (a standardised score
+        with a ``spread`` calibration)."""
         if not math.isfinite(score):
             return 1.0 if score < 0 else RATE_FLOOR
         if score <= self.threshold:
@@ -200,6 +255,8 @@ class Calibration:
             "tail_share": self.tail_share,
             "shape": self.shape,
             "scale": self.scale,
+            "spread": self.spread,
+            "chosen_by": self.chosen_by,
         }
 
     @classmethod
@@ -212,6 +269,8 @@ class Calibration:
             tail_share=float(data["tail_share"]),
             shape=float(data["shape"]),
             scale=float(data["scale"]),
+            spread=bool(data.get("spread", False)),  # stored before the choice existed: raw
+            chosen_by=str(data.get("chosen_by", "")),
         )
 
 

@@ -4,6 +4,7 @@ faces, grouped by record, with a vector index over the faces."""
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ PRESELECT = 100  # records per search compared in full, chosen by their best fac
 BATCH = 64  # records matched per transaction
 CALIBRATION_PAIRS = 20_000_000  # most impostor pairs scored when calibrating
 RECALIBRATE = 0.1  # recalibrate when the number of reports with faces moved by this share
+SPREAD_SAMPLE = 5_000  # reports a remains record's spread is measured against, at most
 DEFAULT_QUALITY = 0.5
 
 Progress = Callable[[int, int], None]
@@ -61,6 +63,20 @@ class SideData:
         return FaceSet(
             [int(i) for i in self.face_ids[rows]], self.vectors[rows], self.quality[rows]
         )
+
+    def sample(
+        self, limit: int = SPREAD_SAMPLE, *, seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Faces, qualities and group starts of at most ``limit`` records, drawn the same
+        way each time: what a record's spread against this side is measured on."""
+        count = len(self.groups)
+        if count <= limit:
+            return self.vectors, self.quality, self.starts
+        chosen = sorted(random.Random(seed).sample(range(count), limit))
+        rows = np.concatenate([np.arange(self.starts[g], self.ends[g]) for g in chosen])
+        sizes = (self.ends - self.starts)[chosen]
+        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+        return self.vectors[rows], self.quality[rows], starts
 
 
 def _am_facts(record: MissingPerson) -> AMFacts:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opendvi.core.evidence import AMFacts, PMFacts, compare
 from opendvi.core.scoring import (
     FaceEvidence,
     fuse,
+    fuse_many,
     in_words,
     points_rate,
     search_rate,
+    spread_of,
 )
 from opendvi.jobs import Side
 from opendvi.matching.calibration import CalibrationInUse
@@ -30,13 +32,22 @@ class Context:
     max_rate: float
     keep: int
     exclusions: dict[tuple[int, int], dict[str, Any]]
+    spreads: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def gallery(self) -> int:
         return max(1, len(self.am.refs))
 
+    def spread(self, pm_id: int) -> tuple[float, float]:
+        """The remains record's mean and standard deviation of face scores against the
+        reports (a sample of them in a large registry), measured once per run."""
+        if pm_id not in self.spreads:
+            fused, _ = fuse_many(self.pm.faces(pm_id), *self.am.sample())
+            self.spreads[pm_id] = spread_of(fused)
+        return self.spreads[pm_id]
 
-def _face_factor(ctx: Context, evidence: FaceEvidence | None) -> dict[str, Any]:
+
+def _face_factor(ctx: Context, evidence: FaceEvidence | None, pm_id: int) -> dict[str, Any]:
     if evidence is None:
         return {"points": 0.0, "why": "no usable face on one side"}
     calibration = ctx.calibration.calibration
@@ -50,12 +61,22 @@ def _face_factor(ctx: Context, evidence: FaceEvidence | None) -> dict[str, Any]:
     if calibration is None:
         factor.update(points=0.0, why=f"face score {evidence.score:.3f} (not calibrated)")
         return factor
-    pair_rate = calibration.pair_rate(evidence.score)
+    said = f"face score {evidence.score:.3f}"
+    value = evidence.score
+    if calibration.spread:
+        mean, deviation = ctx.spread(pm_id)
+        value = calibration.standardise(evidence.score, (mean, deviation))
+        factor.update(spread=[round(mean, 4), round(deviation, 4)], standardised=round(value, 3))
+        said += (
+            f", {value:.1f} standard deviations above this remains record's "
+            f"usual score against reports ({mean:.3f})"
+        )
+    pair_rate = calibration.pair_rate(value)
     rate = search_rate(pair_rate, ctx.gallery)
     factor.update(
         points=round(-math.log(pair_rate) - 1.0, 3),  # as Calibration.points
         rate=rate,
-        why=f"face score {evidence.score:.3f}: {in_words(rate, ctx.gallery)}",
+        why=f"{said}: {in_words(rate, ctx.gallery)}",
     )
     return factor
 
@@ -67,7 +88,7 @@ def score_pair(ctx: Context, am_id: int, pm_id: int) -> dict[str, Any]:
 
 
 def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) -> dict[str, Any]:
-    factors: dict[str, Any] = {"face": _face_factor(ctx, evidence)}
+    factors: dict[str, Any] = {"face": _face_factor(ctx, evidence, pm_id)}
     am_facts, pm_facts = ctx.am.facts[am_id], ctx.pm.facts[pm_id]
     assert isinstance(am_facts, AMFacts) and isinstance(pm_facts, PMFacts)
     for factor in compare(am_facts, pm_facts):
