@@ -283,6 +283,7 @@ class Run:
     match_seconds: float
     credible: dict[str, float]
     calibration: list[list[object]]
+    reading: str  # how the calibration reads scores, and the self-test behind the choice
 
 
 def run_opendvi(folder: Path, build_info: dict, backend: str, workers: int) -> Run:
@@ -323,8 +324,10 @@ def run_opendvi(folder: Path, build_info: dict, backend: str, workers: int) -> R
             if r["face_score"]:
                 # The face's own evidence: its points where the face is calibrated (with a
                 # spread calibration they depend on the remains record, not the score alone).
-                face[am_index[r["am_ref"]]] = float(
-                    r["face_points"] if r["false_candidate_rate"] else r["face_score"]
+                face[am_index[r["am_ref"]]] = (
+                    float(r["face_points"]) + 1e-6 * float(r["face_score"])  # ties: by score
+                    if r["false_candidate_rate"]
+                    else float(r["face_score"])
                 )
             total[am_index[r["am_ref"]]] = float(r["score"])
         face_only.append(Search(condition, mate, found, face if found else None))
@@ -338,6 +341,9 @@ def run_opendvi(folder: Path, build_info: dict, backend: str, workers: int) -> R
             mated_credible += bool(
                 top and top["credible"] == "True" and am_index[top["am_ref"]] == mate
             )
+    checked, reading = check_calibration(
+        data_dir, build_info, unaltered_probes(folder, build_info, backend, workers)
+    )
     return Run(
         face_only=face_only,
         combined=combined,
@@ -347,9 +353,8 @@ def run_opendvi(folder: Path, build_info: dict, backend: str, workers: int) -> R
             "mated": mated_credible / max(1, mated_total),
             "non_mated": non_mated_credible / max(1, non_mated_total),
         },
-        calibration=check_calibration(
-            data_dir, build_info, unaltered_probes(folder, build_info, backend, workers)
-        ),
+        calibration=checked,
+        reading=reading,
     )
 
 
@@ -384,9 +389,6 @@ def _unaltered_embed(path: str) -> list[float] | None:
 def unaltered_probes(folder: Path, build_info: dict, backend: str, workers: int) -> np.ndarray:
     """Both LFW photos of every identity nobody reported, as they are (no simulated
     post-mortem condition), embedded by the backend; cached in the work folder."""
-    cache = folder / f"unaltered-{backend}.npy"
-    if cache.exists():
-        return np.load(cache)
     reported = {Path(p).parent.name for r in build_info["am"] for p in r["photos"].split("|")}
     held_out = [
         photos
@@ -396,6 +398,9 @@ def unaltered_probes(folder: Path, build_info: dict, backend: str, workers: int)
     # As many people as there are remains records of people nobody reported.
     people = held_out[: sum(mate is None for _, mate in build_info["truth"])]
     paths = [str(LFW / p) for photos in people for p in photos]
+    cache = folder / f"unaltered-{backend}-{len(people)}.npy"
+    if cache.exists():
+        return np.load(cache)
     env = {**BACKENDS[backend]}
     with ProcessPoolExecutor(workers, initializer=_unaltered_init, initargs=(env,)) as pool:
         embedded = list(pool.map(_unaltered_embed, paths, chunksize=16))
@@ -407,7 +412,7 @@ def unaltered_probes(folder: Path, build_info: dict, backend: str, workers: int)
 
 def check_calibration(
     data_dir: Path, build_info: dict, unaltered: np.ndarray
-) -> list[list[object]]:
+) -> tuple[list[list[object]], str]:
     """Predicted against observed false-candidate rates on held-out identities.
 
     The calibration was fitted by `opendvi match` from pairs of different reports. Two sets
@@ -423,7 +428,7 @@ def check_calibration(
     from sqlalchemy import select
 
     from opendvi.app import OpenDVI
-    from opendvi.core.scoring import Calibration, FaceSet, fuse_many, search_rate, spread_of
+    from opendvi.core.scoring import SPREAD_FLOOR, Calibration, FaceSet, fuse_many, search_rate
     from opendvi.db.tables import Calibration as CalibrationRow
     from opendvi.matching import load_side
     from opendvi.settings import Settings
@@ -434,20 +439,26 @@ def check_calibration(
             select(CalibrationRow).order_by(CalibrationRow.id.desc()).limit(1)
         ).scalar_one_or_none()
         if row is None:  # too few reports to calibrate on: nothing of this database to check
-            return []
+            return [], "the built-in estimate (too few reports to calibrate on)"
         calibration = Calibration.from_json(row.params)
         model = (row.model_name, row.model_version)
         am = load_side(session, "missing", model)
         pm = load_side(session, "remains", model)
     dvi.close()
-    sample = am.sample()
+    sampled = np.zeros(len(am.groups), dtype=bool)
+    sampled[list(am.sample().positions)] = True
 
     def read(faces: FaceSet) -> np.ndarray:
-        """The values the calibration reads for one search, sorted, as `opendvi match` does."""
+        """The values the calibration reads for one search, sorted, as `opendvi match` does:
+        with a spread calibration each score against the sampled reports' other scores."""
         fused, _ = fuse_many(faces, am.vectors, am.quality, am.starts)
         if calibration.spread:
-            spread = spread_of(fuse_many(faces, *sample)[0])
-            fused = (fused - spread[0]) / spread[1]
+            inside = fused[sampled]
+            count = np.where(sampled, len(inside) - 1, len(inside))
+            mean = (inside.sum() - np.where(sampled, fused, 0.0)) / count
+            squares = ((inside * inside).sum() - np.where(sampled, fused * fused, 0.0)) / count
+            deviation = np.maximum(SPREAD_FLOOR, np.sqrt(np.maximum(squares - mean * mean, 0)))
+            fused = (fused - mean) / deviation
         return np.sort(fused)
 
     ref_to_pm = {ref: i for i, ref in pm.refs.items()}
@@ -509,7 +520,7 @@ def check_calibration(
                         verdict,
                     ]
                 )
-    return out
+    return out, calibration.chosen_by
 
 
 def run_naive(folder: Path, build_info: dict, workers: int) -> tuple[list, float]:
@@ -678,6 +689,7 @@ def report(info: dict, args: argparse.Namespace, naive: tuple[list, float], runs
         for backend, run in runs.items()
     ]
     calibration = [[backend, *row] for backend, run in runs.items() for row in run.calibration]
+    readings = [[backend, run.reading] for backend, run in runs.items()]
     return (
         f"{n_am} missing-person reports ({len([r for r in info['am'] if '|' in r['photos']])} "
         f"with 2 photos, the rest 1-photo distractors), {n_pm} remains records "
@@ -718,6 +730,8 @@ def report(info: dict, args: argparse.Namespace, naive: tuple[list, float], runs
             ],
             credible,
         )
+        + "\n\n## How each model's scores are read (`opendvi match`'s self-test)\n\n"
+        + table(["backend", "reading"], readings)
         + "\n\n## Calibration on held-out identities\n\n"
         + table(
             [

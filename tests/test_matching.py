@@ -327,26 +327,81 @@ def test_the_calibration_says_how_it_reads_scores_and_a_spread_reading_still_fin
     dvi: OpenDVI, world: World, monkeypatch: pytest.MonkeyPatch, cli: Any
 ) -> None:
     import opendvi.matching.calibration as calibration
+    from opendvi.core.scoring import fuse_many
+    from opendvi.matching.pairs import score_pair
+    from opendvi.matching.run import open_context
 
-    run_matching(dvi, actor="test", everything=True)
+    report = run_matching(dvi, actor="test", everything=True)
     with dvi.db.read() as session:
         event = next(
             e for e in audit.recent(session, limit=1000) if e.action == "calibration.computed"
         )
-    # Every report has two photos: each one's first searched for its second.
-    assert "searching 80 reports' photos for their own other photos" in event.details["chosen_by"]
+    # Every report has two photos: each one searched by one for the other.
+    chosen_by = event.details["chosen_by"]
+    assert "searching 80 reports' photos for their own other photos" in chosen_by
+    assert chosen_by in report.calibration
 
-    monkeypatch.setattr(calibration, "choose_spread", lambda sample: (True, "chosen by the test"))
+    forced = f"{calibration.READ_AGAINST_SPREAD} (chosen by the test)"
+    monkeypatch.setattr(calibration, "choose_spread", lambda test: (True, forced))
     report = run_matching(dvi, actor="test", everything=True)
-    assert "each score read against the remains record's usual scores" in report.calibration
+    assert report.calibration.endswith(forced)
+    with dvi.db.read() as session:
+        ctx = open_context(session, dvi, actor="test", recalibrate=False)
+    refs = {ref: i for side in (ctx.am, ctx.pm) for i, ref in side.refs.items()}
     for n in range(5):
         best = top(dvi, f"PM-{n}")
         face = best.factors["face"]
-        mean, deviation = face["spread"]
-        assert face["standardised"] == pytest.approx((face["score"] - mean) / deviation, abs=0.01)
-        assert "standard deviations above this remains record's usual score" in face["why"]
+        # The spread: the remains record against every other report (all of them sampled).
+        pm_faces = ctx.pm.faces(refs[f"PM-{n}"])
+        fused, _ = fuse_many(pm_faces, ctx.am.vectors, ctx.am.quality, ctx.am.starts)
+        others = np.delete(fused, ctx.am.position[best.missing_person_id])
+        assert face["spread"] == pytest.approx([others.mean(), others.std()], abs=1e-4)
+        assert face["standardised"] == pytest.approx(
+            (face["score"] - others.mean()) / others.std(), abs=1e-2
+        )
+        assert "standard deviations above what this remains record's photos score" in face["why"]
         assert best.credible, face
     for n in range(3):
         assert not top(dvi, f"PM-X{n}").credible
+    # A report unlike the remains record lies below its usual score, and says so.
+    lowest = min(
+        (score_pair(ctx, am_id, refs["PM-X0"]) for am_id in ctx.am.refs),
+        key=lambda row: row["factors"]["face"]["standardised"],
+    )
+    assert lowest["factors"]["face"]["standardised"] < 0
+    assert "standard deviations below" in lowest["factors"]["face"]["why"]
     shown = cli("explain", "PM-2", "AM-002")
     assert "standard deviations above" in shown.stdout, shown.output
+
+
+def test_the_self_test_searches_each_report_for_its_own_other_photo(
+    dvi: OpenDVI, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import opendvi.matching.gallery as gallery
+    from opendvi.core.scoring import fuse_many
+    from opendvi.matching import load_side
+    from opendvi.matching.calibration import self_test
+
+    with dvi.db.read() as session:
+        am = load_side(session, "missing", world.model)
+    test = self_test(am)
+    pairs = [
+        float(am.vectors[am.starts[g]] @ am.vectors[am.starts[g] + 1])
+        for g in range(len(am.groups))
+    ]
+    assert sorted(m for m, _ in test.mated[False]) == pytest.approx(sorted(pairs), abs=1e-5)
+    assert len(test.tops[False]) == 80
+    # Each search's best other report is a stranger's (its own would score 1: the same face).
+    assert max(other for _, other in test.mated[False]) < 0.6
+
+    # In a large registry the spread is measured on a fixed sample of reports.
+    monkeypatch.setattr(gallery, "SPREAD_SAMPLE", 10)
+    with dvi.db.read() as session:
+        am = load_side(session, "missing", world.model)
+    sample = am.sample()
+    assert len(sample.positions) == 10 and am.sample() is sample
+    assert sample.records == {int(am.groups[g]) for g in sample.positions}
+    probe = am.faces(int(am.groups[0]))
+    everyone, _ = fuse_many(probe, am.vectors, am.quality, am.starts)
+    sampled, _ = fuse_many(probe, sample.vectors, sample.quality, sample.starts)
+    assert sampled == pytest.approx(everyone[list(sample.positions)])

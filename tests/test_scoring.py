@@ -11,15 +11,16 @@ import pytest
 from opendvi.core.scoring import (
     Calibration,
     FaceSet,
+    Spread,
     fuse,
     fuse_many,
     in_words,
     open_set_misses,
     points_rate,
     search_rate,
-    spread_of,
+    standardise_each,
 )
-from opendvi.matching.calibration import SELF_TEST_MATES, ImpostorSample, choose_spread
+from opendvi.matching.calibration import SELF_TEST_MATES, SelfTest, choose_spread
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -113,10 +114,18 @@ def test_the_rate_in_words() -> None:
     assert "1 in 2.5e7" in in_words(4e-8, 10)
 
 
-def test_a_spread_is_a_mean_and_a_standard_deviation_never_zero() -> None:
-    assert spread_of([0.2, 0.4, float("-inf")]) == pytest.approx((0.3, 0.1))
-    assert spread_of([0.5, 0.5]) == (0.5, 1e-3)
-    assert spread_of([]) == (0.0, 1.0)
+def test_a_spread_leaves_out_the_pair_being_judged_and_is_never_zero() -> None:
+    scores = np.array([0.2, 0.4, 0.9, float("-inf")])
+    spread = Spread.of(scores)
+    assert spread.without() == pytest.approx((0.5, np.std([0.2, 0.4, 0.9])))
+    assert spread.without(0.9) == pytest.approx((0.3, 0.1))
+    assert Spread.of([0.5, 0.5]).without() == (0.5, 1e-3)
+    assert Spread.of([]).without() == (0.0, 1.0)
+    # Each score of a search against the others, as a pair is read against its record.
+    each = standardise_each(scores[:3])
+    for k, value in enumerate(scores[:3]):
+        mean, deviation = spread.without(float(value))
+        assert each[k] == pytest.approx((value - mean) / deviation)
 
 
 def test_open_set_misses_counts_true_matches_not_first_or_below_the_threshold() -> None:
@@ -142,39 +151,51 @@ def test_a_spread_calibration_reads_scores_relative_to_the_record_and_round_trip
     assert Calibration.from_json(old).spread is False
 
 
-def _sample(mate_at: str, searches: int = 200, gallery: int = 2_000) -> ImpostorSample:
+def _self_test(mate_at: str, searches: int = 200, gallery: int = 2_000) -> SelfTest:
     """Searches whose strangers' scores differ in centre and width from one photo to the
     next; the true match lies 5 standard deviations above its search's strangers
     (``relative``) or at one score, 0.9, above every stranger however wide they spread
-    (``fixed``)."""
+    (``fixed``). Every other search has a true match."""
     rng = np.random.default_rng(11)
-    sample = ImpostorSample()
+    test = SelfTest()
     widest = 0.12 if mate_at == "relative" else 0.3
     for k in range(searches):
         mean, width = rng.uniform(0.0, 0.3), rng.uniform(0.02, widest)
         scores = rng.normal(mean, width, gallery)
         if mate_at == "fixed":
             scores = np.minimum(scores, 0.85)
-        sample.raw.append(scores)
-        sample.spreads.append(spread_of(scores))
-        if k % 2 == 0:
-            mate = mean + 5 * width if mate_at == "relative" else 0.9
-            sample.mates.append((mate, k))
-    return sample
+        spread, top = Spread.of(scores), float(scores.max())
+        top_read = (top - spread.without(top)[0]) / spread.without(top)[1]
+        if k % 2:
+            test.tops[False].append(top)
+            test.tops[True].append(top_read)
+            continue
+        mate = mean + 5 * width if mate_at == "relative" else 0.9
+        centre, deviation = spread.without()
+        test.mated[False].append((mate, top))
+        test.mated[True].append(((mate - centre) / deviation, top_read))
+    return test
 
 
 def test_the_self_test_chooses_spread_only_where_it_finds_more_true_matches() -> None:
-    relative = _sample("relative")
+    relative = _self_test("relative")
     assert relative.misses(spread=True) < relative.misses(spread=False)
     spread, why = choose_spread(relative)
     assert spread
-    assert "100 reports' photos" in why and "relative to each search's spread" in why
+    assert why.startswith("scores read against each remains record's spread")
+    assert "searching 100 reports' photos for their own other photos" in why
 
-    fixed = _sample("fixed")
+    fixed = _self_test("fixed")
     assert fixed.misses(spread=False) == 0.0 < fixed.misses(spread=True)
     spread, why = choose_spread(fixed)
-    assert not spread and why.startswith("scores taken as they are: searching 100")
+    assert not spread and why.startswith("scores read as they are (searching 100")
 
-    few = _sample("relative", searches=2 * (SELF_TEST_MATES - 1))
+    few = _self_test("relative", searches=2 * (SELF_TEST_MATES - 1))
     spread, why = choose_spread(few)
-    assert not spread and f"{SELF_TEST_MATES - 1} reports with several faces" in why
+    assert not spread and f"several photos to compare: {SELF_TEST_MATES - 1}," in why
+
+    # A tie keeps the scores as they are.
+    tied = _self_test("relative")
+    tied.mated[True] = tied.mated[False]
+    tied.tops[True] = tied.tops[False]
+    assert not choose_spread(tied)[0]

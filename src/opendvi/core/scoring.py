@@ -14,11 +14,11 @@
   records shows such a stranger with chance ``1 − (1 − pair_rate)ⁿ``.
 - **Spread**: with some face models a stranger's score depends on the photo searched: some
   photos score high against everybody, others spread widely. Such a calibration (``spread``)
-  is fitted on each search's scores taken relative to that search's own mean and standard
-  deviation against the gallery (``spread_of``), and a pair is judged the same way, by the
-  remains record's spread. Which of the two a model gets is measured on the reports
-  themselves (``open_set_misses``): a report's photo searched against the others, with its
-  own report's other photos as the true match.
+  is fitted on each search's scores taken relative to the mean and standard deviation of
+  that search's other scores (``standardise_each``), and a pair is judged the same way,
+  against the remains record's other scores (``Spread.without``). Which of the two a model
+  gets is measured on the reports themselves (``open_set_misses``): a report's photo
+  searched against the others, with its own report's other photos as the true match.
 - **Points**: the face contributes ``−ln pair_rate(s) − 1`` natural-log points (a typical
   stranger scores about 0), the descriptive factors add their own points, and the total is
   turned back into a rate the same way, so description can move a candidate above or below
@@ -39,13 +39,14 @@ __all__ = [
     "Calibration",
     "FaceEvidence",
     "FaceSet",
+    "Spread",
     "fuse",
     "fuse_many",
     "in_words",
     "open_set_misses",
     "points_rate",
     "search_rate",
-    "spread_of",
+    "standardise_each",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -126,14 +127,46 @@ def search_rate(pair_rate: float, size: int) -> float:
     return float(-math.expm1(max(1, size) * math.log1p(-pair_rate)))
 
 
-def spread_of(scores: npt.ArrayLike) -> tuple[float, float]:
-    """The mean and standard deviation of one record's face scores against the records of
-    the other side: where a stranger's score usually lies for this record's photos."""
+@dataclass(frozen=True)
+class Spread:
+    """Where a stranger's score usually lies for one record's photos: the count, sum and sum
+    of squares of its face scores against the records of the other side."""
+
+    count: int
+    total: float
+    squares: float
+
+    @classmethod
+    def of(cls, scores: npt.ArrayLike) -> Spread:
+        values = np.asarray(scores, dtype=np.float64)
+        values = values[np.isfinite(values)]
+        return cls(len(values), float(values.sum()), float((values * values).sum()))
+
+    def without(self, score: float | None = None) -> tuple[float, float]:
+        """The mean and standard deviation of the scores, leaving out ``score`` (one of
+        them: the pair being judged) when given."""
+        count, total, squares = self.count, self.total, self.squares
+        if score is not None and count > 1:
+            count, total, squares = count - 1, total - score, squares - score * score
+        if count <= 0:
+            return 0.0, 1.0
+        mean = total / count
+        return mean, max(SPREAD_FLOOR, math.sqrt(max(0.0, squares / count - mean * mean)))
+
+
+def standardise_each(scores: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Each of one search's scores in standard deviations above the mean of the others, as
+    ``Spread.without`` reads a pair against its record's spread."""
     values = np.asarray(scores, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return 0.0, 1.0
-    return float(values.mean()), max(SPREAD_FLOOR, float(values.std()))
+    count = len(values)
+    if count < 2:
+        return values.copy()
+    others = count - 1
+    mean = (values.sum() - values) / others
+    variance = ((values * values).sum() - values * values) / others - mean * mean
+    deviation = np.maximum(SPREAD_FLOOR, np.sqrt(np.maximum(variance, 0.0)))
+    standardised: npt.NDArray[np.float64] = (values - mean) / deviation
+    return standardised
 
 
 def open_set_misses(

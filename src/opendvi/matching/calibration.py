@@ -14,14 +14,16 @@ from opendvi import audit
 from opendvi.core.scoring import (
     Calibration,
     FaceSet,
+    Spread,
     fuse_many,
     open_set_misses,
-    spread_of,
+    standardise_each,
 )
 from opendvi.db.tables import Calibration as CalibrationRow
 from opendvi.matching.gallery import CALIBRATION_PAIRS, RECALIBRATE, SideData
 
 SELF_TEST_MATES = 50  # reports with several faces needed to choose how scores are read
+SELF_TEST_SEARCHES = 2_000  # most searches of each kind in that test
 
 
 @dataclass(frozen=True)
@@ -38,94 +40,119 @@ class CalibrationInUse:
             if self.source == "reports"
             else "the built-in estimate for this model (too few reports here yet)"
         )
-        how = (
-            ", each score read against the remains record's usual scores (its spread)"
-            if self.calibration.spread
-            else ""
-        )
-        return f"calibrated on {where}{how}"
+        how = self.calibration.chosen_by or READ_AS_THEY_ARE
+        return f"calibrated on {where}; {how}"
+
+
+READ_AS_THEY_ARE = "scores read as they are"
+READ_AGAINST_SPREAD = (
+    "scores read against each remains record's spread (how its photos score against all reports)"
+)
+
+
+def impostor_scores(am: SideData, *, seed: int = 0) -> list[np.ndarray]:
+    """Fused scores of pairs known to be different people: one face of a report (as a
+    remains record with one photo would have) against each other report; one array per
+    report searched."""
+    count = len(am.groups)
+    if count < 2:
+        return []
+    probes = min(count, max(1, CALIBRATION_PAIRS // max(1, len(am.vectors))))
+    out = []
+    for where in sorted(random.Random(seed).sample(range(count), probes)):
+        fused, _ = fuse_many(_probe(am, where), am.vectors, am.quality, am.starts)
+        out.append(np.delete(fused, where))
+    return out
+
+
+def fitting_scores(searches: list[np.ndarray], *, spread: bool) -> np.ndarray:
+    """The values a calibration is fitted on: the scores, or each against its search's
+    other scores."""
+    if not searches:
+        return np.empty(0)
+    return np.concatenate([standardise_each(row) if spread else row for row in searches])
+
+
+def _probe(am: SideData, where: int) -> FaceSet:
+    """A report's best face, as a remains record with one photo would be."""
+    rows = range(int(am.starts[where]), int(am.ends[where]))
+    row = max(rows, key=lambda r: float(am.quality[r]))
+    return FaceSet([int(am.face_ids[row])], am.vectors[row : row + 1], am.quality[row : row + 1])
 
 
 @dataclass
-class ImpostorSample:
-    """Searches of the reports among themselves: each chosen report's best face (as a
-    remains record with one photo would be) against every other report."""
+class SelfTest:
+    """Reports searched among themselves, against the sample of reports a remains record's
+    spread is measured on, read both ways (key: against the spread or not)."""
 
-    raw: list[np.ndarray] = field(default_factory=list)  # each search's scores, own record out
-    spreads: list[tuple[float, float]] = field(default_factory=list)
-    # For reports with more faces: the best score of the probe face against its own other
-    # faces (the true match) and its position in ``raw``.
-    mates: list[tuple[float, int]] = field(default_factory=list)
-
-    def scores(self, *, spread: bool) -> np.ndarray:
-        if not self.raw:
-            return np.empty(0)
-        if not spread:
-            return np.concatenate(self.raw)
-        return np.concatenate(
-            [(row - mean) / sd for row, (mean, sd) in zip(self.raw, self.spreads, strict=True)]
-        )
+    # The best other report's score of each search without its true match.
+    tops: dict[bool, list[float]] = field(default_factory=lambda: {False: [], True: []})
+    # (true match, best other report) of each search of a report with several faces for
+    # its own other faces.
+    mated: dict[bool, list[tuple[float, float]]] = field(
+        default_factory=lambda: {False: [], True: []}
+    )
 
     def misses(self, *, spread: bool) -> float:
         """FNIR at FPIR 0.1 of these searches (see ``open_set_misses``)."""
-
-        def value(score: float, where: int) -> float:
-            mean, sd = self.spreads[where] if spread else (0.0, 1.0)
-            return (score - mean) / sd
-
-        tops = [value(float(row.max()), k) for k, row in enumerate(self.raw) if len(row)]
-        mated = [(value(mate, k), value(float(self.raw[k].max()), k)) for mate, k in self.mates]
-        return open_set_misses(tops, mated)
+        return open_set_misses(self.tops[spread], self.mated[spread])
 
 
-def impostor_scores(am: SideData, *, seed: int = 0) -> ImpostorSample:
-    """Fused scores of pairs known to be different people: one face of a report (as a
-    remains record with one photo would have) against each other report; and, for reports
-    with more faces, that face against its own report's others."""
-    sample = ImpostorSample()
+def self_test(am: SideData, *, limit: int = SELF_TEST_SEARCHES, seed: int = 0) -> SelfTest:
+    """Up to ``limit`` reports with several faces searched by their best face for their
+    own others, and up to ``limit`` reports searched for nobody, each against the sampled
+    reports other than itself, as a remains record is read."""
+    sample = am.sample()
+    where_sampled = {g: k for k, g in enumerate(sample.positions)}
     count = len(am.groups)
-    if count < 2:
-        return sample
-    probes = min(count, max(1, CALIBRATION_PAIRS // max(1, len(am.vectors))))
-    chosen = sorted(random.Random(seed).sample(range(count), probes))
-    for where in chosen:
-        rows = range(int(am.starts[where]), int(am.ends[where]))
-        row = max(rows, key=lambda r: float(am.quality[r]))
-        probe = FaceSet(
-            [int(am.face_ids[row])], am.vectors[row : row + 1], am.quality[row : row + 1]
-        )
-        fused, _ = fuse_many(probe, am.vectors, am.quality, am.starts)
-        others = np.delete(fused, where)
-        if len(rows) > 1:
-            own = [r for r in rows if r != row]
-            mate = float((am.vectors[own] @ am.vectors[row]).max())
-            sample.mates.append((mate, len(sample.raw)))
-        sample.raw.append(others)
-        sample.spreads.append(spread_of(others))
-    return sample
+    rng = random.Random(seed)
+    several = [g for g in range(count) if am.ends[g] - am.starts[g] > 1]
+    searches = [(g, True) for g in sorted(rng.sample(several, min(limit, len(several))))]
+    searches += [(g, False) for g in sorted(rng.sample(range(count), min(limit, count)))]
+    test = SelfTest()
+    for where, with_mate in searches:
+        probe = _probe(am, where)
+        fused, _ = fuse_many(probe, sample.vectors, sample.quality, sample.starts)
+        if where in where_sampled:
+            fused = np.delete(fused, where_sampled[where])
+        if not len(fused):
+            continue
+        spread = Spread.of(fused)
+        top = float(fused.max())
+        mean, deviation = spread.without(top)
+        top_read = (top - mean) / deviation
+        if not with_mate:
+            test.tops[False].append(top)
+            test.tops[True].append(top_read)
+            continue
+        own = [
+            r
+            for r in range(int(am.starts[where]), int(am.ends[where]))
+            if int(am.face_ids[r]) != probe.ids[0]
+        ]
+        mate = float((am.vectors[own] @ probe.vectors[0]).max())
+        mean, deviation = spread.without()  # the true match is not among the others
+        test.mated[False].append((mate, top))
+        test.mated[True].append(((mate - mean) / deviation, top_read))
+    return test
 
 
-def choose_spread(sample: ImpostorSample) -> tuple[bool, str]:
-    """Whether scores relative to each search's spread find more true matches among the
-    reports than the scores themselves, and why, in words."""
-    mated = len(sample.mates)
-    if mated < SELF_TEST_MATES:
+def choose_spread(test: SelfTest) -> tuple[bool, str]:
+    """Whether scores read against each remains record's spread find more true matches
+    among the reports than the scores as they are, and the measurement, in words."""
+    mated = len(test.mated[False])
+    if mated < SELF_TEST_MATES or not test.tops[False]:
         return False, (
-            f"scores taken as they are: {mated} reports with several faces, "
-            f"{SELF_TEST_MATES} are needed to compare"
+            f"{READ_AS_THEY_ARE} (too few reports with several photos to compare: "
+            f"{mated}, {SELF_TEST_MATES} needed)"
         )
-    raw, relative = sample.misses(spread=False), sample.misses(spread=True)
+    raw, relative = test.misses(spread=False), test.misses(spread=True)
     spread = relative < raw
     measured = (
         f"searching {mated:,} reports' photos for their own other photos, "
-        f"{raw:.1%} were missed with scores as they are and {relative:.1%} "
-        "with scores relative to each search's spread"
+        f"{relative:.1%} were missed read against the spread and {raw:.1%} as they are"
     )
-    return spread, (
-        f"scores relative to each search's spread: {measured}"
-        if spread
-        else f"scores taken as they are: {measured}"
-    )
+    return spread, f"{READ_AGAINST_SPREAD if spread else READ_AS_THEY_ARE} ({measured})"
 
 
 def _stored_calibration(session: Session, model: tuple[str, str]) -> CalibrationRow | None:
@@ -153,14 +180,13 @@ def calibrate(
     )
     if stored is not None and fresh_enough and not force:
         return CalibrationInUse(Calibration.from_json(stored.params), "reports", stored.records)
-    sample = impostor_scores(am)
+    spread, chosen_by = choose_spread(self_test(am))
     try:
-        spread, chosen_by = choose_spread(sample)
         fitted: Calibration | None = Calibration.fit(
-            sample.scores(spread=spread), spread=spread, chosen_by=chosen_by
+            fitting_scores(impostor_scores(am), spread=spread), spread=spread, chosen_by=chosen_by
         )
         source = "reports"
-    except ValueError:
+    except ValueError:  # too few pairs
         fitted, source = prior_for(*model), "built-in"
     if fitted is None:
         return CalibrationInUse(None, "", records)

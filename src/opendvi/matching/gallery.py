@@ -54,6 +54,7 @@ class SideData:
     position: dict[int, int]
     index: ExactIndex | None
     faceless: list[int] = field(default_factory=list)
+    _sample: GallerySample | None = field(default=None, repr=False)
 
     def faces(self, record_id: int) -> FaceSet:
         where = self.position.get(record_id)
@@ -64,19 +65,37 @@ class SideData:
             [int(i) for i in self.face_ids[rows]], self.vectors[rows], self.quality[rows]
         )
 
-    def sample(
-        self, limit: int = SPREAD_SAMPLE, *, seed: int = 0
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Faces, qualities and group starts of at most ``limit`` records, drawn the same
-        way each time: what a record's spread against this side is measured on."""
-        count = len(self.groups)
-        if count <= limit:
-            return self.vectors, self.quality, self.starts
-        chosen = sorted(random.Random(seed).sample(range(count), limit))
-        rows = np.concatenate([np.arange(self.starts[g], self.ends[g]) for g in chosen])
-        sizes = (self.ends - self.starts)[chosen]
-        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
-        return self.vectors[rows], self.quality[rows], starts
+    def sample(self) -> GallerySample:
+        """Faces of at most ``SPREAD_SAMPLE`` records, drawn the same way each time: what a
+        record of the other side has its spread measured against. Drawn once per load."""
+        if self._sample is None:
+            count = len(self.groups)
+            if count <= SPREAD_SAMPLE:
+                chosen = list(range(count))
+                vectors, quality, starts = self.vectors, self.quality, self.starts
+            else:
+                chosen = sorted(random.Random(0).sample(range(count), SPREAD_SAMPLE))
+                rows = np.concatenate([np.arange(self.starts[g], self.ends[g]) for g in chosen])
+                sizes = (self.ends - self.starts)[chosen]
+                starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+                vectors, quality = self.vectors[rows], self.quality[rows]
+            self._sample = GallerySample(
+                vectors,
+                quality,
+                starts,
+                tuple(chosen),
+                frozenset(int(self.groups[g]) for g in chosen),
+            )
+        return self._sample
+
+
+@dataclass(frozen=True)
+class GallerySample:
+    vectors: np.ndarray
+    quality: np.ndarray
+    starts: np.ndarray
+    positions: tuple[int, ...]  # group position of each sampled record, in order
+    records: frozenset[int]  # their record ids
 
 
 def _am_facts(record: MissingPerson) -> AMFacts:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -14,7 +13,7 @@ from opendvi.db.tables import (
     utcnow,
 )
 from opendvi.jobs import Side
-from opendvi.matching.pairs import Context
+from opendvi.matching.pairs import Context, face_order
 
 
 def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
@@ -73,6 +72,7 @@ def rank_lists(
         Candidate.status,
         Candidate.rank_for_remains,
         Candidate.rank_for_missing,
+        Candidate.factors,
     )
     for side, ids in (("remains", set(remains_ids)), ("missing", set(missing_ids))):
         column = Candidate.remains_id if side == "remains" else Candidate.missing_person_id
@@ -84,11 +84,11 @@ def rank_lists(
             changes, gone = [], []
             for group in grouped.values():
                 listed = [r for r in group if r[5] != "excluded" and r[mine] is not None]
-                listed.sort(
-                    key=lambda r: (r[3], r[4] if r[4] is not None else -np.inf), reverse=True
-                )
+                listed.sort(key=lambda r: (r[3], face_order(r[4], r[8])), reverse=True)
                 by_face = sorted(
-                    (r for r in listed if r[4] is not None), key=lambda r: r[4], reverse=True
+                    (r for r in listed if r[4] is not None),
+                    key=lambda r: face_order(r[4], r[8]),
+                    reverse=True,
                 )
                 kept = {r[0] for r in listed[:keep]} | {r[0] for r in by_face[:keep]}
                 rank = 0
@@ -141,15 +141,18 @@ def entering(
     out = []
     for row in rows:
         listed = session.execute(
-            select(Candidate.score, Candidate.face_score).where(
+            select(Candidate.score, Candidate.face_score, Candidate.factors).where(
                 other_column == row[other_key], own_column != record_id, other_rank.is_not(None)
             )
         ).all()
-        totals = sorted((s for s, _ in listed), reverse=True)
-        faces = sorted((f for _, f in listed if f is not None), reverse=True)
+        totals = sorted((s for s, _, _ in listed), reverse=True)
+        faces = sorted(
+            (face_order(f, factors) for _, f, factors in listed if f is not None), reverse=True
+        )
         beats_total = len(totals) < ctx.keep or row["score"] > totals[ctx.keep - 1]
         beats_face = row["face_score"] is not None and (
-            len(faces) < ctx.keep or row["face_score"] > faces[ctx.keep - 1]
+            len(faces) < ctx.keep
+            or face_order(row["face_score"], row["factors"]) > faces[ctx.keep - 1]
         )
         if beats_total or beats_face:
             out.append(row)

@@ -11,12 +11,12 @@ from typing import Any
 from opendvi.core.evidence import AMFacts, PMFacts, compare
 from opendvi.core.scoring import (
     FaceEvidence,
+    Spread,
     fuse,
     fuse_many,
     in_words,
     points_rate,
     search_rate,
-    spread_of,
 )
 from opendvi.jobs import Side
 from opendvi.matching.calibration import CalibrationInUse
@@ -32,22 +32,34 @@ class Context:
     max_rate: float
     keep: int
     exclusions: dict[tuple[int, int], dict[str, Any]]
-    spreads: dict[int, tuple[float, float]] = field(default_factory=dict)
+    spreads: dict[int, Spread] = field(default_factory=dict)
 
     @property
     def gallery(self) -> int:
         return max(1, len(self.am.refs))
 
-    def spread(self, pm_id: int) -> tuple[float, float]:
-        """The remains record's mean and standard deviation of face scores against the
-        reports (a sample of them in a large registry), measured once per run."""
+    def spread(self, pm_id: int, am_id: int, score: float) -> tuple[float, float]:
+        """The mean and standard deviation of the remains record's face scores against the
+        reports (a fixed sample of them in a large registry), leaving out the report of the
+        pair being judged; the sums are computed once per run."""
+        sample = self.am.sample()
         if pm_id not in self.spreads:
-            fused, _ = fuse_many(self.pm.faces(pm_id), *self.am.sample())
-            self.spreads[pm_id] = spread_of(fused)
-        return self.spreads[pm_id]
+            faces = self.pm.faces(pm_id)
+            fused, _ = fuse_many(faces, sample.vectors, sample.quality, sample.starts)
+            self.spreads[pm_id] = Spread.of(fused)
+        return self.spreads[pm_id].without(score if am_id in sample.records else None)
+
+    def face_value(self, pm_id: int, am_id: int, score: float) -> float:
+        """What the calibration reads for a pair's face score."""
+        calibration = self.calibration.calibration
+        if calibration is None or not calibration.spread:
+            return score
+        return calibration.standardise(score, self.spread(pm_id, am_id, score))
 
 
-def _face_factor(ctx: Context, evidence: FaceEvidence | None, pm_id: int) -> dict[str, Any]:
+def _face_factor(
+    ctx: Context, evidence: FaceEvidence | None, am_id: int, pm_id: int
+) -> dict[str, Any]:
     if evidence is None:
         return {"points": 0.0, "why": "no usable face on one side"}
     calibration = ctx.calibration.calibration
@@ -62,14 +74,14 @@ def _face_factor(ctx: Context, evidence: FaceEvidence | None, pm_id: int) -> dic
         factor.update(points=0.0, why=f"face score {evidence.score:.3f} (not calibrated)")
         return factor
     said = f"face score {evidence.score:.3f}"
-    value = evidence.score
+    value = ctx.face_value(pm_id, am_id, evidence.score)
     if calibration.spread:
-        mean, deviation = ctx.spread(pm_id)
-        value = calibration.standardise(evidence.score, (mean, deviation))
+        mean, deviation = ctx.spread(pm_id, am_id, evidence.score)
         factor.update(spread=[round(mean, 4), round(deviation, 4)], standardised=round(value, 3))
         said += (
-            f", {value:.1f} standard deviations above this remains record's "
-            f"usual score against reports ({mean:.3f})"
+            f", {abs(value):.1f} standard deviations {'above' if value >= 0 else 'below'} "
+            f"what this remains record's photos score against other reports "
+            f"({mean:.3f} ± {deviation:.3f})"
         )
     pair_rate = calibration.pair_rate(value)
     rate = search_rate(pair_rate, ctx.gallery)
@@ -88,7 +100,7 @@ def score_pair(ctx: Context, am_id: int, pm_id: int) -> dict[str, Any]:
 
 
 def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) -> dict[str, Any]:
-    factors: dict[str, Any] = {"face": _face_factor(ctx, evidence, pm_id)}
+    factors: dict[str, Any] = {"face": _face_factor(ctx, evidence, am_id, pm_id)}
     am_facts, pm_facts = ctx.am.facts[am_id], ctx.pm.facts[pm_id]
     assert isinstance(am_facts, AMFacts) and isinstance(pm_facts, PMFacts)
     for factor in compare(am_facts, pm_facts):
@@ -125,12 +137,19 @@ def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) ->
     }
 
 
-def _face_of(row: dict[str, Any]) -> float:
-    score = row["face_score"]
-    return float(score) if score is not None else float("-inf")
+def face_order(face_score: float | None, factors: dict[str, Any]) -> tuple[float, float]:
+    """How strong a pair's face evidence is, to compare pairs of different records: its
+    points (which, read against a spread, depend on the remains record), then its score."""
+    if face_score is None:
+        return (float("-inf"), float("-inf"))
+    return (float(factors.get("face", {}).get("points", 0.0)), float(face_score))
 
 
-def total_order(row: dict[str, Any]) -> tuple[float, float]:
+def _face_of(row: dict[str, Any]) -> tuple[float, float]:
+    return face_order(row["face_score"], row["factors"])
+
+
+def total_order(row: dict[str, Any]) -> tuple[float, tuple[float, float]]:
     return (float(row["score"]), _face_of(row))
 
 
@@ -148,7 +167,13 @@ def search_record(ctx: Context, side: Side, record_id: int) -> list[dict[str, An
                 group = int(other.owner[row])
                 if score > best.get(group, -2.0):
                     best[group] = score
-        for group in sorted(best, key=best.__getitem__, reverse=True)[:PRESELECT]:
+
+        def read(group: int) -> float:  # what the calibration reads for this pair
+            other_id = int(other.groups[group])
+            pair = (other_id, record_id) if side == "missing" else (record_id, other_id)
+            return ctx.face_value(pair[0], pair[1], best[group])
+
+        for group in sorted(best, key=read, reverse=True)[:PRESELECT]:
             other_id = int(other.groups[group])
             chosen[other_id] = fuse(probe, other.faces(other_id))
     for other_id in other.refs if not len(probe) else other.faceless:
