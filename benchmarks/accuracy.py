@@ -428,7 +428,13 @@ def check_calibration(
     from sqlalchemy import select
 
     from opendvi.app import OpenDVI
-    from opendvi.core.scoring import SPREAD_FLOOR, Calibration, FaceSet, fuse_many, search_rate
+    from opendvi.core.scoring import (
+        Calibration,
+        FaceSet,
+        fuse_many,
+        search_rate,
+        standardise_each,
+    )
     from opendvi.db.tables import Calibration as CalibrationRow
     from opendvi.matching import load_side
     from opendvi.settings import Settings
@@ -452,14 +458,7 @@ def check_calibration(
         """The values the calibration reads for one search, sorted, as `opendvi match` does:
         with a spread calibration each score against the sampled reports' other scores."""
         fused, _ = fuse_many(faces, am.vectors, am.quality, am.starts)
-        if calibration.spread:
-            inside = fused[sampled]
-            count = np.where(sampled, len(inside) - 1, len(inside))
-            mean = (inside.sum() - np.where(sampled, fused, 0.0)) / count
-            squares = ((inside * inside).sum() - np.where(sampled, fused * fused, 0.0)) / count
-            deviation = np.maximum(SPREAD_FLOOR, np.sqrt(np.maximum(squares - mean * mean, 0)))
-            fused = (fused - mean) / deviation
-        return np.sort(fused)
+        return np.sort(standardise_each(fused, sampled) if calibration.spread else fused)
 
     ref_to_pm = {ref: i for i, ref in pm.refs.items()}
     remains = []

@@ -126,6 +126,12 @@ def test_a_spread_leaves_out_the_pair_being_judged_and_is_never_zero() -> None:
     for k, value in enumerate(scores[:3]):
         mean, deviation = spread.without(float(value))
         assert each[k] == pytest.approx((value - mean) / deviation)
+    # Against a sample: a score outside it is read against the whole sample.
+    sample = np.array([True, True, True, False])
+    scores = np.array([0.2, 0.4, 0.9, 0.7])
+    each = standardise_each(scores, sample)
+    assert each[1] == pytest.approx((0.4 - 0.55) / 0.35)
+    assert each[3] == pytest.approx((0.7 - 0.5) / np.std([0.2, 0.4, 0.9]))
 
 
 def test_open_set_misses_counts_true_matches_not_first_or_below_the_threshold() -> None:

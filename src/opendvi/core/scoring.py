@@ -154,17 +154,21 @@ class Spread:
         return mean, max(SPREAD_FLOOR, math.sqrt(max(0.0, squares / count - mean * mean)))
 
 
-def standardise_each(scores: npt.ArrayLike) -> npt.NDArray[np.float64]:
+def standardise_each(
+    scores: npt.ArrayLike, among: npt.NDArray[np.bool_] | None = None
+) -> npt.NDArray[np.float64]:
     """Each of one search's scores in standard deviations above the mean of the others, as
-    ``Spread.without`` reads a pair against its record's spread."""
+    ``Spread.without`` reads a pair against its record's spread. With ``among``, the spread
+    is of the scores it marks (a sample), each left out only where it is one of them."""
     values = np.asarray(scores, dtype=np.float64)
-    count = len(values)
-    if count < 2:
+    inside = np.ones(len(values), dtype=bool) if among is None else among
+    if inside.sum() < 2:
         return values.copy()
-    others = count - 1
-    mean = (values.sum() - values) / others
-    variance = ((values * values).sum() - values * values) / others - mean * mean
-    deviation = np.maximum(SPREAD_FLOOR, np.sqrt(np.maximum(variance, 0.0)))
+    kept = values[inside]
+    others = np.where(inside, len(kept) - 1, len(kept))
+    mean = (kept.sum() - np.where(inside, values, 0.0)) / others
+    squares = ((kept * kept).sum() - np.where(inside, values * values, 0.0)) / others
+    deviation = np.maximum(SPREAD_FLOOR, np.sqrt(np.maximum(squares - mean * mean, 0.0)))
     standardised: npt.NDArray[np.float64] = (values - mean) / deviation
     return standardised
 

@@ -74,9 +74,10 @@ def _face_factor(
         factor.update(points=0.0, why=f"face score {evidence.score:.3f} (not calibrated)")
         return factor
     said = f"face score {evidence.score:.3f}"
-    value = ctx.face_value(pm_id, am_id, evidence.score)
+    value = evidence.score
     if calibration.spread:
         mean, deviation = ctx.spread(pm_id, am_id, evidence.score)
+        value = calibration.standardise(evidence.score, (mean, deviation))
         factor.update(spread=[round(mean, 4), round(deviation, 4)], standardised=round(value, 3))
         said += (
             f", {abs(value):.1f} standard deviations {'above' if value >= 0 else 'below'} "
