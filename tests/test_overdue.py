@@ -37,6 +37,11 @@ def test_only_a_task_not_yet_told_after_its_due_date_is_overdue() -> None:
 
 
 @pytest.fixture
+def cli_env(cli_env: dict[str, str]) -> dict[str, str]:
+    return {**cli_env, "COLUMNS": "160"}
+
+
+@pytest.fixture
 def told_late(dvi: OpenDVI) -> dict[str, Any]:
     """One task told after its due date (carried out), one still waiting and late."""
     users(dvi)

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 # The words of the notification rules (core imports the standard library only).
-from opendvi.core.notification import CARRIED_OUT_BY, CHANNELS, CHECKLIST, OUTCOMES, STEPS
+from opendvi.core.notification import (
+    CARRIED_OUT_BY,
+    CHANNELS,
+    CHECKLIST,
+    OUTCOMES,
+    STEPS,
+    is_overdue,
+)
 
 if TYPE_CHECKING:
     from opendvi.app import OpenDVI
@@ -973,7 +980,6 @@ def faces_subject(
 # -- notify ---------------------------------------------------------------------------------
 
 OPEN_TASKS = ("prepared", "approved", "carried_out", "acknowledged")
-NOT_YET_TOLD = ("prepared", "approved")
 
 # Steps that are recorded by OpenDVI itself rather than logged by hand.
 STEP_WORDS = {
@@ -995,7 +1001,7 @@ def _plain_console() -> Any:
 
 
 def _overdue(task: Any) -> bool:
-    return task.status in NOT_YET_TOLD and task.due_on is not None and task.due_on < dt.date.today()
+    return is_overdue(task.status, task.due_on)
 
 
 def _task_now(dvi: OpenDVI, task_id: int) -> Any:

@@ -23,6 +23,7 @@ __all__ = [
     "ContactFacts",
     "Delivery",
     "delivery_problems",
+    "is_overdue",
     "preferred_channel",
     "why_not_told",
 ]
@@ -62,8 +63,17 @@ OUTCOMES = {
     "not_reached": "not reached",
     "postponed": "postponed at the family's wish",
 }
+# A task is open until closed or cancelled; the family is not yet told while it is pending.
+OPEN = ("prepared", "approved", "carried_out", "acknowledged")
+NOT_YET_TOLD = ("prepared", "approved")
 # The step that carries out each channel.
 CARRIED_OUT_BY = {"in_person": "visit", "phone": "call", "letter": "letter", "email": "email"}
+
+
+def is_overdue(status: str, due_on: dt.date | None, today: dt.date | None = None) -> bool:
+    """Whether the family should have been told by now and is not: a task not yet carried
+    out whose due date has passed. A task carried out late is no longer overdue."""
+    return status in NOT_YET_TOLD and due_on is not None and due_on < (today or dt.date.today())
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from opendvi import audit
 from opendvi.core.fields import CONTACT_FIELDS, parse_missing_person, parse_remains
+from opendvi.core.notification import is_overdue
 from opendvi.db.queries import stats
 from opendvi.db.tables import Candidate, Identification, MissingPerson, Remains, User
 from opendvi.notify import NOTIFY_ROLES
@@ -599,7 +600,6 @@ def api_add_remains(request: Request, response: Response, body: RemainsIn) -> Re
 NOTIFY_READ = ("admin", "caseworker", "auditor")
 TASK_STATUS = "prepared|approved|carried_out|acknowledged|closed|cancelled"
 OPEN_TASKS = ("prepared", "approved", "carried_out", "acknowledged")
-NOT_YET_TOLD = ("prepared", "approved")
 
 
 class NotificationOut(BaseModel):
@@ -741,9 +741,7 @@ def _task_out(task: Any, contact: Any, identification: Any, pm: str, am: str) ->
         "language": task.language,
         "status": task.status,
         "due_on": task.due_on,
-        "overdue": task.status in NOT_YET_TOLD
-        and task.due_on is not None
-        and task.due_on < dt.date.today(),
+        "overdue": is_overdue(task.status, task.due_on),
         "assigned": list(task.assigned or []),
     }
 

@@ -16,7 +16,15 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from opendvi.core.notification import CHANNEL_WORDS, CHANNELS, CHECKLIST, OUTCOMES, STEPS
+from opendvi.core.notification import (
+    CHANNEL_WORDS,
+    CHANNELS,
+    CHECKLIST,
+    NOT_YET_TOLD,
+    OUTCOMES,
+    STEPS,
+    is_overdue,
+)
 from opendvi.db.tables import (
     AuditEvent,
     Contact,
@@ -80,17 +88,15 @@ FORM_FIELDS = {
 # -- reading ----------------------------------------------------------------------------------
 
 
-def overdue(due_on: dt.date | None, status: str, today: dt.date | None = None) -> bool:
-    return due_on is not None and status in OPEN and due_on < (today or dt.date.today())
-
-
 def open_counts(session: Any) -> dict[str, int]:
     """Open notification tasks and how many of them are past their due date."""
     today = dt.date.today()
     total, late = session.execute(
         select(
             func.count(Notification.id),
-            func.count(Notification.id).filter(Notification.due_on < today),
+            func.count(Notification.id).filter(
+                Notification.due_on < today, Notification.status.in_(NOT_YET_TOLD)
+            ),
         ).where(Notification.status.in_(OPEN))
     ).one()
     return {"open": int(total), "overdue": int(late)}
@@ -111,7 +117,7 @@ def tasks_of(session: Any, identification_id: int) -> list[dict[str, Any]]:
             "channel": CHANNEL_WORDS.get(task.channel, task.channel),
             "status": task.status,
             "status_words": STATUS_WORDS.get(task.status, task.status),
-            "overdue": overdue(task.due_on, task.status),
+            "overdue": is_overdue(task.status, task.due_on),
         }
         for task, name in rows
     ]
@@ -169,7 +175,7 @@ def _queue(request: Request, show: str, status_code: int = 200, **extra: Any) ->
             "status": task.status,
             "status_words": STATUS_WORDS.get(task.status, task.status),
             "due_on": task.due_on,
-            "overdue": overdue(task.due_on, task.status, today),
+            "overdue": is_overdue(task.status, task.due_on, today),
         }
         for task, name, ref in rows[:QUEUE_LIMIT]
     ]
@@ -236,7 +242,7 @@ def _task_view(session: Any, task_id: int) -> dict[str, Any]:
         "trail": trail,
         "unreached": found.unreached,
         "photo_requested": any(s.kind == "photo_request" for s, _ in steps),
-        "overdue": overdue(task.due_on, task.status),
+        "overdue": is_overdue(task.status, task.due_on),
         "status_words": STATUS_WORDS.get(task.status, task.status),
         "way_words": CHANNEL_WORDS.get(task.channel, task.channel),
         "language_name": LANGUAGES.get(task.language, task.language),
