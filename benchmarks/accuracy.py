@@ -214,7 +214,7 @@ def _choose_centre_faces(data_dir: Path, env: dict[str, str]) -> None:
 
     from opendvi.app import OpenDVI
     from opendvi.db.tables import Photo
-    from opendvi.detection import choose_subject
+    from opendvi.records.faces import choose_subject
     from opendvi.settings import Settings
 
     dvi = OpenDVI.open(Settings(data_dir=data_dir))

@@ -41,8 +41,8 @@ def build(data_dir: Path, reports: int, remains: int, per: int, seed: int) -> in
 
     from opendvi.app import OpenDVI
     from opendvi.db.tables import Candidate, Face, MissingPerson, Photo, Remains
+    from opendvi.people import add_user
     from opendvi.settings import Settings
-    from opendvi.users import add_user
 
     rng = random.Random(seed)
     dvi = OpenDVI.open(Settings(data_dir=data_dir))
@@ -51,8 +51,7 @@ def build(data_dir: Path, reports: int, remains: int, per: int, seed: int) -> in
     def chunks(rows: list[dict]) -> list[list[dict]]:
         return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
 
-    with dvi.db.write() as session:
-        add_user(session, username="reviewer", role="reviewer", actor="bench", password=PASSWORD)
+    add_user(dvi, username="reviewer", role="reviewer", actor="bench", password=PASSWORD)
     with dvi.db.engine.begin() as connection:
         people = [
             {

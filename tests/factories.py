@@ -1,4 +1,8 @@
-"""Factories for test inputs: photo files of every awkward kind, and CSV files."""
+"""Factories for tests, in one place: photo files of every awkward kind, CSV files, faces
+with made-up embeddings, and two small sites — the web site (two reports and two remains,
+matched, a user of every role) and the families' site (a confirmed identification whose
+report has three contacts, and the staff to tell them). Every user's password is
+``PASSWORD``."""
 
 from __future__ import annotations
 
@@ -7,7 +11,21 @@ import io
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from opendvi.app import OpenDVI
+from opendvi.core.fields import ContactInput
+from opendvi.core.roles import Role
+from opendvi.db.tables import Candidate, Face, Notification, Photo
+from opendvi.faces import model_identity
+from opendvi.matching import run_matching
+from opendvi.people import add_user
+from opendvi.records import save_missing_person, save_remains, store_photo
+from opendvi.review import confirm_identification, propose_identification
+
+PASSWORD = "correct horse battery"
 
 
 def picture(size: tuple[int, int] = (120, 90), seed: int = 0) -> Image.Image:
@@ -66,10 +84,6 @@ def face_row(
     quality: float = 0.8,
 ) -> Any:
     """A usable face, the person of its photo, with a made-up embedding (unit length)."""
-    import numpy as np
-
-    from opendvi.db.tables import Face
-
     vector = np.asarray(vector, dtype=np.float32)
     vector = vector / np.linalg.norm(vector)
     return Face(
@@ -86,3 +100,118 @@ def face_row(
         embedding=vector.astype(np.float32).tobytes(),
         embedding_dim=int(vector.size),
     )
+
+
+# -- the web site ------------------------------------------------------------------------------
+
+
+def build_site(dvi: OpenDVI, tmp_path: Path, *, families: bool = False) -> dict[str, Any]:
+    """Two reports and two remains with real photos and faces, matched; a user per role.
+    With ``families``, AM-1's mother said yes to being contacted and the identification of
+    PM-1 as AM-1 is confirmed, so a notification task exists."""
+    from opendvi.web import create_app
+
+    model = model_identity(dvi.settings)
+    rng = np.random.default_rng(5)
+    people = [rng.normal(size=128) for _ in range(2)]
+    ids: dict[str, int] = {}
+    for role in Role:
+        add_user(dvi, username=role.value, role=role.value, actor="test", password=PASSWORD)
+    add_user(dvi, username="second", role="reviewer", actor="test", password=PASSWORD)
+    for n, person in enumerate(people):
+        for side, save in (("am", save_missing_person), ("pm", save_remains)):
+            photo = store_photo(
+                write_photo(tmp_path / f"{side}{n}.jpg", seed=10 * n + len(side), size=(160, 160)),
+                media=dvi.media,
+                settings=dvi.settings,
+            )
+            saved = save(dvi, actor="test", ref=f"{side.upper()}-{n}", fields={}, photos=[photo])
+            ids[f"{side}{n}"] = saved.record_id
+            with dvi.db.write() as session:
+                row = session.execute(
+                    select(Photo).where(
+                        (Photo.missing_person_id if side == "am" else Photo.remains_id)
+                        == saved.record_id
+                    )
+                ).scalar_one()
+                ids[f"{side}{n}-photo"] = row.id
+                vector = person + 0.3 * rng.normal(size=128)
+                session.add(face_row(row.id, vector, model, box=(40, 30, 80, 90)))
+                row.detection_status = "done"
+    run_matching(dvi, actor="test", everything=True)
+    with dvi.db.read() as session:
+        ids["candidate"] = session.execute(
+            select(Candidate.id).where(
+                Candidate.remains_id == ids["pm0"], Candidate.missing_person_id == ids["am0"]
+            )
+        ).scalar_one()
+        ids["pm0-face"] = session.execute(
+            select(Face.id).where(Face.photo_id == ids["pm0-photo"])
+        ).scalar_one()
+    ids["identification"] = propose_identification(
+        dvi, ("PM-1", "AM-1"), primary=["dna"], secondary=[], note="", username="admin"
+    ).number
+    if families:
+        mother = ContactInput(
+            name="Olena Kovalenko",
+            relationship="mother",
+            consent_contact=True,
+            consent_channels="in_person",
+        )
+        save_missing_person(dvi, actor="test", ref="AM-1", fields={}, contacts=[mother])
+        for name in ("reviewer", "second"):
+            confirm_identification(dvi, ids["identification"], username=name)
+        with dvi.db.read() as session:
+            ids["task"] = session.execute(select(Notification.id)).scalar_one()
+    return {"app": create_app(dvi=dvi), "ids": ids, "dvi": dvi}
+
+
+# -- the families' site ------------------------------------------------------------------------
+
+STAFF = {
+    "rev1": "reviewer",
+    "rev2": "reviewer",
+    "rev3": "reviewer",
+    "case1": "caseworker",
+    "case2": "caseworker",
+    "case3": "caseworker",
+    "auditor": "auditor",
+}
+OLENA = ContactInput(
+    name="Olena Kovalenko",
+    relationship="mother",
+    email="olena@example.org",
+    phone="+380440000000",
+    language="uk",
+    consent_contact=True,
+    consent_channels="in_person,email",
+)
+PETRO = ContactInput(name="Petro Kovalenko", relationship="uncle", consent_contact=False)
+IVAN = ContactInput(name="Ivan Shevchuk", relationship="neighbour")
+
+
+def users(dvi: OpenDVI) -> None:
+    """The families' site's staff: three reviewers, three caseworkers and an auditor."""
+    for name, role in STAFF.items():
+        add_user(dvi, username=name, role=role, actor="test", password=PASSWORD)
+
+
+def identified(
+    dvi: OpenDVI, n: int = 0, contacts: tuple[ContactInput, ...] = (OLENA, PETRO, IVAN)
+) -> dict[str, Any]:
+    """Report AM-n and remains PM-n, identified by DNA and confirmed by two reviewers: one
+    contact said yes (e-mail or a visit, in Ukrainian), one said no, one was never asked."""
+    save_missing_person(
+        dvi,
+        actor="test",
+        ref=f"AM-{n}",
+        fields={"full_name": "Andrii Kovalenko"},
+        contacts=list(contacts),
+    )
+    save_remains(dvi, actor="test", ref=f"PM-{n}", fields={})
+    number = propose_identification(
+        dvi, (f"PM-{n}", f"AM-{n}"), primary=["dna"], secondary=[], note="", username="rev1"
+    ).number
+    confirm_identification(dvi, number, username="rev2")
+    assert confirm_identification(dvi, number, username="rev3").status == "confirmed"
+    return {"identification": number, "am": f"AM-{n}", "pm": f"PM-{n}"}

@@ -16,8 +16,8 @@ import pytest
 
 from opendvi.app import OpenDVI
 from opendvi.web import api_routes
+from tests.factories import build_site
 from tests.test_web import client, csrf_of, fill
-from tests.web_site import build_site
 
 WEB = Path(__file__).resolve().parents[1] / "src" / "opendvi" / "web"
 CSS = (WEB / "static" / "app.css").read_text()

@@ -8,13 +8,16 @@ from sqlalchemy.exc import DBAPIError
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.intake import save_remains
+from opendvi.db.tables import Remains
+from opendvi.records.intake import save_record
 
 
 def add_events(dvi: OpenDVI, count: int) -> None:
     for number in range(count):
         with dvi.db.write() as session:
-            save_remains(session, actor="tester", ref=f"PM-{number}", fields={"found_place": "x"})
+            save_record(
+                session, Remains, actor="tester", ref=f"PM-{number}", fields={"found_place": "x"}
+            )
 
 
 def drop_audit_protection(dvi: OpenDVI) -> None:
@@ -93,7 +96,7 @@ def test_a_rewritten_event_with_a_recomputed_hash_breaks_the_next_link(dvi: Open
 
 def test_a_rolled_back_change_leaves_no_event(dvi: OpenDVI) -> None:
     with pytest.raises(RuntimeError), dvi.db.write() as session:
-        save_remains(session, actor="tester", ref="PM-X", fields={})
+        save_record(session, Remains, actor="tester", ref="PM-X", fields={})
         raise RuntimeError("power cut")
     with dvi.db.read() as session:
         assert audit.count(session) == 0

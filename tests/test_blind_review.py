@@ -14,8 +14,8 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import Decision
 from opendvi.errors import InputError, Refused
 from opendvi.review import judge
+from tests.factories import build_site
 from tests.test_web import client, csrf_of
-from tests.web_site import build_site
 
 
 @pytest.fixture
@@ -26,14 +26,16 @@ def site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
 def test_a_judgement_is_kept_once_per_reviewer_and_audited(site: dict[str, Any]) -> None:
     dvi = site["dvi"]
     with pytest.raises(InputError) as bad:
-        judge(dvi, "PM-0", "AM-0", verdict="maybe", username="reviewer")
+        judge(dvi, ("PM-0", "AM-0"), verdict="maybe", username="reviewer")
     assert bad.value.field == "verdict" and "same, different, unsure" in str(bad.value)
     with pytest.raises(Refused, match="caseworker"):
-        judge(dvi, "PM-0", "AM-0", verdict="same", username="caseworker")
-    first = judge(dvi, "PM-0", "AM-0", verdict="Same", note="ear shape", username="reviewer")
+        judge(dvi, ("PM-0", "AM-0"), verdict="same", username="caseworker")
+    first = judge(
+        dvi, ("PM-0", "AM-0"), verdict="Same", note="ear shape", username="reviewer"
+    ).decision_id
     with pytest.raises(Refused, match="already recorded"):
-        judge(dvi, "PM-0", "AM-0", verdict="different", username="reviewer")
-    judge(dvi, "PM-0", "AM-0", verdict="unsure", username="second")
+        judge(dvi, ("PM-0", "AM-0"), verdict="different", username="reviewer")
+    judge(dvi, ("PM-0", "AM-0"), verdict="unsure", username="second")
     with dvi.db.read() as session:
         kept = session.get(Decision, first)
         assert kept is not None and (kept.kind, kept.reason) == ("judgement", "same: ear shape")

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from opendvi.app import OpenDVI
+from opendvi.db.tables import MissingPerson, Remains
+from opendvi.records.intake import save_record
 from tests.factories import write_csv, write_photo
 from tests.test_audit import tamper
 
@@ -85,11 +87,12 @@ def test_export_candidates_prints_the_contract_columns(cli: Any) -> None:
 
 def test_export_candidates_lists_stored_pairs_in_rank_order(cli: Any, dvi: OpenDVI) -> None:
     from opendvi.db.tables import Candidate
-    from opendvi.intake import save_missing_person, save_remains
 
     with dvi.db.write() as session:
-        pm = save_remains(session, actor="t", ref="PM-1", fields={})
-        am = [save_missing_person(session, actor="t", ref=f"AM-{n}", fields={}) for n in (1, 2)]
+        pm = save_record(session, Remains, actor="t", ref="PM-1", fields={})
+        am = [
+            save_record(session, MissingPerson, actor="t", ref=f"AM-{n}", fields={}) for n in (1, 2)
+        ]
         session.add_all(
             [
                 Candidate(

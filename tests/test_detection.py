@@ -11,8 +11,8 @@ from sqlalchemy import select
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import AuditEvent, Face, Photo
-from opendvi.detection import add_manual_face, choose_subject, detect_faces
 from opendvi.interchange.csv_import import import_csv, import_folder
+from opendvi.records.faces import add_manual_face, choose_subject, detect_faces
 from tests.factories import write_csv, write_photo
 
 
@@ -83,7 +83,9 @@ def test_a_photo_without_a_face_can_have_one_boxed_by_hand(dvi: OpenDVI, tmp_pat
     assert report.no_face == 1
     (photo,) = photos(dvi)
     assert photo.detection_status == "no_face" and "by hand" in photo.detection_note
-    face_id = add_manual_face(dvi, photo_id=photo.id, box=(50, 40, 100, 120), actor="forensic-1")
+    face_id = add_manual_face(
+        dvi, photo_id=photo.id, box=(50, 40, 100, 120), actor="forensic-1"
+    ).face_id
     (photo,) = photos(dvi)
     assert photo.detection_status == "done"
     (face,) = photo.faces

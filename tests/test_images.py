@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from opendvi.errors import PhotoError
-from opendvi.images import decode_rgb, inspect_image, served_copy
+from opendvi.infra.images import decode_rgb, inspect_image, served_copy
 from tests.factories import jpeg_bytes, picture
 
 LIMIT = 80_000_000

@@ -11,7 +11,8 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.fields import ContactInput, MarkInput
 from opendvi.db.tables import AuditEvent, MissingPerson, Photo
-from opendvi.intake import save_missing_person, snapshot, store_photo
+from opendvi.records import store_photo
+from opendvi.records.intake import save_record, snapshot
 from tests.factories import write_photo
 
 
@@ -22,7 +23,9 @@ def events(dvi: OpenDVI) -> list[AuditEvent]:
 
 def save(dvi: OpenDVI, **values: object) -> str:
     with dvi.db.write() as session:
-        return save_missing_person(session, actor="caseworker-1", ref="AM-1", **values).outcome
+        return save_record(
+            session, MissingPerson, actor="caseworker-1", ref="AM-1", **values
+        ).outcome
 
 
 def test_saving_the_same_values_twice_changes_nothing(dvi: OpenDVI) -> None:

@@ -18,13 +18,13 @@ from sqlalchemy import func, select, update
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.evidence import AGE_MOST
-from opendvi.db.tables import Candidate, Job, Photo, utcnow
+from opendvi.db.tables import Candidate, Job, MissingPerson, Photo, Remains, utcnow
 from opendvi.errors import NotFound, Refused
 from opendvi.faces import open_backend
-from opendvi.intake import save_missing_person, save_remains
 from opendvi.matching import explain, run_matching
+from opendvi.people import add_user
+from opendvi.records.intake import save_record
 from opendvi.review import exclude
-from opendvi.users import add_user
 from tests.factories import face_row
 
 DIM = 128
@@ -72,7 +72,7 @@ class World:
 
     def report(self, ref: str, person: str | None, photos: int = 2, **fields: Any) -> int:
         with self.dvi.db.write() as session:
-            saved = save_missing_person(session, actor="test", ref=ref, fields=fields)
+            saved = save_record(session, MissingPerson, actor="test", ref=ref, fields=fields)
             if person is not None:
                 self._add_faces(
                     session, saved.record_id, "am", [self.face(person) for _ in range(photos)]
@@ -81,7 +81,7 @@ class World:
 
     def remains(self, ref: str, person: str | None, **fields: Any) -> int:
         with self.dvi.db.write() as session:
-            saved = save_remains(session, actor="test", ref=ref, fields=fields)
+            saved = save_record(session, Remains, actor="test", ref=ref, fields=fields)
             if person is not None:
                 self._add_faces(session, saved.record_id, "pm", [self.face(person)])
             return saved.record_id
@@ -221,12 +221,11 @@ def test_an_exclusion_is_remembered_and_resurfaces_when_the_evidence_changes(
     dvi: OpenDVI, world: World
 ) -> None:
     run_matching(dvi, actor="test", everything=True)
-    with dvi.db.write() as session:
-        add_user(session, username="rita", role="reviewer", actor="test")
-        add_user(session, username="carl", role="caseworker", actor="test")
+    add_user(dvi, username="rita", role="reviewer", actor="test")
+    add_user(dvi, username="carl", role="caseworker", actor="test")
     with pytest.raises(Refused, match="caseworker"):
-        exclude(dvi, "PM-1", "AM-001", reason="dental records differ", username="carl")
-    exclude(dvi, "PM-1", "AM-001", reason="dental records differ", username="rita")
+        exclude(dvi, ("PM-1", "AM-001"), reason="dental records differ", username="carl")
+    exclude(dvi, ("PM-1", "AM-001"), reason="dental records differ", username="rita")
     listed = candidates(dvi, "PM-1")
     assert ("PM-1", "AM-001", None, "excluded") in listed
     assert [r for _, _, r, s in listed if s != "excluded"] == list(range(1, len(listed)))
@@ -237,7 +236,7 @@ def test_an_exclusion_is_remembered_and_resurfaces_when_the_evidence_changes(
 
     # A corrected attribute changes the evidence: the pair comes back, flagged.
     with dvi.db.write() as session:
-        save_remains(session, actor="test", ref="PM-1", fields={"height_min_cm": 160})
+        save_record(session, Remains, actor="test", ref="PM-1", fields={"height_min_cm": 160})
     run_matching(dvi, actor="test")
     best = top(dvi, "PM-1")
     assert best.status == "resurfaced"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from opendvi.media import MediaStore
+from opendvi.infra.media import MediaStore
 
 
 def test_a_file_is_stored_under_its_sha256_once(tmp_path: Path) -> None:

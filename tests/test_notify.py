@@ -19,9 +19,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.db.tables import Contact, Notification, NotificationStep
+from opendvi.db.tables import Contact, MissingPerson, Notification, NotificationStep
 from opendvi.errors import InputError, Refused
-from opendvi.intake import save_missing_person
 from opendvi.notify import (
     approve,
     close,
@@ -34,8 +33,9 @@ from opendvi.notify import (
     unreached,
 )
 from opendvi.notify.mail import Outbox, Smtp
+from opendvi.records.intake import save_record
 from opendvi.review import revoke_identification
-from tests.notify_site import OLENA, PETRO, identified, users
+from tests.factories import OLENA, PETRO, identified, users
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def test_the_outbox_keeps_the_message_for_a_site_without_network(
     dvi.settings.mail_from = "team@dvi.example.org"
     task = _tasks(dvi)[0]
     _ready(dvi, task.id, "email")
-    where = send(dvi, task.id, username="case1", transport=Outbox(tmp_path / "outbox"))
+    where = send(dvi, task.id, username="case1", transport=Outbox(tmp_path / "outbox")).where
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1 and str(files[0]) in where
     message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
@@ -311,8 +311,9 @@ def test_withdrawn_consent_cancels_the_contacts_pending_task(
 
     task = _tasks(dvi)[0]
     with dvi.db.write() as session:
-        save_missing_person(
+        save_record(
             session,
+            MissingPerson,
             actor="case1",
             ref="AM-0",
             fields={},

@@ -17,7 +17,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.settings import Settings
 from opendvi.web import create_app
-from tests.notify_site import identified, users
+from tests.factories import identified, users
 from tests.test_web import client, csrf_of
 
 SENDER = "team@dvi.example.org"

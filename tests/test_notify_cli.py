@@ -19,7 +19,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Notification, NotificationStep
 from opendvi.errors import InputError, NotFound, Refused
-from tests.notify_site import identified, users
+from tests.factories import identified, users
 
 SENDER = "team@dvi.example.org"
 

@@ -35,11 +35,11 @@ from opendvi.app import OpenDVI
 from opendvi.core.fields import ContactInput
 from opendvi.db.tables import Contact, MissingPerson, Notification, Remains
 from opendvi.errors import OpenDVIError
-from opendvi.intake import save_missing_person
 from opendvi.notify import approve, plan, record_step, redraft, save_words, send, set_checklist
+from opendvi.people import add_user
+from opendvi.records.intake import save_record
 from opendvi.review import confirm_identification, propose_identification, revoke_identification
 from opendvi.settings import Settings
-from opendvi.users import add_user
 
 # 1,000 by default (about a minute and a half here); CI runs 10,000 (.ci/run).
 EXAMPLES = int(os.environ.get("OPENDVI_PROPERTY_EXAMPLES", "1000"))
@@ -205,9 +205,8 @@ def world(postgres_server: Any) -> Iterator[dict[str, Any]]:
     dvi = OpenDVI.open(
         Settings(data_dir=folder, database_url=url, mail_from="team@dvi.example.org")
     )
-    with dvi.db.write() as session:
-        for name, role in USERS.items():
-            add_user(session, username=name, role=role, actor="test", password="x" * 12)
+    for name, role in USERS.items():
+        add_user(dvi, username=name, role=role, actor="test", password="x" * 12)
     state = {"dvi": dvi, "n": 0, "sends": 0, "told": 0, "refused": 0}
     yield state
     dvi.close()
@@ -323,13 +322,15 @@ def test_no_sequence_tells_a_family_without_consent_confirmation_and_approval(
         try:
             if kind == "propose":
                 number = propose_identification(
-                    dvi, pm, am, primary=["dna"], secondary=[], note="", username=args[0]
-                )
+                    dvi, (pm, am), primary=["dna"], secondary=[], note="", username=args[0]
+                ).number
                 account.identification, account.status = number, "proposed"
                 account.proposer, account.confirmers = args[0], []
                 account.writer, account.approver, account.plans = {}, {}, {}
             elif kind == "confirm" and account.identification is not None:
-                status = confirm_identification(dvi, account.identification, username=args[0])
+                status = confirm_identification(
+                    dvi, account.identification, username=args[0]
+                ).status
                 account.confirmers.append(args[0])
                 account.status = status
             elif kind == "revoke" and account.identification is not None:
@@ -339,8 +340,9 @@ def test_no_sequence_tells_a_family_without_consent_confirmation_and_approval(
                 name, yes = args
                 changed = replace(account.consent[name], consent_contact=yes)
                 with dvi.db.write() as session:
-                    save_missing_person(
+                    save_record(
                         session,
+                        MissingPerson,
                         actor="case1",
                         ref=am,
                         fields={},

@@ -13,30 +13,30 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Candidate, Decision, Identification, MissingPerson, Remains
 from opendvi.errors import InputError, Refused
-from opendvi.intake import save_missing_person, save_remains
 from opendvi.matching import run_matching
+from opendvi.people import add_user
+from opendvi.records.intake import save_record
 from opendvi.review import (
     confirm_identification,
     propose_identification,
     refer,
     revoke_identification,
 )
-from opendvi.users import add_user
 
 
 @pytest.fixture
 def pair(dvi: OpenDVI) -> dict[str, Any]:
+    for name, role in (
+        ("paula", "reviewer"),
+        ("quinn", "reviewer"),
+        ("rosa", "forensic"),
+        ("carl", "caseworker"),
+    ):
+        add_user(dvi, username=name, role=role, actor="test")
     with dvi.db.write() as session:
-        for name, role in (
-            ("paula", "reviewer"),
-            ("quinn", "reviewer"),
-            ("rosa", "forensic"),
-            ("carl", "caseworker"),
-        ):
-            add_user(session, username=name, role=role, actor="test")
-        save_missing_person(session, actor="test", ref="AM-1", fields={"sex": "F"})
-        save_remains(session, actor="test", ref="PM-1", fields={"sex": "F"})
-        save_missing_person(session, actor="test", ref="AM-2", fields={})
+        save_record(session, MissingPerson, actor="test", ref="AM-1", fields={"sex": "F"})
+        save_record(session, Remains, actor="test", ref="PM-1", fields={"sex": "F"})
+        save_record(session, MissingPerson, actor="test", ref="AM-2", fields={})
     run_matching(dvi, actor="test", everything=True)
     return {"dvi": dvi}
 
@@ -52,17 +52,17 @@ def test_an_identification_needs_two_confirmers_other_than_the_proposer(
     dvi: OpenDVI, pair: dict[str, Any]
 ) -> None:
     number = propose_identification(
-        dvi, "PM-1", "AM-1", primary=["dna"], secondary=[], note="", username="paula"
-    )
+        dvi, ("PM-1", "AM-1"), primary=["dna"], secondary=[], note="", username="paula"
+    ).number
     with pytest.raises(Refused, match="who proposed"):
         confirm_identification(dvi, number, username="paula")
     with pytest.raises(Refused, match="caseworker"):
         confirm_identification(dvi, number, username="carl")
-    assert confirm_identification(dvi, number, username="quinn") == "proposed"
+    assert confirm_identification(dvi, number, username="quinn").status == "proposed"
     assert status_of(dvi) == ("open", "open")
     with pytest.raises(Refused, match="already confirmed"):
         confirm_identification(dvi, number, username="quinn")
-    assert confirm_identification(dvi, number, username="rosa") == "confirmed"
+    assert confirm_identification(dvi, number, username="rosa").status == "confirmed"
     assert status_of(dvi) == ("identified", "identified")
     with pytest.raises(Refused, match="only a proposed one"):
         confirm_identification(dvi, number, username="paula")
@@ -72,8 +72,7 @@ def test_a_face_score_alone_can_never_identify(dvi: OpenDVI, pair: dict[str, Any
     with pytest.raises(InputError, match="a face alone") as caught:
         propose_identification(
             dvi,
-            "PM-1",
-            "AM-1",
+            ("PM-1", "AM-1"),
             primary=[],
             secondary=["face"],
             note="they look alike in every photo we have",
@@ -96,16 +95,15 @@ def test_one_active_identification_per_record_and_revocation_keeps_history(
 ) -> None:
     first = propose_identification(
         dvi,
-        "PM-1",
-        "AM-1",
+        ("PM-1", "AM-1"),
         primary=[],
         secondary=["marks", "effects"],
         note="anchor tattoo on the left forearm; the same watch",
         username="paula",
-    )
+    ).number
     with pytest.raises(Refused, match="already has an identification"):
         propose_identification(
-            dvi, "PM-1", "AM-2", primary=["dental"], secondary=[], note="", username="quinn"
+            dvi, ("PM-1", "AM-2"), primary=["dental"], secondary=[], note="", username="quinn"
         )
     confirm_identification(dvi, first, username="quinn")
     confirm_identification(dvi, first, username="rosa")
@@ -114,8 +112,8 @@ def test_one_active_identification_per_record_and_revocation_keeps_history(
     revoke_identification(dvi, first, reason="DNA excluded him", username="quinn")
     assert status_of(dvi) == ("open", "open")
     second = propose_identification(
-        dvi, "PM-1", "AM-2", primary=["dental"], secondary=[], note="", username="quinn"
-    )
+        dvi, ("PM-1", "AM-2"), primary=["dental"], secondary=[], note="", username="quinn"
+    ).number
     with dvi.db.read() as session:
         rows = session.execute(select(Identification).order_by(Identification.id)).scalars().all()
         assert [(r.id, r.status) for r in rows] == [(first, "revoked"), (second, "proposed")]
@@ -135,11 +133,10 @@ def test_a_possible_match_is_referred_and_stays_referred(
     dvi: OpenDVI, pair: dict[str, Any]
 ) -> None:
     with pytest.raises(InputError, match="compare"):
-        refer(dvi, "PM-1", "AM-1", compare=["face"], reason="", username="paula")
+        refer(dvi, ("PM-1", "AM-1"), compare=["face"], reason="", username="paula")
     refer(
         dvi,
-        "PM-1",
-        "AM-1",
+        ("PM-1", "AM-1"),
         compare=["dna", "dental"],
         reason="family sample taken",
         username="paula",

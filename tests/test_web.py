@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.db.tables import Candidate
-from opendvi.intake import save_missing_person, save_remains
-from opendvi.users import ROLES
+from opendvi.core.roles import Role
+from opendvi.db.tables import Candidate, MissingPerson, Remains
+from opendvi.records.intake import save_record
 from opendvi.web import api_routes
 from opendvi.web.security import declared_roles
-from tests.web_site import PASSWORD, build_site
+from tests.factories import PASSWORD, build_site
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_every_route_declares_who_may_use_it(site: dict[str, Any]) -> None:
     assert missing == [], f"routes without a role declaration: {missing}"
 
 
-@pytest.mark.parametrize("role", [*ROLES, None])
+@pytest.mark.parametrize("role", [*(role.value for role in Role), None])
 def test_every_route_walked_with_every_role(site: dict[str, Any], role: str | None) -> None:
     web = client(site, role)
     token = csrf_of(web.get("/login").text)
@@ -284,8 +284,9 @@ def test_lists_filter_and_record_pages_show_photos_candidates_and_history(
 
     dvi = site["dvi"]
     with dvi.db.write() as session:
-        save_remains(
+        save_record(
             session,
+            Remains,
             actor="test",
             ref="PM-OLD",
             fields={
@@ -297,8 +298,9 @@ def test_lists_filter_and_record_pages_show_photos_candidates_and_history(
                 "found_place": "Riverside",
             },
         )
-        save_missing_person(
+        save_record(
             session,
+            MissingPerson,
             actor="test",
             ref="AM-ANA",
             fields={
@@ -340,13 +342,13 @@ def test_lists_filter_and_record_pages_show_photos_candidates_and_history(
 def test_the_dashboard_charts_identifications_by_month() -> None:
     import datetime as dt
 
-    from opendvi.web.pages import monthly_chart
+    from opendvi.caseload import monthly_chart
 
     today = dt.datetime.now(dt.UTC)
     chart = monthly_chart([today, today, today - dt.timedelta(days=400)])
-    assert len(chart["bars"]) == 12 and chart["total"] == 2
-    assert chart["bars"][-1]["count"] == 2 and chart["bars"][-1]["height"] == 100
-    assert all(b["count"] == 0 for b in chart["bars"][:-1])
+    assert len(chart.bars) == 12 and chart.total == 2
+    assert chart.bars[-1].count == 2 and chart.bars[-1].height == 100
+    assert all(b.count == 0 for b in chart.bars[:-1])
 
 
 def test_opendvi_serve_starts_with_a_first_admin(cli_env: dict[str, str]) -> None:
@@ -386,7 +388,6 @@ def test_opendvi_serve_starts_with_a_first_admin(cli_env: dict[str, str]) -> Non
 def test_counts_kept_between_pages_follow_a_change_made_here_at_once(
     site: dict[str, Any],
 ) -> None:
-    from opendvi.intake import save_missing_person
 
     def reports_on_dashboard(web: TestClient) -> int:
         page = web.get("/").text
@@ -398,7 +399,7 @@ def test_counts_kept_between_pages_follow_a_change_made_here_at_once(
     before = reports_on_dashboard(web)
     assert reports_on_dashboard(web) == before  # kept: the second view counts nothing again
     with site["dvi"].db.write() as session:
-        save_missing_person(session, actor="test", ref="AM-NEW", fields={"full_name": "New"})
+        save_record(session, MissingPerson, actor="test", ref="AM-NEW", fields={"full_name": "New"})
     assert reports_on_dashboard(web) == before + 1
 
 

@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.core.fields import CONTACT_FIELDS
+from opendvi.core.fields import CONTACT_FIELDS, form_fields
 from opendvi.db.tables import AuditEvent, MissingPerson, Remains
-from opendvi.web.intake import _fields
+from tests.factories import build_site
 from tests.test_web import client, csrf_of
-from tests.web_site import build_site
 
 
 @pytest.fixture
@@ -173,7 +172,7 @@ def test_records_are_listed_read_and_added_with_the_imports_parsers(
     listed = web.get("/api/records/missing").json()
     assert listed["total"] == 2 and listed["page"] == 1 and listed["more"] is False
     assert [r["ref"] for r in listed["records"]] == ["AM-0", "AM-1"]
-    assert set(listed["records"][0]["fields"]) == set(_fields("missing")) - set(CONTACT_FIELDS)
+    assert set(listed["records"][0]["fields"]) == set(form_fields("missing")) - set(CONTACT_FIELDS)
 
     bad = web.post(
         "/api/records/missing",
@@ -328,8 +327,8 @@ def test_the_openapi_description_lists_every_operation(site: dict[str, Any]) -> 
     for path, methods in expected.items():
         assert set(paths.get(path, {})) == methods, path
     schemas = spec["components"]["schemas"]
-    assert list(schemas["MissingPersonIn"]["properties"]) == _fields("missing")
-    assert list(schemas["RemainsIn"]["properties"]) == _fields("remains")
+    assert list(schemas["MissingPersonIn"]["properties"]) == list(form_fields("missing"))
+    assert list(schemas["RemainsIn"]["properties"]) == list(form_fields("remains"))
     assert schemas["MissingPersonIn"]["required"] == ["ref"]
     assert "photos" not in schemas["RemainsIn"]["properties"]
     problems = paths["/api/records/missing"]["post"]["responses"]["422"]

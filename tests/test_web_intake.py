@@ -12,10 +12,9 @@ from sqlalchemy import select
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Face, MissingPerson, Photo
-from opendvi.worker import Worker
-from tests.factories import jpeg_bytes
+from opendvi.infra.worker import Worker
+from tests.factories import build_site, jpeg_bytes
 from tests.test_web import client, csrf_of
-from tests.web_site import build_site
 
 
 @pytest.fixture

@@ -17,34 +17,34 @@ from sqlalchemy import select
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.db.tables import AuditEvent, Notification, NotificationStep
-from opendvi.intake import save_remains, store_photo
+from opendvi.db.tables import AuditEvent, Notification, NotificationStep, Remains
 from opendvi.notify import approve, plan, record_step, save_words, set_checklist
+from opendvi.people import add_user
+from opendvi.records import store_photo
+from opendvi.records.intake import save_record
 from opendvi.review import revoke_identification
-from opendvi.users import add_user
 from opendvi.web import api_routes, create_app
 from opendvi.web.security import declared_roles
-from tests.factories import write_photo
-from tests.notify_site import PASSWORD, identified, users
+from tests.factories import PASSWORD, identified, users, write_photo
 from tests.test_accessibility import problems_on
 from tests.test_web import csrf_of
 
 
 @pytest.fixture
 def site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
-    """The confirmed identification of tests/notify_site.py (one task, for Olena), a photo of
-    the remains, an admin and a forensic specialist besides the staff there."""
+    """The families' site (tests/factories.py: one task, for Olena), a photo of the remains,
+    an admin and a forensic specialist besides the staff there."""
     users(dvi)
     made = identified(dvi)
+    for role in ("admin", "forensic"):
+        add_user(dvi, username=role, role=role, actor="test", password=PASSWORD)
     with dvi.db.write() as session:
-        for role in ("admin", "forensic"):
-            add_user(session, username=role, role=role, actor="test", password=PASSWORD)
         photo = store_photo(
             write_photo(tmp_path / "pm.jpg", seed=3, size=(160, 160)),
             media=dvi.media,
             settings=dvi.settings,
         )
-        save_remains(session, actor="test", ref=made["pm"], fields={}, photos=[photo])
+        save_record(session, Remains, actor="test", ref=made["pm"], fields={}, photos=[photo])
         task = session.execute(select(Notification)).scalar_one()
     return {**made, "dvi": dvi, "app": create_app(dvi=dvi), "task": task.id}
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from opendvi.db.engine import Database
-from opendvi.media import MediaStore
+from opendvi.infra.media import MediaStore
+from opendvi.infra.recent import Recent
 from opendvi.settings import Settings
 
 __all__ = ["OpenDVI"]
@@ -13,9 +14,16 @@ __all__ = ["OpenDVI"]
 
 @dataclass
 class OpenDVI:
+    """What every use-case takes first: the settings, the database, the photo store, and
+    the counts kept a few seconds in this process (``infra.recent``)."""
+
     settings: Settings
     db: Database
     media: MediaStore
+    counts: Recent = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = Recent(self.db)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> OpenDVI:

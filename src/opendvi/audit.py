@@ -14,14 +14,29 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opendvi.db.tables import AuditEvent, AuditHead, utcnow
 
-__all__ = ["GENESIS", "AuditEvent", "ChainReport", "count", "digest", "recent", "record", "verify"]
+if TYPE_CHECKING:
+    from opendvi.app import OpenDVI
+
+__all__ = [
+    "GENESIS",
+    "AuditEvent",
+    "ChainReport",
+    "Entry",
+    "count",
+    "digest",
+    "events",
+    "recent",
+    "record",
+    "verify",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 
@@ -153,11 +168,54 @@ def verify(session: Session, *, batch: int = 5000) -> ChainReport:
     return ChainReport(checked)
 
 
-def recent(session: Session, *, limit: int = 50, entity_ref: str | None = None) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+def verify_chain(app: OpenDVI) -> ChainReport:
+    """``verify`` on the application's database."""
+    with app.db.read() as session:
+        return verify(session)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of the log as the front ends show it."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity_ref: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> Entry:
+        return cls(
+            event.id, event.at, event.actor, event.action, event.entity_ref, event.details or {}
+        )
+
+
+def recent(
+    session: Session,
+    *,
+    limit: int | None = 50,
+    entity_ref: str | None = None,
+    entity: tuple[str, int] | None = None,
+    oldest_first: bool = False,
+) -> list[Entry]:
+    """Inside a read: the newest events, newest first (``oldest_first``: in the order they
+    happened); only those about one record's ``entity_ref``, or about ``entity`` (its type
+    and id), when given."""
+    order = AuditEvent.id if oldest_first else AuditEvent.id.desc()
+    query = select(AuditEvent).order_by(order).limit(limit)
     if entity_ref:
         query = query.where(AuditEvent.entity_ref == entity_ref)
-    return list(session.execute(query).scalars())
+    if entity is not None:
+        query = query.where(AuditEvent.entity_type == entity[0], AuditEvent.entity_id == entity[1])
+    return [Entry.of(event) for event in session.execute(query).scalars()]
+
+
+def events(app: OpenDVI, *, limit: int = 50, entity_ref: str | None = None) -> list[Entry]:
+    """The newest events, newest first; only those about ``entity_ref`` when given."""
+    with app.db.read() as session:
+        return recent(session, limit=limit, entity_ref=entity_ref)
 
 
 def count(session: Session) -> int:

@@ -15,7 +15,7 @@ from opendvi.app import OpenDVI
 from opendvi.core.fields import ContactInput, MarkInput
 from opendvi.db.tables import MissingPerson, Remains
 from opendvi.errors import Refused
-from opendvi.intake import save_missing_person, save_remains
+from opendvi.records.intake import save_record
 
 __all__ = ["DemoResult", "build_demo"]
 
@@ -198,8 +198,9 @@ def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
             )
         created = 0
         for item in _MISSING:
-            result = save_missing_person(
+            result = save_record(
                 session,
+                MissingPerson,
                 actor=actor,
                 ref=item["ref"],
                 fields=item["fields"],
@@ -212,8 +213,9 @@ def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
             )
             created += result.outcome == "created"
         for item in _REMAINS:
-            result = save_remains(
+            result = save_record(
                 session,
+                Remains,
                 actor=actor,
                 ref=item["ref"],
                 fields=item["fields"],

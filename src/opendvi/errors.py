@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "AuditChainBroken",
     "DatabaseError",
+    "FormProblems",
     "InputError",
     "NotFound",
     "OpenDVIError",
@@ -27,6 +28,16 @@ class InputError(OpenDVIError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class FormProblems(InputError):
+    """Several fields of one record cannot be used: ``problems`` holds each with what is
+    wrong; the message and ``field`` name the first, in the form's order."""
+
+    def __init__(self, problems: dict[str, str], *, order: tuple[str, ...] = ()) -> None:
+        first = next(f for f in (*order, *problems) if f in problems)
+        super().__init__(f"{first}: {problems[first]}", field=first)
+        self.problems = dict(problems)
 
 
 class PhotoError(InputError):

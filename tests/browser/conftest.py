@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from opendvi.app import OpenDVI
-from tests.web_site import build_site
+from tests.factories import build_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

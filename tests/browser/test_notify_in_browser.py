@@ -20,7 +20,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Notification, NotificationStep
 from opendvi.web import create_app
-from tests.notify_site import PASSWORD, identified, users
+from tests.factories import PASSWORD, identified, users
 
 
 def _free_port() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from opendvi import audit
-from tests.web_site import PASSWORD
+from tests.factories import PASSWORD
 
 
 def sign_in(page: Any, url: str, username: str) -> None:
@@ -114,7 +114,7 @@ def test_from_intake_to_a_revoked_identification(
 ) -> None:
     """A caseworker adds a report with photos, forensic staff add remains, the candidate
     appears, one reviewer proposes, two others confirm, and it is revoked."""
-    from opendvi.worker import Worker
+    from opendvi.infra.worker import Worker
 
     url = live["url"]
     pages = []

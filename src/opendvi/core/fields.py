@@ -22,6 +22,7 @@ __all__ = [
     "ContactInput",
     "MarkInput",
     "ParsedRecord",
+    "form_fields",
     "parse_missing_person",
     "parse_remains",
 ]
@@ -75,6 +76,15 @@ REMAINS_FIELDS = (
     "marks",
     "effects",
 )
+
+
+def form_fields(kind: str) -> tuple[str, ...]:
+    """The fields a form or the API takes for ``kind`` ("missing" or "remains"): the
+    import's columns without the photo columns (photos come as files there)."""
+    known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
+    return tuple(f for f in known if f not in ("photos", "photo_dates"))
+
+
 TEXT_LIMIT = 10_000
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:#-]{0,119}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

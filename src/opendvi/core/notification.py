@@ -16,12 +16,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 __all__ = [
+    "BEFORE_TELLING",
+    "CARRIED_OUT_BY",
     "CHANNELS",
+    "CHANNEL_WORDS",
     "CHECKLIST",
+    "NOT_YET_TOLD",
+    "OPEN",
     "OUTCOMES",
     "STEPS",
+    "STEP_WORDS",
     "ContactFacts",
     "Delivery",
+    "channel_problem",
     "delivery_problems",
     "is_overdue",
     "preferred_channel",
@@ -57,6 +64,13 @@ STEPS = {
     "photo_request": "The family asked to see photos",
     "photo_viewed": "Photos viewed with the family",
     "note": "Note",
+}
+# What each recorded step is called: those a person records, and those OpenDVI adds.
+STEP_WORDS = {
+    **STEPS,
+    "email": "E-mail sent",
+    "outbox": "E-mail put in the outbox",
+    "alert": "Alert",
 }
 OUTCOMES = {
     "told": "the family was told",

@@ -1,4 +1,4 @@
-"""The closed lists of the domain: sex, condition of remains, record status, roles."""
+"""The closed lists of the domain: sex, condition of remains, record status."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import TypeVar
 __all__ = [
     "Condition",
     "RecordStatus",
-    "Role",
     "Sex",
     "parse_choice",
     "parse_sex",
@@ -39,14 +38,6 @@ class RecordStatus(StrEnum):
     IDENTIFIED = "identified"
     CLOSED = "closed"
     MERGED = "merged"
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    FORENSIC = "forensic"
-    CASEWORKER = "caseworker"
-    REVIEWER = "reviewer"
-    AUDITOR = "auditor"
 
 
 _SEX_WORDS = {

@@ -12,7 +12,7 @@ from opendvi.errors import PhotoError
 from opendvi.faces.quality import assess
 from opendvi.faces.rotation import rotate, search
 from opendvi.faces.types import Detection, FaceBackend, FoundFace, PhotoFaces
-from opendvi.images import decode_rgb
+from opendvi.infra.images import decode_rgb
 
 __all__ = ["analyse", "load_image", "manual_face"]
 

@@ -29,12 +29,8 @@ from opendvi.core.fields import (
 )
 from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
 from opendvi.errors import InputError, OpenDVIError
-from opendvi.intake import (
-    StoredPhoto,
-    known_photo,
-    save_parsed,
-    store_photo,
-)
+from opendvi.records.intake import save_parsed
+from opendvi.records.photos import StoredPhoto, known_photo, store_photo
 
 __all__ = ["ImportReport", "RowProblem", "import_csv", "import_folder", "import_rows"]
 
@@ -157,8 +153,7 @@ def _photos(
     stored = []
 
     def known(sha256: str) -> StoredPhoto | None:
-        with app.db.read() as session:
-            return known_photo(session, sha256)
+        return known_photo(app, sha256)
 
     for index, entry in enumerate(entries):
         taken: DateRange | None = None
@@ -336,10 +331,9 @@ def _import_row(
         return
     source = f"{path.name}:{line}"
     try:
-        with app.db.write() as session:
-            result = save_parsed(
-                session, kind=kind, parsed=parsed, photos=photos, actor=actor, source=source
-            )
+        result = save_parsed(
+            app, kind=kind, parsed=parsed, photos=photos, actor=actor, source=source
+        )
     except (OpenDVIError, SQLAlchemyError) as exc:
         report.failed += 1
         fail(None, f"not saved: {str(exc).splitlines()[0]}", ref)

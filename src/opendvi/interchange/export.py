@@ -10,19 +10,20 @@ import csv
 import datetime as dt
 import json
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from opendvi.app import OpenDVI
 from opendvi.core.fields import MISSING_FIELDS, REMAINS_FIELDS
-from opendvi.core.uncertain import DateRange, IntRange
 from opendvi.db.tables import Candidate, MissingPerson, Photo, Remains
-from opendvi.media import MediaStore
+from opendvi.infra.media import MediaStore
+from opendvi.records.values import range_text, record_row
 
-__all__ = ["CANDIDATE_COLUMNS", "export_candidates", "export_records", "record_values"]
+__all__ = ["CANDIDATE_COLUMNS", "export_candidates", "export_records"]
 
 FACTORS = ("face", "sex", "age", "height", "dates", "place", "marks", "effects")
 CANDIDATE_COLUMNS = (
@@ -61,101 +62,19 @@ def _write_json_array(out: IO[str], items: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def _range_text(earliest: Any, latest: Any) -> str:
-    return str(DateRange(earliest, latest)) if earliest and latest else ""
+def _photo_entry(photos_dir: Path | None, media: MediaStore) -> Callable[[Photo], str]:
+    """Name each photo by SHA-256, or copy it to ``photos_dir`` and give its path."""
 
+    def entry(photo: Photo) -> str:
+        if photos_dir is None:
+            return f"sha256:{photo.sha256}"
+        photos_dir.mkdir(parents=True, exist_ok=True)
+        target = photos_dir / f"{photo.sha256}{_EXTENSIONS.get(photo.media_type, '')}"
+        if not target.exists():
+            shutil.copyfile(media.path(photo.sha256), target)
+        return str(target)
 
-def _int_text(low: int | None, high: int | None) -> str:
-    return str(IntRange(low, high)).replace("–", "-") if (low, high) != (None, None) else ""
-
-
-def _photo_entry(photo: Photo, media: MediaStore, photos_dir: Path | None) -> str:
-    if photos_dir is None:
-        return f"sha256:{photo.sha256}"
-    photos_dir.mkdir(parents=True, exist_ok=True)
-    target = photos_dir / f"{photo.sha256}{_EXTENSIONS.get(photo.media_type, '')}"
-    if not target.exists():
-        shutil.copyfile(media.path(photo.sha256), target)
-    return str(target)
-
-
-def _common_row(
-    record: MissingPerson | Remains, media: MediaStore, photos_dir: Path | None
-) -> dict[str, str]:
-    photos = [p for p in record.photos if p.withdrawn_at is None]
-    return {
-        "ref": record.ref,
-        "photos": "|".join(_photo_entry(p, media, photos_dir) for p in photos),
-        "photo_dates": "|".join(_range_text(p.taken_earliest, p.taken_latest) for p in photos)
-        if any(p.taken_earliest for p in photos)
-        else "",
-        "event": record.event.code if record.event else "",
-        "sex": record.sex,
-        "description": record.description,
-        "marks": "; ".join(
-            f"{m.body_location}: {m.description}" if m.body_location else m.description
-            for m in record.marks
-        ),
-        "effects": "; ".join(e.description for e in record.effects),
-    }
-
-
-def _missing_row(
-    record: MissingPerson, media: MediaStore, photos_dir: Path | None
-) -> dict[str, str]:
-    row = _common_row(record, media, photos_dir)
-    birth = _range_text(record.birth_earliest, record.birth_latest)
-    contact = record.contacts[0] if record.contacts else None
-    row.update(
-        full_name=record.full_name,
-        other_names=record.other_names,
-        birth_date=birth if birth and len(birth) > 4 else "",
-        birth_year=birth if len(birth) == 4 else "",
-        height_cm=_int_text(record.height_min_cm, record.height_max_cm),
-        hair=record.hair,
-        eyes=record.eyes,
-        circumstances=record.circumstances,
-        last_seen_date=_range_text(record.last_seen_earliest, record.last_seen_latest),
-        last_seen_place=record.last_seen_place,
-        contact_name=contact.name if contact else "",
-        contact_relationship=contact.relationship_ if contact else "",
-        contact_email=contact.email if contact else "",
-        contact_phone=contact.phone if contact else "",
-        contact_language=contact.language if contact else "",
-        consent_contact=""
-        if contact is None or contact.consent_contact is None
-        else ("yes" if contact.consent_contact else "no"),
-        contact_channels=contact.consent_channels if contact else "",
-        contact_sharing=contact.sharing_scope if contact else "",
-    )
-    return row
-
-
-def _remains_row(record: Remains, media: MediaStore, photos_dir: Path | None) -> dict[str, str]:
-    row = _common_row(record, media, photos_dir)
-    row.update(
-        age_min="" if record.age_min is None else str(record.age_min),
-        age_max="" if record.age_max is None else str(record.age_max),
-        height_min_cm="" if record.height_min_cm is None else str(record.height_min_cm),
-        height_max_cm="" if record.height_max_cm is None else str(record.height_max_cm),
-        found_date=_range_text(record.found_earliest, record.found_latest),
-        found_place=record.found_place,
-        condition=record.condition,
-        storage_location=record.storage_location,
-    )
-    return row
-
-
-def record_values(record: MissingPerson | Remains) -> dict[str, str]:
-    """A record's fields as text, as an import or a form reads them (photos aside)."""
-    row = (
-        _missing_row(record, None, None)  # type: ignore[arg-type]
-        if isinstance(record, MissingPerson)
-        else _remains_row(record, None, None)  # type: ignore[arg-type]
-    )
-    row.pop("photos")
-    row.pop("photo_dates")
-    return {key: value or "" for key, value in row.items()}
+    return entry
 
 
 def _json_record(record: MissingPerson | Remains) -> dict[str, Any]:
@@ -175,7 +94,7 @@ def _json_record(record: MissingPerson | Remains) -> dict[str, Any]:
             "media_type": p.media_type,
             "width": p.width,
             "height": p.height,
-            "taken": _range_text(p.taken_earliest, p.taken_latest) or None,
+            "taken": range_text(p.taken_earliest, p.taken_latest) or None,
             "detection_status": p.detection_status,
             "faces": len(p.faces),
             "withdrawn_at": p.withdrawn_at,
@@ -215,32 +134,35 @@ def _records(session: Session, kind: Kind) -> Iterator[MissingPerson | Remains]:
 
 
 def export_records(
-    session: Session,
+    app: OpenDVI,
     out: IO[str],
     *,
     kind: Kind,
     fmt: Format,
-    media: MediaStore,
     photos_dir: Path | None = None,
 ) -> int:
     """Write every record of ``kind``; returns how many were written."""
-    count = 0
-    if fmt == "csv":
+    with app.db.read() as session:
+        if fmt == "json":
+            return _write_json_array(out, map(_json_record, _records(session, kind)))
+        count = 0
         columns = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
         writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
+        entry = _photo_entry(photos_dir, app.media)
         for record in _records(session, kind):
-            if isinstance(record, MissingPerson):
-                writer.writerow(_missing_row(record, media, photos_dir))
-            else:
-                writer.writerow(_remains_row(record, media, photos_dir))
+            writer.writerow(record_row(record, entry))
             count += 1
         return count
-    return _write_json_array(out, map(_json_record, _records(session, kind)))
 
 
-def export_candidates(session: Session, out: IO[str], *, fmt: Format) -> int:
+def export_candidates(app: OpenDVI, out: IO[str], *, fmt: Format) -> int:
     """Write every candidate pair, for each remains record in rank order."""
+    with app.db.read() as session:
+        return _write_candidates(session, out, fmt)
+
+
+def _write_candidates(session: Session, out: IO[str], fmt: Format) -> int:
     query = (
         select(Candidate, Remains.ref, MissingPerson.ref)
         .join(Remains, Candidate.remains_id == Remains.id)

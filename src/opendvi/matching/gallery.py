@@ -24,7 +24,7 @@ from opendvi.db.tables import (
     Remains,
 )
 from opendvi.index import ExactIndex
-from opendvi.jobs import Side
+from opendvi.infra.jobs import Side
 
 PRESELECT = 100  # records per search compared in full, chosen by their best face pair
 BATCH = 64  # records matched per transaction

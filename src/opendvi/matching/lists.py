@@ -12,7 +12,7 @@ from opendvi.db.tables import (
     Candidate,
     utcnow,
 )
-from opendvi.jobs import Side
+from opendvi.infra.jobs import Side
 from opendvi.matching.pairs import Context, face_order
 
 

@@ -18,7 +18,7 @@ from opendvi.core.scoring import (
     points_rate,
     search_rate,
 )
-from opendvi.jobs import Side
+from opendvi.infra.jobs import Side
 from opendvi.matching.calibration import CalibrationInUse
 from opendvi.matching.gallery import PRESELECT, SideData
 

@@ -17,7 +17,7 @@ from opendvi.db.tables import (
     Decision,
     User,
 )
-from opendvi.jobs import Side, finish, pending_matches, purge_done
+from opendvi.infra.jobs import Side, finish, pending_matches, purge_done
 from opendvi.matching.calibration import calibrate
 from opendvi.matching.gallery import BATCH, Progress, load_side
 from opendvi.matching.lists import (

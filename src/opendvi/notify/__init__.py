@@ -2,31 +2,42 @@
 in the family's language and approved by a second person, visits, calls, letters and
 e-mails recorded, and nothing ever sent without consent or with a picture.
 
-    from opendvi.notify import approve, record_step, save_words, send
+    from opendvi.notify import approve, record_step, save_words, send, task_view
 """
 
-from opendvi.notify.tasks import (
-    NOTIFY_ROLES,
+from opendvi.notify.drafting import (
     approve,
-    cancel_for_contacts,
-    cancel_for_revocation,
-    close,
     open_for_identification,
     plan,
-    record_step,
     redraft,
     save_words,
-    send,
     set_checklist,
-    unreached,
 )
+from opendvi.notify.mail import transport_for
+from opendvi.notify.queue import (
+    TaskChange,
+    TaskSummary,
+    TaskView,
+    alerts,
+    family_photos,
+    task_view,
+    tasks,
+)
+from opendvi.notify.revocation import cancel_for_contacts, cancel_for_revocation
+from opendvi.notify.task import unreached
+from opendvi.notify.telling import close, mark_alert_seen, record_step, send
 
 __all__ = [
-    "NOTIFY_ROLES",
+    "TaskChange",
+    "TaskSummary",
+    "TaskView",
+    "alerts",
     "approve",
     "cancel_for_contacts",
     "cancel_for_revocation",
     "close",
+    "family_photos",
+    "mark_alert_seen",
     "open_for_identification",
     "plan",
     "record_step",
@@ -34,23 +45,8 @@ __all__ = [
     "save_words",
     "send",
     "set_checklist",
-    "transport",
+    "task_view",
+    "tasks",
+    "transport_for",
     "unreached",
 ]
-
-
-def transport(settings: object) -> object:
-    """The way e-mails leave: the mail server if one is set, else the outbox folder."""
-    from opendvi.notify.mail import Outbox, Smtp
-
-    host = getattr(settings, "smtp_host", "")
-    if host:
-        password = getattr(settings, "smtp_password", None)
-        return Smtp(
-            host,
-            getattr(settings, "smtp_port", 25),
-            user=getattr(settings, "smtp_user", ""),
-            password=password.get_secret_value() if password is not None else "",
-            starttls=getattr(settings, "smtp_starttls", False),
-        )
-    return Outbox(settings.resolved_outbox_dir())  # type: ignore[attr-defined]

@@ -10,11 +10,14 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from opendvi.errors import Refused
 
-__all__ = ["Outbox", "Smtp", "Transport", "plain_message"]
+if TYPE_CHECKING:
+    from opendvi.settings import Settings
+
+__all__ = ["Outbox", "Smtp", "Transport", "plain_message", "transport_for"]
 
 # Links to the application's pictures never go into a message.
 _PICTURE_LINK = re.compile(r"/(photos|faces)/\d+|data:image/", re.IGNORECASE)
@@ -87,3 +90,17 @@ class Outbox:
         partial.write_bytes(bytes(message))
         partial.replace(target)  # a file in the outbox is always whole
         return f"written to {target}"
+
+
+def transport_for(settings: Settings) -> Transport:
+    """The way e-mails leave: the mail server if one is set, else the outbox folder."""
+    if settings.smtp_host:
+        password = settings.smtp_password
+        return Smtp(
+            settings.smtp_host,
+            settings.smtp_port,
+            user=settings.smtp_user,
+            password=password.get_secret_value() if password is not None else "",
+            starttls=settings.smtp_starttls,
+        )
+    return Outbox(settings.resolved_outbox_dir())

@@ -29,11 +29,13 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from starlette.middleware.sessions import SessionMiddleware
 
     from opendvi.app import OpenDVI
+    from opendvi.core.roles import Permission
     from opendvi.errors import OpenDVIError
+    from opendvi.infra.recent import Recent
     from opendvi.settings import Settings
-    from opendvi.web import api, decisions, intake, notifications, pages, pictures, records
-    from opendvi.web.recent import Recent
-    from opendvi.web.security import READ, LoginLimiter, guard, roles
+    from opendvi.web import api, pages
+    from opendvi.web.security import LoginLimiter, guard, permits
+    from opendvi.web.templating import error_page
 
     if dvi is None:
         dvi = OpenDVI.open(settings or Settings())
@@ -61,7 +63,6 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     )
     app.state.dvi = dvi
     app.state.limiter = LoginLimiter(settings.login_attempts)
-    app.state.recent = Recent(dvi.db)
     app.state.accounts = Recent(dvi.db, max_age_s=2.0)
     app.add_middleware(
         SessionMiddleware,
@@ -72,18 +73,11 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
         https_only=settings.https,
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(pages.router)
-    app.include_router(pictures.router)
-    app.include_router(api.router)
-    app.include_router(decisions.router)
-    app.include_router(intake.router)  # before records: /records/{kind}/new
-    app.include_router(records.router)
-    app.include_router(notifications.router)
-    # The pages show families' details (the "Families" link) only to these roles.
-    pages.templates.env.globals["family_roles"] = notifications.FAMILY
+    for router in [*pages.routers, *api.routers]:
+        app.include_router(router)
 
     @app.get("/api/docs", include_in_schema=False)
-    @roles(*READ)
+    @permits(Permission.READ)
     def api_docs() -> Response:
         """The API's interactive description, served from this machine (works offline)."""
         from fastapi.openapi.docs import get_swagger_ui_html
@@ -97,7 +91,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
         )
 
     @app.get("/api/openapi.json", include_in_schema=False)
-    @roles(*READ)
+    @permits(Permission.READ)
     def openapi() -> JSONResponse:
         """The API's description, for signed-in users only."""
         return JSONResponse(app.openapi())
@@ -108,7 +102,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
             return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return pages.error_page(request, exc.status_code, str(exc.detail))
+        return error_page(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(OpenDVIError)
     async def domain_error(request: Request, exc: OpenDVIError) -> Response:
@@ -117,10 +111,10 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
             if getattr(exc, "field", None):
                 body["field"] = exc.field  # type: ignore[attr-defined]
             return JSONResponse(body, status_code=exc.http_status)
-        return pages.error_page(request, exc.http_status, str(exc))
+        return error_page(request, exc.http_status, str(exc))
 
     @app.get("/favicon.ico", include_in_schema=False)
-    @roles("public")
+    @permits(Permission.PUBLIC)
     def favicon() -> Response:
         return Response(status_code=204)
 

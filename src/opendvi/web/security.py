@@ -1,6 +1,7 @@
-"""Who may do what in the web application: every route declares its roles, and one guard
-checks them (failing closed on a route that declares none), the login, the CSRF token on
-every change, and the limit on failed logins.
+"""Who may use which page: every route declares the permission it needs (``core.roles``),
+and one guard checks it (failing closed on a route that declares none), the sign-in, the
+CSRF token on every change, and the limit on failed sign-ins. The use-cases check the
+same permissions again, whichever front end calls them.
 """
 
 from __future__ import annotations
@@ -10,71 +11,44 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from opendvi.db.tables import User
-from opendvi.users import REVIEW_ROLES
+from opendvi.core.roles import Permission, roles_for
+from opendvi.people import Account, account
 
 __all__ = [
-    "ALL_ROLES",
-    "CHANGE",
-    "PUBLIC",
-    "READ",
-    "REVIEW",
     "LoginLimiter",
-    "Viewer",
     "csrf_token",
+    "current_viewer",
     "declared_roles",
     "guard",
-    "roles",
+    "permits",
+    "start_session",
 ]
 
-ALL_ROLES = ("admin", "forensic", "caseworker", "reviewer", "auditor")
-READ = ALL_ROLES  # anything a signed-in user may look at
-REVIEW = REVIEW_ROLES  # decisions on candidates
-CHANGE = ("admin", "forensic", "caseworker", "reviewer")  # everyone but the auditor
-PUBLIC = ("public",)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def roles(*names: str) -> Callable[[F], F]:
-    """Declare who may use a route: role names, or ``PUBLIC``."""
-    unknown = set(names) - set(ALL_ROLES) - {"public"}
-    if unknown or not names:
-        raise ValueError(f"unknown roles {sorted(unknown)}" if unknown else "no roles given")
+def permits(permission: Permission) -> Callable[[F], F]:
+    """Declare the permission a route needs (``Permission.PUBLIC``: no sign-in)."""
+    allowed = frozenset({"public"}) if permission is Permission.PUBLIC else roles_for(permission)
 
     def mark(endpoint: F) -> F:
-        endpoint.opendvi_roles = frozenset(names)  # type: ignore[attr-defined]
+        endpoint.opendvi_permission = permission  # type: ignore[attr-defined]
+        endpoint.opendvi_roles = allowed  # type: ignore[attr-defined]
         return endpoint
 
     return mark
 
 
 def declared_roles(endpoint: Callable[..., Any]) -> frozenset[str] | None:
+    """The role names that may use a route ("public" for everyone), or None if it declares
+    nothing (then nobody may)."""
     return getattr(endpoint, "opendvi_roles", None)
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The signed-in user, as the pages need them."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-
-    @property
-    def name(self) -> str:
-        return self.display_name or self.username
-
-    def may(self, allowed: tuple[str, ...]) -> bool:
-        return self.role in allowed
 
 
 def csrf_token(request: Request) -> str:
@@ -90,7 +64,7 @@ def _is_api(request: Request) -> bool:
 
 
 async def guard(request: Request) -> None:
-    """Runs before every route: the route's declared roles, the login, the CSRF token."""
+    """Runs before every route: the route's declared roles, the sign-in, the CSRF token."""
     endpoint = request.scope.get("endpoint")
     allowed = declared_roles(endpoint) if endpoint is not None else None
     if allowed is None:
@@ -121,49 +95,31 @@ async def guard(request: Request) -> None:
     request.state.viewer = viewer
 
 
-def current_viewer(request: Request) -> Viewer | None:
+def current_viewer(request: Request) -> Account | None:
+    """The signed-in user, or None (and the session cleared) when the account is gone,
+    deactivated, or its password or role changed since the sign-in."""
     cached = getattr(request.state, "viewer", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     user_id = request.session.get("user_id")
-    epoch = request.session.get("epoch")
     if not isinstance(user_id, int):
         return None
-    app = request.app.state.dvi
-
-    def account() -> Any:
-        with app.db.read() as session:
-            return session.execute(
-                select(
-                    User.id,
-                    User.username,
-                    User.display_name,
-                    User.role,
-                    User.active,
-                    User.password_hash,
-                ).where(User.id == user_id)
-            ).one_or_none()
-
+    dvi = request.app.state.dvi
     # Read again after any change made here, and at least every two seconds: a user
     # deactivated or given a new password by another process is signed out within that.
-    user = request.app.state.accounts.get(f"user:{user_id}", account)
-    if user is None or not user.active or _epoch(user) != epoch:
+    found = request.app.state.accounts.get(f"user:{user_id}", lambda: account(dvi, user_id))
+    if found is None or not found.active or found.epoch != request.session.get("epoch"):
         request.session.clear()
         return None
-    viewer = Viewer(user.id, user.username, user.display_name, user.role)
-    request.state.viewer = viewer
-    return viewer
+    request.state.viewer = found
+    return found  # type: ignore[no-any-return]
 
 
-def _epoch(user: Any) -> str:
-    # Changing the password (or role) ends every session signed with the old one.
-    return (user.password_hash or "")[-16:] + user.role
-
-
-def sign_in(request: Request, user: User) -> None:
+def start_session(request: Request, signed_in: Account) -> None:
+    """A new session for the user just signed in, with a new CSRF token."""
     request.session.clear()
-    request.session["user_id"] = user.id
-    request.session["epoch"] = _epoch(user)
+    request.session["user_id"] = signed_in.id
+    request.session["epoch"] = signed_in.epoch
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 

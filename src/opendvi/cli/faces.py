@@ -1,0 +1,125 @@
+"""``opendvi faces``: find the faces in stored photos, list them, box one by hand, choose the
+person in a group photo."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opendvi.cli.common import ActorOpt, QuietOpt, WorkersOpt, acting, interrupted, opened
+
+if TYPE_CHECKING:
+    from opendvi.app import OpenDVI
+    from opendvi.records.views import PhotoView
+
+__all__ = ["detect", "register"]
+
+faces_app = typer.Typer(
+    help="Faces in stored photos: detect, list, box by hand, choose the person.",
+    no_args_is_help=True,
+)
+
+
+def detect(
+    dvi: OpenDVI, *, quiet: bool, actor: str | None, workers: int | None, redo: bool
+) -> None:
+    """Find the faces of the photos waiting (every photo with ``redo``), with a progress bar."""
+    from opendvi.infra.progress import Bar
+    from opendvi.records.faces import detect_faces
+
+    with Bar("Finding faces", quiet=quiet) as bar:
+        report = detect_faces(
+            dvi, actor=acting(actor), workers=workers, redo=redo, progress=bar.update
+        )
+    if not quiet and report.photos:
+        typer.echo(
+            f"faces: {report.photos} photos — {report.faces} faces ({report.usable} usable), "
+            f"{report.no_face} without a face, {report.errors} unreadable"
+        )
+
+
+@faces_app.command("detect")
+def faces_detect(
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Look again at every photo, not only pending ones.")
+    ] = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Find and embed faces in photos still waiting (imports do this unless --no-faces)."""
+    with opened() as dvi, interrupted("Photos done so far are saved; run it again to finish."):
+        detect(dvi, quiet=quiet, actor=actor, workers=workers, redo=redo)
+
+
+def _lines(photos: list[PhotoView]) -> list[str]:
+    lines = []
+    for photo in photos:
+        lines.append(
+            f"photo {photo.id}  {photo.name}  {photo.width}×{photo.height}  "
+            f"{photo.detection_status}  {photo.detection_note}".rstrip()
+        )
+        for face in photo.faces:
+            state = "usable" if face.usable else f"unusable: {face.why_not}"
+            x, y, w, h = face.box
+            lines.append(
+                f"  face {face.id}{' (the person)' if face.subject else ''}  "
+                f"box {x},{y},{w},{h}  turned {face.turned:g}°  quality {face.quality or 0:.2f}  "
+                f"{state}{'  boxed by hand' if face.manual else ''}  [{face.model}]"
+            )
+    return lines
+
+
+@faces_app.command("list")
+def faces_list(
+    ref: Annotated[str, typer.Argument(help="A report's or remains record's ref.")],
+) -> None:
+    """The photos of a record and the faces found in each, with their ids."""
+    from opendvi.records.page import faces_of
+
+    with opened() as dvi:
+        photos = faces_of(dvi, ref)
+    for line in _lines(photos):
+        typer.echo(line)
+
+
+@faces_app.command("box")
+def faces_box(
+    photo_id: Annotated[int, typer.Argument(help="Photo id (see `opendvi faces list REF`).")],
+    box: Annotated[str, typer.Argument(help="x,y,width,height of the face, in pixels.")],
+    rotation: Annotated[
+        float, typer.Option("--rotation", help="Degrees the photo is turned (anticlockwise).")
+    ] = 0.0,
+    actor: ActorOpt = None,
+) -> None:
+    """Mark a face by hand where the detector found none, and embed it."""
+    from opendvi.errors import InputError
+    from opendvi.records.faces import add_manual_face
+
+    try:
+        x, y, w, h = (float(v) for v in box.split(","))
+    except ValueError:
+        raise InputError(f"box {box!r}: write x,y,width,height, e.g. 120,80,200,240") from None
+    with opened() as dvi:
+        added = add_manual_face(
+            dvi, photo_id=photo_id, box=(x, y, w, h), rotation_deg=rotation, actor=acting(actor)
+        )
+    typer.echo(f"face {added.face_id} added to photo {photo_id}")
+
+
+@faces_app.command("subject")
+def faces_subject(
+    face_id: Annotated[int, typer.Argument(help="Face id (see `opendvi faces list REF`).")],
+    actor: ActorOpt = None,
+) -> None:
+    """Choose which face in a group photo is the record's person."""
+    from opendvi.records.faces import choose_subject
+
+    with opened() as dvi:
+        choose_subject(dvi, face_id=face_id, actor=acting(actor))
+    typer.echo(f"face {face_id} is now the person in its photo")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(faces_app, name="faces")

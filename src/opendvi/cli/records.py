@@ -1,0 +1,270 @@
+"""``opendvi import``, ``opendvi export``, ``opendvi stats`` and ``opendvi demo``: records in
+and out of the database, and what it holds."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated
+
+import typer
+
+from opendvi.cli.common import (
+    ActorOpt,
+    QuietOpt,
+    RecordKind,
+    WorkersOpt,
+    acting,
+    echo_error,
+    interrupted,
+    opened,
+)
+from opendvi.cli.faces import detect
+from opendvi.cli.matching import match_queued
+
+if TYPE_CHECKING:
+    from opendvi.interchange.csv_import import ImportReport
+
+__all__ = ["register"]
+
+import_app = typer.Typer(
+    help="Import records from CSV files or folders of photos.", no_args_is_help=True
+)
+export_app = typer.Typer(help="Export records or candidates as CSV or JSON.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+NoFacesOpt = Annotated[
+    bool, typer.Option("--no-faces", help="Only store records and photos; find faces later.")
+]
+NoMatchOpt = Annotated[
+    bool,
+    typer.Option("--no-match", help="Leave the matching queued for `opendvi match` to run."),
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="csv or json.")]
+PhotosDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--photos-dir",
+        help="Copy the original photos here and list their paths, so the CSV can be imported "
+        "elsewhere (default: list photos by SHA-256).",
+    ),
+]
+
+
+def _report(report: ImportReport, quiet: bool) -> None:
+    for problem in report.problems:
+        echo_error(str(problem))
+    if not quiet or report.problems:
+        summary = (
+            f"{report.file}: {report.rows} rows — {report.created} created, {report.updated} "
+            f"updated, {report.unchanged} unchanged, {report.failed} failed"
+        )
+        echo_error(summary) if report.problems else typer.echo(summary)
+
+
+def _import(
+    kind: RecordKind,
+    source: Path,
+    *,
+    folder: bool,
+    quiet: bool,
+    actor: str | None,
+    workers: int | None,
+    faces: bool,
+    match: bool,
+) -> None:
+    from opendvi.infra.progress import Bar
+    from opendvi.interchange.csv_import import import_csv, import_folder
+
+    run = import_folder if folder else import_csv
+    keep = "Rows already saved are complete; run the same command again to finish the import."
+    with opened() as dvi, interrupted(keep):
+        with Bar(f"Importing {source.name}", quiet=quiet) as bar:
+            report = run(dvi, source, kind=kind.value, actor=acting(actor), progress=bar.update)
+        _report(report, quiet)
+        if faces:
+            detect(dvi, quiet=quiet, actor=actor, workers=workers, redo=False)
+        if match:
+            match_queued(dvi, quiet=quiet, actor=actor, everything=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@import_app.command("missing")
+def import_missing(
+    file: Annotated[Path, typer.Argument(help="CSV file, one missing-person report per row.")],
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+    workers: WorkersOpt = None,
+    no_faces: NoFacesOpt = False,
+    no_match: NoMatchOpt = False,
+) -> None:
+    """Import missing-person (AM) reports from a CSV file (columns: see docs/import.md)."""
+    _import(
+        RecordKind.missing,
+        file,
+        folder=False,
+        quiet=quiet,
+        actor=actor,
+        workers=workers,
+        faces=not no_faces,
+        match=not no_match,
+    )
+
+
+@import_app.command("unidentified")
+def import_unidentified(
+    file: Annotated[Path, typer.Argument(help="CSV file, one remains record per row.")],
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+    workers: WorkersOpt = None,
+    no_faces: NoFacesOpt = False,
+    no_match: NoMatchOpt = False,
+) -> None:
+    """Import unidentified-remains (PM) records from a CSV file (columns: see docs/import.md)."""
+    _import(
+        RecordKind.unidentified,
+        file,
+        folder=False,
+        quiet=quiet,
+        actor=actor,
+        workers=workers,
+        faces=not no_faces,
+        match=not no_match,
+    )
+
+
+@import_app.command("folder")
+def import_folder_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder: one sub-folder of photos per record.")],
+    as_: Annotated[
+        RecordKind, typer.Option("--as", help="Import as missing-person reports or remains.")
+    ],
+    quiet: QuietOpt = False,
+    actor: ActorOpt = None,
+    workers: WorkersOpt = None,
+    no_faces: NoFacesOpt = False,
+    no_match: NoMatchOpt = False,
+) -> None:
+    """Import a folder of photos: each sub-folder is one record named after it; a photo
+    directly in the folder is a record of its own."""
+    _import(
+        as_,
+        folder,
+        folder=True,
+        quiet=quiet,
+        actor=actor,
+        workers=workers,
+        faces=not no_faces,
+        match=not no_match,
+    )
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    """The file to write an export to, or standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+def _export_records(
+    kind: RecordKind, fmt: Format, output: Path | None, photos_dir: Path | None
+) -> None:
+    from opendvi.interchange.export import export_records
+
+    with opened() as dvi, _output(output) as out:
+        export_records(dvi, out, kind=kind.value, fmt=fmt.value, photos_dir=photos_dir)
+
+
+@export_app.command("missing")
+def export_missing(
+    format: FormatOpt = Format.csv, output: OutputOpt = None, photos_dir: PhotosDirOpt = None
+) -> None:
+    """Export missing-person reports (CSV with the import's columns, or full JSON)."""
+    _export_records(RecordKind.missing, format, output, photos_dir)
+
+
+@export_app.command("unidentified")
+def export_unidentified(
+    format: FormatOpt = Format.csv, output: OutputOpt = None, photos_dir: PhotosDirOpt = None
+) -> None:
+    """Export unidentified-remains records (CSV with the import's columns, or full JSON)."""
+    _export_records(RecordKind.unidentified, format, output, photos_dir)
+
+
+@export_app.command("candidates")
+def export_candidates_cmd(format: FormatOpt = Format.csv, output: OutputOpt = None) -> None:
+    """Export candidate pairs: pm_ref, am_ref, rank, score (higher is more alike), and more."""
+    from opendvi.interchange.export import export_candidates
+
+    with opened() as dvi, _output(output) as out:
+        export_candidates(dvi, out, fmt=format.value)
+
+
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts of reports, remains, photos, faces, candidates and identifications."""
+    import json
+
+    from opendvi.caseload import stats as count_all
+
+    with opened() as dvi:
+        counts = count_all(dvi)
+        where = dvi.db.display_url()
+    if as_json:
+        typer.echo(json.dumps(counts, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"Database: {where}", soft_wrap=True)
+    table = Table()
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in counts.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    console.print(table)
+
+
+def demo(actor: ActorOpt = None) -> None:
+    """Fill the database with a few fictitious reports and remains to look around."""
+    from opendvi.demo import build_demo
+
+    with opened() as dvi:
+        result = build_demo(dvi, actor=acting(actor))
+        where = dvi.db.display_url()
+    typer.echo(
+        f"Demo ready in {where}: {result.missing} missing-person reports and "
+        f"{result.remains} remains records (all fictitious, refs DEMO-…; "
+        f"{result.created} newly added)."
+    )
+    typer.echo(
+        "They have no photos. To try face matching, import a folder of photos, one "
+        "sub-folder per person:\n"
+        "  opendvi import folder PATH/TO/PEOPLE --as missing\n"
+        "  opendvi import folder PATH/TO/UNIDENTIFIED --as unidentified\n"
+        "or CSV files (see docs/import.md). Then: opendvi stats"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+    app.command()(stats)
+    app.command()(demo)

@@ -1,0 +1,147 @@
+"""``opendvi exclude``, ``judge``, ``refer`` and ``identify``: reviewers' decisions on a pair,
+and identifications proposed, confirmed by two other reviewers, and revoked."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from opendvi.cli.common import ByOpt, opened, words
+
+__all__ = ["register"]
+
+identify_app = typer.Typer(
+    help="Identifications: propose, confirm (two other reviewers), revoke.", no_args_is_help=True
+)
+PmArg = Annotated[str, typer.Argument(help="The remains record's ref.")]
+AmArg = Annotated[str, typer.Argument(help="The missing-person report's ref.")]
+NumberArg = Annotated[int, typer.Argument(help="The identification's number.")]
+
+
+def exclude(
+    pm_ref: PmArg,
+    am_ref: AmArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why they are not the same person.")],
+    by: ByOpt,
+) -> None:
+    """Record that a remains record and a report are not the same person."""
+    from opendvi.review import exclude as exclude_pair
+
+    with opened() as dvi:
+        done = exclude_pair(dvi, (pm_ref, am_ref), reason=reason, username=by)
+    typer.echo(
+        f"excluded {pm_ref} / {am_ref} (decision {done.decision_id}); the pair comes back, "
+        "flagged, if the evidence behind it changes"
+    )
+
+
+def judge(
+    pm_ref: PmArg,
+    am_ref: AmArg,
+    verdict: Annotated[str, typer.Argument(help="same, different or unsure.")],
+    by: ByOpt,
+    note: Annotated[str, typer.Option("--note", help="What the judgement rests on.")] = "",
+) -> None:
+    """Record a reviewer's own judgement of a pair, made before seeing its score."""
+    from opendvi.review import VERDICTS
+    from opendvi.review import judge as judge_pair
+
+    with opened() as dvi:
+        done = judge_pair(dvi, (pm_ref, am_ref), verdict=verdict, note=note, username=by)
+    typer.echo(
+        f"{by} judged {pm_ref} / {am_ref}: {VERDICTS[verdict.strip().lower()]} "
+        f"(decision {done.decision_id}); `opendvi explain {pm_ref} {am_ref}` shows the score"
+    )
+
+
+def refer(
+    pm_ref: PmArg,
+    am_ref: AmArg,
+    compare: Annotated[
+        str, typer.Option("--compare", help="What to compare: dna, fingerprints, dental.")
+    ],
+    by: ByOpt,
+    reason: Annotated[str, typer.Option("--reason", help="A note for the record.")] = "",
+) -> None:
+    """Record a possible match, referred for comparison of primary identifiers."""
+    from opendvi.review import refer as refer_pair
+
+    with opened() as dvi:
+        done = refer_pair(dvi, (pm_ref, am_ref), compare=words(compare), reason=reason, username=by)
+    typer.echo(f"{pm_ref} / {am_ref} referred (decision {done.decision_id})")
+
+
+@identify_app.command("propose")
+def identify_propose(
+    pm_ref: PmArg,
+    am_ref: AmArg,
+    by: ByOpt,
+    primary: Annotated[
+        str,
+        typer.Option(
+            "--primary", help="Primary identifiers that agree: dna, fingerprints, dental."
+        ),
+    ] = "",
+    secondary: Annotated[
+        str,
+        typer.Option(
+            "--secondary",
+            help="Secondary evidence that agrees: face, marks, effects, description, "
+            "circumstances (two or more, with --note, when there is no primary identifier).",
+        ),
+    ] = "",
+    note: Annotated[str, typer.Option("--note", help="How the evidence agrees.")] = "",
+) -> None:
+    """Propose that the remains are the reported person; two other reviewers confirm."""
+    from opendvi.review import propose_identification
+
+    with opened() as dvi:
+        proposed = propose_identification(
+            dvi,
+            (pm_ref, am_ref),
+            primary=words(primary),
+            secondary=words(secondary),
+            note=note,
+            username=by,
+        )
+    number = proposed.number
+    typer.echo(
+        f"identification {number} proposed: {pm_ref} is {am_ref}, pending confirmation by two "
+        f"other reviewers (`opendvi identify confirm {number} --by NAME`)"
+    )
+
+
+@identify_app.command("confirm")
+def identify_confirm(number: NumberArg, by: ByOpt) -> None:
+    """Add your confirmation; the second one confirms the identification."""
+    from opendvi.review import confirm_identification
+
+    with opened() as dvi:
+        status = confirm_identification(dvi, number, username=by).status
+    typer.echo(
+        f"identification {number} confirmed: both records are now identified"
+        if status == "confirmed"
+        else f"identification {number}: first confirmation recorded; one more reviewer needed"
+    )
+
+
+@identify_app.command("revoke")
+def identify_revoke(
+    number: NumberArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is revoked.")],
+    by: ByOpt,
+) -> None:
+    """Revoke an identification: records reopen, pending notifications are cancelled."""
+    from opendvi.review import revoke_identification
+
+    with opened() as dvi:
+        revoke_identification(dvi, number, reason=reason, username=by)
+    typer.echo(f"identification {number} revoked; its history is kept")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(exclude)
+    app.command()(judge)
+    app.command()(refer)
+    app.add_typer(identify_app, name="identify")

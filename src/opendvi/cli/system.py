@@ -1,0 +1,137 @@
+"""``opendvi info``, ``db``, ``audit`` and ``serve``: where the data lives, its schema, the
+audit log, and the web application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opendvi.cli.common import echo_error, opened
+
+if TYPE_CHECKING:
+    from opendvi.app import OpenDVI
+
+__all__ = ["register"]
+
+audit_app = typer.Typer(help="Check and read the audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema maintenance.", no_args_is_help=True)
+
+
+def info() -> None:
+    """Where OpenDVI keeps its data, and the database's schema version."""
+    with opened() as dvi:
+        typer.echo(f"data directory:  {dvi.settings.data_dir}")
+        typer.echo(f"database:        {dvi.db.display_url()}")
+        typer.echo(f"photo store:     {dvi.media.root}")
+        typer.echo(f"schema version:  {dvi.db.current_revision()}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to this version of OpenDVI (also done on every start)."""
+    with opened() as dvi:
+        typer.echo(f"{dvi.db.display_url()} is at schema version {dvi.db.current_revision()}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of the audit log; name the first broken link."""
+    from opendvi.audit import verify_chain
+
+    with opened() as dvi:
+        result = verify_chain(dvi)
+    if result.ok:
+        typer.echo(f"audit log intact: {result.checked:,} events verified")
+        return
+    echo_error(
+        f"AUDIT LOG BROKEN at event {result.broken_id}: {result.reason}. "
+        f"{result.checked:,} events before it verified. Keep a copy of the database as it is "
+        "and report it to the administrator."
+    )
+    raise typer.Exit(1)
+
+
+@audit_app.command("log")
+def audit_log(
+    ref: Annotated[str | None, typer.Option("--ref", help="Only events about this record.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 20,
+) -> None:
+    """Show the newest audit events."""
+    from opendvi.audit import events
+
+    with opened() as dvi:
+        found = events(dvi, limit=limit, entity_ref=ref)
+    for event in found:
+        changed = ", ".join(event.details.get("changed", []))
+        typer.echo(
+            f"{event.id:>7}  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor:<20} "
+            f"{event.action:<26} {event.entity_ref}  {changed}".rstrip()
+        )
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Server processes (more serve more people at once; each keeps its own "
+            "failed-login counts).",
+        ),
+    ] = 1,
+) -> None:
+    """Run the web application on the configured database."""
+    from opendvi.infra.worker import Worker
+    from opendvi.people import ensure_admin
+
+    with opened() as dvi:
+        created = ensure_admin(dvi, actor="serve")
+        if created is not None:
+            typer.echo(
+                f"No administrator yet: created user 'admin' with the password\n\n"
+                f"    {created}\n\nWrite it down now; it is not shown again. Change it with "
+                "`opendvi users password admin`."
+            )
+        worker = Worker(dvi)
+        worker.start()
+        typer.echo(f"OpenDVI on http://{host}:{port}/ (Ctrl-C stops it)")
+        try:
+            _run_server(dvi, host, port, processes)
+        finally:
+            worker.stop()
+
+
+def _run_server(dvi: OpenDVI, host: str, port: int, processes: int) -> None:
+    import os
+
+    import uvicorn
+
+    from opendvi.web import create_app
+
+    if processes == 1:
+        uvicorn.run(create_app(dvi=dvi), host=host, port=port, log_level="warning")
+        return
+    # Each process opens the same database and photo store from these settings.
+    os.environ["OPENDVI_DATA_DIR"] = str(dvi.settings.data_dir)
+    os.environ["OPENDVI_DATABASE_URL"] = dvi.settings.resolved_database_url()
+    dvi.settings.resolved_secret_key()  # made once, here, before the processes start
+    uvicorn.run(
+        "opendvi.web:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        log_level="warning",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(info)
+    app.add_typer(db_app, name="db")
+    app.add_typer(audit_app, name="audit")
+    app.command()(serve)

@@ -1,0 +1,106 @@
+"""Who may do what: the one table of roles and permissions.
+
+Every check reads it: the use-cases refuse an actor without the permission (whatever front
+end they came through), each web route declares the permission it needs, the pages show a
+form only to those who may use it, and docs/api.md's role column is checked against it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "GRANTS",
+    "ROLE_WORDS",
+    "Permission",
+    "Role",
+    "doc_words",
+    "may",
+    "roles_for",
+    "who",
+]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    FORENSIC = "forensic"
+    CASEWORKER = "caseworker"
+    REVIEWER = "reviewer"
+    AUDITOR = "auditor"
+
+
+ROLE_WORDS = {
+    Role.ADMIN: "manages users and settings; may do everything",
+    Role.FORENSIC: "post-mortem records of remains",
+    Role.CASEWORKER: "missing-person reports and families",
+    Role.REVIEWER: "reviews candidates: excludes, refers, proposes and confirms identifications",
+    Role.AUDITOR: "reads everything and the audit log; changes nothing",
+}
+# A person of each role, as a refusal names them ("only a caseworker or an admin may ...").
+_NOUNS = {
+    Role.ADMIN: "admin",
+    Role.FORENSIC: "forensic specialist",
+    Role.CASEWORKER: "caseworker",
+    Role.REVIEWER: "reviewer",
+    Role.AUDITOR: "auditor",
+}
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"  # no sign-in: the sign-in page itself
+    READ = "read"  # anything a signed-in user may look at
+    REVIEW = "review"  # decisions on candidates: exclude, refer, judge, identify, confirm, revoke
+    ADD_REPORTS = "add_reports"  # add and change missing-person reports
+    ADD_REMAINS = "add_remains"  # add and change unidentified-remains records
+    EDIT_FACES = "edit_faces"  # box a face by hand, choose the person in a group photo
+    TELL_FAMILIES = "tell_families"  # notification tasks: words, plan, approval, what was done
+    READ_FAMILIES = "read_families"  # families' details and the notification tasks
+
+
+_EVERYONE = tuple(Role)
+GRANTS: dict[Permission, tuple[Role, ...]] = {
+    Permission.PUBLIC: (),
+    Permission.READ: _EVERYONE,
+    Permission.REVIEW: (Role.REVIEWER, Role.FORENSIC, Role.ADMIN),
+    # Caseworkers take reports from families; forensic staff record remains.
+    Permission.ADD_REPORTS: (Role.CASEWORKER, Role.ADMIN),
+    Permission.ADD_REMAINS: (Role.FORENSIC, Role.ADMIN),
+    Permission.EDIT_FACES: (Role.CASEWORKER, Role.FORENSIC, Role.ADMIN),
+    # Caseworkers work with families; the auditor reads what was done, and changes nothing.
+    Permission.TELL_FAMILIES: (Role.CASEWORKER, Role.ADMIN),
+    Permission.READ_FAMILIES: (Role.CASEWORKER, Role.ADMIN, Role.AUDITOR),
+}
+# How docs/api.md's role column names a permission's roles (a test compares the two).
+_DOC_WORDS = {
+    Permission.READ: "everyone",
+    Permission.REVIEW: "review",
+    Permission.TELL_FAMILIES: "families",
+}
+
+
+def roles_for(permission: Permission) -> frozenset[str]:
+    """The role names that hold ``permission``."""
+    return frozenset(role.value for role in GRANTS[permission])
+
+
+def may(role: str, permission: Permission) -> bool:
+    """Whether a user of ``role`` holds ``permission``."""
+    return role in roles_for(permission)
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def who(permission: Permission) -> str:
+    """The people who hold ``permission``, in words: "a caseworker or an admin"."""
+    nouns = [_a(_NOUNS[role]) for role in GRANTS[permission]]
+    if len(nouns) == 1:
+        return nouns[0]
+    return f"{', '.join(nouns[:-1])} or {nouns[-1]}"
+
+
+def doc_words(permission: Permission) -> str:
+    """The words docs/api.md uses for the roles holding ``permission``."""
+    held = roles_for(permission)
+    return _DOC_WORDS.get(permission) or ", ".join(role for role in Role if role in held)

@@ -1,0 +1,227 @@
+"""People who use OpenDVI, their roles, and their passwords (Argon2id hashes only).
+
+Roles and what each may do are in ``core.roles``; ``acting_user`` is the one check of who
+is acting, used inside every use-case that changes something on someone's behalf.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.core.roles import GRANTS, Permission, Role, may, who
+from opendvi.db.tables import User
+from opendvi.errors import InputError, NotFound, Refused
+
+__all__ = [
+    "Account",
+    "Person",
+    "acting_user",
+    "add_user",
+    "ensure_admin",
+    "hash_password",
+    "set_password",
+    "staff",
+    "verify_password",
+]
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as the front ends need them; ``epoch`` changes with the password or role, which
+    ends every session signed with the old one."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    epoch: str
+
+    @property
+    def name(self) -> str:
+        """The name shown to others."""
+        return self.display_name or self.username
+
+    def may(self, permission: str) -> bool:
+        """Whether this user holds ``permission`` (a ``core.roles.Permission`` value)."""
+        return may(self.role, Permission(permission))
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            active=user.active,
+            epoch=(user.password_hash or "")[-16:] + user.role,
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who may be named for a task: user name, name shown, role."""
+
+    username: str
+    name: str
+    role: str
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    if not stored:
+        return False
+    try:
+        return PasswordHasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password: use at least {MIN_PASSWORD} characters", field="password")
+
+
+def add_user(
+    app: OpenDVI,
+    *,
+    username: str,
+    role: str,
+    actor: str,
+    password: str | None = None,
+    display_name: str = "",
+    email: str | None = None,
+) -> Account:
+    """Add a user with one role; the password, when given, is stored as an Argon2id hash."""
+    with app.db.write() as session:
+        return Account.of(
+            _add(
+                session,
+                username=username,
+                role=role,
+                actor=actor,
+                password=password,
+                display_name=display_name,
+                email=email,
+            )
+        )
+
+
+def _add(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    actor: str,
+    password: str | None,
+    display_name: str = "",
+    email: str | None = None,
+) -> User:
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise InputError(
+            f"username {username!r}: use 2–80 lower-case letters, digits, dots, dashes or "
+            "underscores, starting with a letter or digit",
+            field="username",
+        )
+    if role not in set(Role):
+        raise InputError(f"role {role!r}: choose one of {', '.join(Role)}", field="role")
+    if password is not None:
+        _check_password(password)
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Refused(f"there is already a user {username!r}")
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name,
+        email=email,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.added",
+        entity_type="user",
+        entity_id=user.id,
+        entity_ref=username,
+        after={"username": username, "role": role, "display_name": display_name},
+    )
+    return user
+
+
+def set_password(app: OpenDVI, *, username: str, password: str, actor: str) -> Account:
+    """A new password for ``username``; their sessions end."""
+    _check_password(password)
+    with app.db.write() as session:
+        user = session.execute(
+            select(User).where(User.username == username.strip().lower())
+        ).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"there is no user {username!r}; `opendvi users add` adds one")
+        user.password_hash = hash_password(password)
+        audit.record(
+            session,
+            actor=actor,
+            action="user.password_changed",
+            entity_type="user",
+            entity_id=user.id,
+            entity_ref=user.username,
+        )
+        return Account.of(user)
+
+
+def acting_user(session: Session, username: str, permission: Permission, *, doing: str) -> User:
+    """Inside a use-case's transaction: the active user ``username``, if their role holds
+    ``permission``; otherwise the refusal says who may ``doing``."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"there is no active user {username!r}; `opendvi users add` adds one")
+    if user.role not in {role.value for role in GRANTS[permission]}:
+        raise Refused(f"{username} is a {user.role}; only {who(permission)} may {doing}")
+    return user
+
+
+def staff(app: OpenDVI, permission: Permission) -> list[Person]:
+    """The active users who hold ``permission``, by user name."""
+    roles = [role.value for role in GRANTS[permission]]
+    with app.db.read() as session:
+        rows = session.execute(
+            select(User.username, User.display_name, User.role)
+            .where(User.active, User.role.in_(roles))
+            .order_by(User.username)
+        ).all()
+    return [Person(username, name or username, role) for username, name, role in rows]
+
+
+def ensure_admin(app: OpenDVI, *, actor: str) -> str | None:
+    """Create the first administrator if there is none; returns the new password, once."""
+    import secrets
+
+    with app.db.write() as session:
+        if session.execute(select(User.id).where(User.role == "admin", User.active)).first():
+            return None
+        password = secrets.token_urlsafe(12)
+        name = "admin"
+        if session.execute(select(User.id).where(User.username == name)).first():
+            name = f"admin-{secrets.token_hex(2)}"
+        _add(session, username=name, role="admin", actor=actor, password=password)
+        return password

@@ -1,0 +1,458 @@
+"""Use-cases that create and change records: missing-person reports and unidentified remains.
+
+Each saves one record in its own transaction with one audit event, holding digests of the
+record before and after. Saving a record with the values it already has changes nothing and
+writes nothing, which is what makes imports idempotent. A record added or changed from a
+form or the API is read by the import's parsers (``core.fields``), so a typed value means
+what it means in a CSV file, and every problem is reported at once before anything is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.core.fields import (
+    ContactInput,
+    MarkInput,
+    ParsedRecord,
+    form_fields,
+    parse_missing_person,
+    parse_remains,
+)
+from opendvi.db.tables import (
+    Contact,
+    Effect,
+    Event,
+    Mark,
+    MissingPerson,
+    Photo,
+    Remains,
+    utcnow,
+)
+from opendvi.errors import FormProblems, NotFound, PhotoError
+from opendvi.infra.jobs import queue_match
+from opendvi.records.photos import StoredPhoto, current_photos, keep_photo
+
+__all__ = [
+    "KINDS",
+    "SaveResult",
+    "Upload",
+    "add_record",
+    "change_record",
+    "save_missing_person",
+    "save_parsed",
+    "save_record",
+    "save_remains",
+    "snapshot",
+]
+
+Record = MissingPerson | Remains
+Kind = Literal["missing", "remains"]
+KINDS: dict[str, type[Record]] = {"missing": MissingPerson, "remains": Remains}
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    outcome: Outcome
+    record_id: int
+    ref: str
+
+
+_SKIP = {"id", "created_at", "updated_at", "event_id", "merged_into_id", "linked_to_id"}
+
+
+def snapshot(record: Record) -> dict[str, Any]:
+    """The record's whole state as plain values: what an audit digest is taken of."""
+    mapper = sa_inspect(type(record))
+    state: dict[str, Any] = {
+        column.key: getattr(record, column.key)
+        for column in mapper.column_attrs
+        if column.key not in _SKIP
+    }
+    state["event"] = record.event.code if record.event else None
+    state["marks"] = [[m.kind, m.body_location, m.description] for m in record.marks]
+    state["effects"] = [[e.category, e.description] for e in record.effects]
+    state["photos"] = [
+        [p.sha256, p.taken_earliest, p.taken_latest]
+        for p in sorted(record.photos, key=lambda p: p.position)
+        if not p.withdrawn_at
+    ]
+    if isinstance(record, MissingPerson):
+        state["contacts"] = [
+            [
+                c.name,
+                c.relationship_,
+                c.email,
+                c.phone,
+                c.language,
+                c.consent_contact,
+                c.consent_channels,
+                c.sharing_scope,
+                c.consent_withdrawn_at,
+            ]
+            for c in record.contacts
+        ]
+    return {key: _plain(value) for key, value in state.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Dates and times as text that reads the same before and after a database round trip."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _event(session: Session, code: str | None, *, actor: str) -> Event | None:
+    if not code:
+        return None
+    event = session.execute(select(Event).where(Event.code == code)).scalar_one_or_none()
+    if event is None:
+        event = Event(code=code, name=code)
+        session.add(event)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="event.created",
+            entity_type="event",
+            entity_id=event.id,
+            entity_ref=code,
+            after={"code": code},
+        )
+    return event
+
+
+def _set_marks(record: Record, marks: Sequence[MarkInput]) -> None:
+    wanted = [(m.kind, m.body_location, m.description) for m in marks]
+    if [(m.kind, m.body_location, m.description) for m in record.marks] != wanted:
+        record.marks = [Mark(kind=k, body_location=loc, description=d) for k, loc, d in wanted]
+
+
+def _set_effects(record: Record, effects: Sequence[str]) -> None:
+    if [e.description for e in record.effects] != list(effects):
+        record.effects = [Effect(category="clothing", description=d) for d in effects]
+
+
+def _set_contacts(record: MissingPerson, contacts: Sequence[ContactInput]) -> None:
+    for given in contacts:
+        known = next(
+            (c for c in record.contacts if c.name.casefold() == given.name.casefold()), None
+        )
+        if known is None:
+            known = Contact(name=given.name)
+            record.contacts.append(known)
+        known.name = given.name
+        known.relationship_ = given.relationship
+        known.email, known.phone, known.language = given.email, given.phone, given.language
+        known.consent_channels, known.sharing_scope = given.consent_channels, given.sharing_scope
+        # A yes that becomes a no is a withdrawal (dated); a first no is a refusal.
+        had_consented = known.consent_contact is True
+        if known.consent_contact is not False or given.consent_contact is not None:
+            known.consent_contact = given.consent_contact
+        if given.consent_contact:
+            known.consent_withdrawn_at = None
+        elif (
+            given.consent_contact is False and had_consented and known.consent_withdrawn_at is None
+        ):
+            known.consent_withdrawn_at = utcnow()
+
+
+def _set_photos(record: Record, photos: Sequence[StoredPhoto]) -> int:
+    """Make ``photos`` the record's active photos, in order; others are withdrawn, not deleted."""
+    by_sha = {p.sha256: p for p in record.photos}
+    wanted = {p.sha256 for p in photos}
+    added = 0
+    for position, given in enumerate(photos):
+        taken_earliest = given.taken.earliest if given.taken else None
+        taken_latest = given.taken.latest if given.taken else None
+        photo = by_sha.get(given.sha256)
+        if photo is None:
+            photo = Photo(
+                sha256=given.sha256,
+                served_sha256=given.served_sha256,
+                original_name=given.original_name,
+                media_type=given.media_type,
+                byte_size=given.byte_size,
+                width=given.width,
+                height=given.height,
+            )
+            record.photos.append(photo)
+            by_sha[given.sha256] = photo
+            added += 1
+        photo.withdrawn_at = None
+        photo.position = position
+        photo.taken_earliest, photo.taken_latest = taken_earliest, taken_latest
+    for photo in record.photos:
+        if photo.sha256 not in wanted and photo.withdrawn_at is None:
+            photo.withdrawn_at = utcnow()
+    return added
+
+
+def save_record(
+    session: Session,
+    kind: type[Record],
+    *,
+    actor: str,
+    ref: str,
+    fields: dict[str, Any],
+    event_code: str | None = None,
+    marks: Sequence[MarkInput] | None = None,
+    effects: Sequence[str] | None = None,
+    photos: Sequence[StoredPhoto] | None = None,
+    contacts: Sequence[ContactInput] | None = None,
+    source: str = "",
+) -> SaveResult:
+    """Inside the caller's transaction: create or update the record ``ref`` of ``kind``.
+
+    Values not given (``None`` lists, absent keys) are left as stored. ``photos``, when
+    given, become the record's active photos; photos no longer listed are withdrawn.
+    """
+    record = session.execute(select(kind).where(kind.ref == ref)).scalar_one_or_none()
+    before = snapshot(record) if record is not None else None
+    if record is None:
+        record = kind(ref=ref)
+        session.add(record)
+    for key, value in fields.items():
+        setattr(record, key, value)
+    if event_code is not None:
+        record.event = _event(session, event_code, actor=actor)
+    if marks is not None:
+        _set_marks(record, marks)
+    if effects is not None:
+        _set_effects(record, effects)
+    if contacts is not None and isinstance(record, MissingPerson):
+        from opendvi.notify.revocation import cancel_for_contacts
+
+        _set_contacts(record, contacts)
+        session.flush()
+        # A contact who withdrew consent gets nothing more: pending tasks are cancelled.
+        cancel_for_contacts(session, list(record.contacts), actor=actor)
+    added = _set_photos(record, photos) if photos is not None else 0
+    # Flushing applies column defaults, so the snapshot is the one a later read would take.
+    session.flush()
+    after = snapshot(record)
+    if after == before:
+        return SaveResult("unchanged", record.id, ref)
+    entity = "missing_person" if kind is MissingPerson else "remains"
+    outcome: Outcome = "created" if before is None else "updated"
+    details: dict[str, Any] = {"photos_added": added}
+    if before is not None:
+        details["changed"] = sorted(k for k in after if before.get(k) != after[k])
+    if source:
+        details["source"] = source
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{entity}.{outcome}",
+        entity_type=entity,
+        entity_id=record.id,
+        entity_ref=ref,
+        before=before,
+        after=after,
+        details=details,
+    )
+    queue_match(session, "missing" if kind is MissingPerson else "remains", record.id)
+    return SaveResult(outcome, record.id, ref)
+
+
+def save_missing_person(
+    app: OpenDVI,
+    *,
+    actor: str,
+    ref: str,
+    fields: dict[str, Any],
+    event_code: str | None = None,
+    contacts: Sequence[ContactInput] | None = None,
+    marks: Sequence[MarkInput] | None = None,
+    effects: Sequence[str] | None = None,
+    photos: Sequence[StoredPhoto] | None = None,
+    source: str = "",
+) -> SaveResult:
+    """Create or update the missing-person report ``ref`` with the values given (see
+    ``save_record``)."""
+    with app.db.write() as session:
+        return save_record(
+            session,
+            MissingPerson,
+            actor=actor,
+            ref=ref,
+            fields=fields,
+            event_code=event_code,
+            marks=marks,
+            effects=effects,
+            photos=photos,
+            contacts=contacts,
+            source=source,
+        )
+
+
+def save_remains(
+    app: OpenDVI,
+    *,
+    actor: str,
+    ref: str,
+    fields: dict[str, Any],
+    event_code: str | None = None,
+    marks: Sequence[MarkInput] | None = None,
+    effects: Sequence[str] | None = None,
+    photos: Sequence[StoredPhoto] | None = None,
+    source: str = "",
+) -> SaveResult:
+    """Create or update the unidentified-remains record ``ref`` with the values given."""
+    with app.db.write() as session:
+        return save_record(
+            session,
+            Remains,
+            actor=actor,
+            ref=ref,
+            fields=fields,
+            event_code=event_code,
+            marks=marks,
+            effects=effects,
+            photos=photos,
+            source=source,
+        )
+
+
+def _save_parsed(
+    session: Session,
+    kind: type[Record],
+    parsed: ParsedRecord,
+    photos: Sequence[StoredPhoto] | None,
+    actor: str,
+    source: str,
+) -> SaveResult:
+    return save_record(
+        session,
+        kind,
+        actor=actor,
+        ref=parsed.ref,
+        fields=parsed.fields,
+        event_code=parsed.event_code,
+        marks=parsed.marks,
+        effects=parsed.effects,
+        photos=photos,
+        contacts=parsed.contacts if kind is MissingPerson else None,
+        source=source,
+    )
+
+
+def save_parsed(
+    app: OpenDVI,
+    *,
+    kind: Literal["missing", "remains", "unidentified"],
+    parsed: ParsedRecord,
+    photos: Sequence[StoredPhoto] | None,
+    actor: str,
+    source: str = "",
+) -> SaveResult:
+    """Save a record read by ``core.fields`` (a CSV row) with its photos."""
+    model = MissingPerson if kind == "missing" else Remains
+    with app.db.write() as session:
+        return _save_parsed(session, model, parsed, photos, actor, source)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo file sent from a form: its name and its bytes."""
+
+    name: str
+    data: bytes
+
+
+def _parse(kind: Kind, values: dict[str, str], *, every_field: bool) -> ParsedRecord:
+    parse = parse_missing_person if kind == "missing" else parse_remains
+    # A new record reads the fields filled in; a change reads every field, so one emptied
+    # is cleared (as an empty cell of an imported row is).
+    known = {f: (values.get(f) or "").strip() for f in form_fields(kind)}
+    return parse(known if every_field else {k: v for k, v in known.items() if v})
+
+
+def _ref_taken(app: OpenDVI, kind: Kind, ref: str) -> bool:
+    model = KINDS[kind]
+    with app.db.read() as session:
+        return session.execute(select(model.id).where(model.ref == ref)).first() is not None
+
+
+def _keep(app: OpenDVI, uploads: Sequence[Upload], problems: dict[str, str]) -> list[StoredPhoto]:
+    stored = []
+    for upload in uploads:
+        try:
+            stored.append(
+                keep_photo(upload.data, name=upload.name, media=app.media, settings=app.settings)
+            )
+        except PhotoError as exc:
+            problems["photos"] = str(exc)
+            break
+    return stored
+
+
+def _refuse(kind: Kind, problems: dict[str, str]) -> None:
+    if problems:
+        raise FormProblems(problems, order=form_fields(kind))
+
+
+def add_record(
+    app: OpenDVI,
+    *,
+    kind: Kind,
+    values: dict[str, str],
+    actor: str,
+    photos: Sequence[Upload] = (),
+    source: str,
+) -> SaveResult:
+    """A new record from the import's fields as text (a form, the API), with its photos.
+    Every problem is reported at once (``FormProblems``) and nothing is kept then."""
+    parsed = _parse(kind, values, every_field=False)
+    problems = dict(parsed.problems)
+    if parsed.ref and "ref" not in problems and _ref_taken(app, kind, parsed.ref):
+        problems["ref"] = f"{parsed.ref!r} is already taken; choose another reference"
+    _refuse(kind, problems)
+    stored = _keep(app, photos, problems)
+    _refuse(kind, problems)
+    with app.db.write() as session:
+        return _save_parsed(session, KINDS[kind], parsed, stored, actor, source)
+
+
+def change_record(
+    app: OpenDVI,
+    *,
+    kind: Kind,
+    ref: str,
+    values: dict[str, str],
+    actor: str,
+    photos: Sequence[Upload] = (),
+    source: str,
+) -> SaveResult:
+    """Change the record ``ref`` to the values given (every field: one left empty is
+    cleared) and add ``photos`` to those it has."""
+    if not _ref_taken(app, kind, ref):
+        raise NotFound(f"there is no record {ref}")
+    parsed = _parse(kind, {**values, "ref": ref}, every_field=True)
+    problems = dict(parsed.problems)
+    _refuse(kind, problems)
+    stored = _keep(app, photos, problems)
+    _refuse(kind, problems)
+    model = KINDS[kind]
+    with app.db.write() as session:
+        added = None
+        if stored:
+            record = session.execute(select(model).where(model.ref == ref)).scalar_one()
+            added = current_photos(record) + stored
+        return _save_parsed(session, model, parsed, added, actor, source)

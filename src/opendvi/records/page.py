@@ -1,0 +1,86 @@
+"""One record as its page, the API and ``opendvi faces list`` show it: its values, its
+photos and faces, its candidates and its history; and its values as its form is filled in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.db.tables import MissingPerson, Photo, Remains
+from opendvi.errors import NotFound
+from opendvi.matching.queries import Listed, listed_for
+from opendvi.records.intake import KINDS, Kind
+from opendvi.records.values import record_values
+from opendvi.records.views import PhotoView, RecordView
+
+__all__ = ["RecordDetail", "faces_of", "form_values", "record_detail"]
+
+TITLES = {"missing": "missing-person reports", "remains": "unidentified remains"}
+HISTORY = 100
+
+
+@dataclass(frozen=True)
+class RecordDetail:
+    record: RecordView
+    photos: list[PhotoView]
+    candidates: list[Listed]  # listed candidates, best first
+    history: list[audit.Entry]  # audit events on this record, newest first
+
+
+def _record(session: Session, kind: Kind, ref: str, *options: Any) -> MissingPerson | Remains:
+    model: Any = KINDS[kind]
+    record = session.execute(
+        select(model).options(*options).where(model.ref == ref)
+    ).scalar_one_or_none()
+    if record is None:
+        raise NotFound(f"there is no record {ref!r} among the {TITLES[kind]}")
+    return record  # type: ignore[no-any-return]
+
+
+def record_detail(app: OpenDVI, kind: Kind, ref: str) -> RecordDetail:
+    """The record with its photos and faces, candidates and history."""
+    model: Any = KINDS[kind]
+    contacts = [selectinload(MissingPerson.contacts)] if kind == "missing" else []
+    with app.db.read() as session:
+        record = _record(
+            session,
+            kind,
+            ref,
+            selectinload(model.event),
+            selectinload(model.marks),
+            selectinload(model.effects),
+            selectinload(model.photos).selectinload(Photo.faces),
+            *contacts,
+        )
+        return RecordDetail(
+            record=RecordView.of(record),
+            photos=PhotoView.of_record(record),
+            candidates=listed_for(session, kind, record.id),
+            history=audit.recent(session, limit=HISTORY, entity_ref=ref),
+        )
+
+
+def form_values(app: OpenDVI, kind: Kind, ref: str) -> dict[str, str]:
+    """The record's values as its form is filled in (as an export would write them), the
+    reporting contact's included."""
+    with app.db.read() as session:
+        return record_values(_record(session, kind, ref))
+
+
+def faces_of(app: OpenDVI, ref: str) -> list[PhotoView]:
+    """The active photos of the report or remains record ``ref``, each with its faces."""
+    with app.db.read() as session:
+        for model in (MissingPerson, Remains):
+            record = session.execute(
+                select(model)
+                .options(selectinload(model.photos).selectinload(Photo.faces))
+                .where(model.ref == ref)
+            ).scalar_one_or_none()
+            if record is not None:
+                return PhotoView.of_record(record)
+    raise NotFound(f"no report or remains record has the ref {ref!r}")

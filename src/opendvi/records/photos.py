@@ -1,0 +1,223 @@
+"""Photos of records: checked and kept in the photo store before the record that holds them
+is saved, and read back for the pages (the served copy of a photo, a face cut out of its
+photo), each said to be post-mortem or not so that a body is never shown unasked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opendvi.app import OpenDVI
+from opendvi.core.uncertain import DateRange
+from opendvi.db.tables import Face, MissingPerson, Photo, Remains
+from opendvi.errors import NotFound, PhotoError
+from opendvi.infra.images import decode_rgb, inspect_image, served_copy
+from opendvi.infra.media import MediaStore, sha256_hex
+from opendvi.settings import Settings
+
+__all__ = [
+    "FacePicture",
+    "PhotoFile",
+    "StoredPhoto",
+    "current_photos",
+    "face_picture",
+    "is_post_mortem",
+    "keep_photo",
+    "known_photo",
+    "photo_file",
+    "store_photo",
+]
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo already checked and written to the photo store, ready to attach to a record."""
+
+    sha256: str
+    served_sha256: str
+    original_name: str
+    media_type: str
+    byte_size: int
+    width: int
+    height: int
+    taken: DateRange | None = None
+
+    @classmethod
+    def of(cls, photo: Photo) -> StoredPhoto:
+        return cls(
+            sha256=photo.sha256,
+            served_sha256=photo.served_sha256,
+            original_name=photo.original_name,
+            media_type=photo.media_type,
+            byte_size=photo.byte_size,
+            width=photo.width,
+            height=photo.height,
+        )
+
+
+def known_photo(app: OpenDVI, sha256: str) -> StoredPhoto | None:
+    """A photo already stored under this hash, so its checks and served copy can be reused."""
+    with app.db.read() as session:
+        photo = session.execute(
+            select(Photo).where(Photo.sha256 == sha256).limit(1)
+        ).scalar_one_or_none()
+        return StoredPhoto.of(photo) if photo is not None else None
+
+
+def store_photo(
+    path: Path,
+    *,
+    media: MediaStore,
+    settings: Settings,
+    taken: DateRange | None = None,
+    known: Callable[[str], StoredPhoto | None] | None = None,
+) -> StoredPhoto:
+    """Check a photo file and keep it: the original unchanged, plus a metadata-free copy.
+
+    ``known`` looks a hash up among photos already stored; a photo seen before (an import run
+    again) is not decoded again.
+    """
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise PhotoError(f"{name}: no such file; check the path in the photos column") from None
+    except OSError as exc:
+        raise PhotoError(f"{name}: cannot be read ({exc.strerror})") from None
+    if path.is_dir():
+        raise PhotoError(f"{name}: is a folder, not a photo file")
+    _check_size(name, size, settings)
+    return keep_photo(
+        path.read_bytes(),
+        name=name,
+        original_name=path.name,
+        media=media,
+        settings=settings,
+        taken=taken,
+        known=known,
+    )
+
+
+def _check_size(name: str, size: int, settings: Settings) -> None:
+    if size > settings.max_photo_bytes:
+        raise PhotoError(
+            f"{name}: {size:,} bytes is above the limit of {settings.max_photo_bytes:,} "
+            "(setting OPENDVI_MAX_PHOTO_BYTES)"
+        )
+    if size == 0:
+        raise PhotoError(f"{name}: the file is empty")
+
+
+def keep_photo(
+    data: bytes,
+    *,
+    name: str,
+    media: MediaStore,
+    settings: Settings,
+    original_name: str | None = None,
+    taken: DateRange | None = None,
+    known: Callable[[str], StoredPhoto | None] | None = None,
+) -> StoredPhoto:
+    """Check a photo's bytes (``name`` says which file in an error) and keep them."""
+    _check_size(name, len(data), settings)
+    original_name = original_name or name
+    previous = known(sha256_hex(data)) if known else None
+    if previous is not None and media.path(previous.served_sha256).exists():
+        media.put(data)
+        return replace(previous, original_name=original_name, taken=taken)
+    info = inspect_image(data, name=name, max_pixels=settings.max_image_pixels)
+    served = served_copy(
+        data, name=name, max_pixels=settings.max_image_pixels, max_side=settings.served_max_side
+    )
+    return StoredPhoto(
+        sha256=media.put(data),
+        served_sha256=media.put(served),
+        original_name=original_name,
+        media_type=info.media_type,
+        byte_size=len(data),
+        width=info.width,
+        height=info.height,
+        taken=taken,
+    )
+
+
+def current_photos(record: MissingPerson | Remains) -> list[StoredPhoto]:
+    """The record's active photos as the intake takes them, in order, dates kept: photos
+    added from a form join these."""
+    out = []
+    for photo in sorted(record.photos, key=lambda p: (p.position, p.id)):
+        if photo.withdrawn_at is not None:
+            continue
+        when = (
+            DateRange(photo.taken_earliest, photo.taken_latest or photo.taken_earliest)
+            if photo.taken_earliest
+            else None
+        )
+        out.append(replace(StoredPhoto.of(photo), taken=when))
+    return out
+
+
+# -- pictures for the pages --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """The served (metadata-free) copy of a photo."""
+
+    id: int
+    data: bytes
+    post_mortem: bool
+
+
+@dataclass(frozen=True)
+class FacePicture:
+    """A face's photo decoded, with the face's box in the photo turned upright."""
+
+    photo_id: int
+    rgb: object  # numpy array, height × width × 3, of the photo before turning
+    rotation_deg: float
+    box: tuple[int, int, int, int]
+    post_mortem: bool
+
+
+def _active_photo(session: Session, photo_id: int) -> Photo:
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.withdrawn_at is not None:
+        raise NotFound(f"there is no photo {photo_id}")
+    return photo
+
+
+def is_post_mortem(app: OpenDVI, photo_id: int) -> bool:
+    """Whether a stored photo is of remains (404 for one withdrawn or never stored)."""
+    with app.db.read() as session:
+        return _active_photo(session, photo_id).remains_id is not None
+
+
+def photo_file(app: OpenDVI, photo_id: int) -> PhotoFile:
+    """The photo as the pages show it (404 for a photo withdrawn or never stored)."""
+    with app.db.read() as session:
+        photo = _active_photo(session, photo_id)
+        sha, post_mortem = photo.served_sha256, photo.remains_id is not None
+    return PhotoFile(photo_id, app.media.get(sha), post_mortem)
+
+
+def face_picture(app: OpenDVI, face_id: int) -> FacePicture:
+    """The original photo of a face, decoded, with where the face is."""
+    import numpy as np
+
+    with app.db.read() as session:
+        face = session.get(Face, face_id)
+        if face is None:
+            raise NotFound(f"there is no face {face_id}")
+        photo = face.photo
+        box = (face.box_x, face.box_y, face.box_w, face.box_h)
+        turn, sha, name = face.rotation_deg, photo.sha256, photo.original_name
+        photo_id, post_mortem = photo.id, photo.remains_id is not None
+    rgb = np.asarray(
+        decode_rgb(app.media.get(sha), name=name, max_pixels=app.settings.max_image_pixels)
+    )
+    return FacePicture(photo_id, rgb, turn, box, post_mortem)

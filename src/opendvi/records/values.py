@@ -1,0 +1,104 @@
+"""A record's fields as text, named as the import's columns (docs/import.md): what a CSV
+export writes, what the record's form is filled in with, and what the API returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opendvi.core.uncertain import DateRange, IntRange
+from opendvi.db.tables import MissingPerson, Photo, Remains
+
+__all__ = ["range_text", "record_row", "record_values"]
+
+PhotoEntry = Callable[[Photo], str]
+
+
+def range_text(earliest: Any, latest: Any) -> str:
+    return str(DateRange(earliest, latest)) if earliest and latest else ""
+
+
+def _int_text(low: int | None, high: int | None) -> str:
+    return str(IntRange(low, high)).replace("–", "-") if (low, high) != (None, None) else ""
+
+
+def _photo_columns(record: MissingPerson | Remains, photo_entry: PhotoEntry) -> dict[str, str]:
+    photos = [p for p in record.photos if p.withdrawn_at is None]
+    return {
+        "photos": "|".join(photo_entry(p) for p in photos),
+        "photo_dates": "|".join(range_text(p.taken_earliest, p.taken_latest) for p in photos)
+        if any(p.taken_earliest for p in photos)
+        else "",
+    }
+
+
+def _common_row(record: MissingPerson | Remains, photo_entry: PhotoEntry | None) -> dict[str, str]:
+    return {
+        "ref": record.ref,
+        **(_photo_columns(record, photo_entry) if photo_entry else {}),
+        "event": record.event.code if record.event else "",
+        "sex": record.sex,
+        "description": record.description,
+        "marks": "; ".join(
+            f"{m.body_location}: {m.description}" if m.body_location else m.description
+            for m in record.marks
+        ),
+        "effects": "; ".join(e.description for e in record.effects),
+    }
+
+
+def _missing_row(record: MissingPerson, photo_entry: PhotoEntry | None) -> dict[str, str]:
+    row = _common_row(record, photo_entry)
+    birth = range_text(record.birth_earliest, record.birth_latest)
+    contact = record.contacts[0] if record.contacts else None
+    row.update(
+        full_name=record.full_name,
+        other_names=record.other_names,
+        birth_date=birth if birth and len(birth) > 4 else "",
+        birth_year=birth if len(birth) == 4 else "",
+        height_cm=_int_text(record.height_min_cm, record.height_max_cm),
+        hair=record.hair,
+        eyes=record.eyes,
+        circumstances=record.circumstances,
+        last_seen_date=range_text(record.last_seen_earliest, record.last_seen_latest),
+        last_seen_place=record.last_seen_place,
+        contact_name=contact.name if contact else "",
+        contact_relationship=contact.relationship_ if contact else "",
+        contact_email=contact.email if contact else "",
+        contact_phone=contact.phone if contact else "",
+        contact_language=contact.language if contact else "",
+        consent_contact=""
+        if contact is None or contact.consent_contact is None
+        else ("yes" if contact.consent_contact else "no"),
+        contact_channels=contact.consent_channels if contact else "",
+        contact_sharing=contact.sharing_scope if contact else "",
+    )
+    return row
+
+
+def _remains_row(record: Remains, photo_entry: PhotoEntry | None) -> dict[str, str]:
+    row = _common_row(record, photo_entry)
+    row.update(
+        age_min="" if record.age_min is None else str(record.age_min),
+        age_max="" if record.age_max is None else str(record.age_max),
+        height_min_cm="" if record.height_min_cm is None else str(record.height_min_cm),
+        height_max_cm="" if record.height_max_cm is None else str(record.height_max_cm),
+        found_date=range_text(record.found_earliest, record.found_latest),
+        found_place=record.found_place,
+        condition=record.condition,
+        storage_location=record.storage_location,
+    )
+    return row
+
+
+def record_row(record: MissingPerson | Remains, photo_entry: PhotoEntry | None) -> dict[str, str]:
+    """Every column of the import for ``record``; ``photo_entry`` names each photo (none:
+    the photo columns are left out)."""
+    if isinstance(record, MissingPerson):
+        return _missing_row(record, photo_entry)
+    return _remains_row(record, photo_entry)
+
+
+def record_values(record: MissingPerson | Remains) -> dict[str, str]:
+    """A record's fields as text, as an import or a form reads them (photos aside)."""
+    return {key: value or "" for key, value in record_row(record, None).items()}

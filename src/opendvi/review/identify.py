@@ -1,0 +1,191 @@
+"""Identification: proposed on a method (``core.workflow``), confirmed by two reviewers
+other than the proposer, revocable with its history kept. Confirming opens the families'
+notification tasks in the same transaction; revoking cancels those not carried out."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.core.workflow import RuleBroken, check_confirmer, parse_method
+from opendvi.db.tables import Decision, Identification, MissingPerson, Remains, utcnow
+from opendvi.errors import InputError, NotFound, Refused
+from opendvi.notify.drafting import open_for_identification
+from opendvi.notify.revocation import cancel_for_revocation
+from opendvi.review.decisions import Pair, pair_of, reviewer
+from opendvi.review.identifications import IdentificationDetail, identification_in
+
+__all__ = ["confirm_identification", "propose_identification", "revoke_identification"]
+
+
+def propose_identification(
+    app: OpenDVI,
+    pair: Pair,
+    *,
+    primary: list[str],
+    secondary: list[str],
+    note: str,
+    username: str,
+) -> IdentificationDetail:
+    """Propose that the remains are the reported person, on the method given; two other
+    reviewers must confirm it before it counts."""
+    try:
+        method = parse_method(primary, secondary, note)
+    except RuleBroken as broken:
+        raise InputError(str(broken), field=broken.field) from None
+    with app.db.write() as session:
+        user = reviewer(session, username, "propose an identification")
+        remains, report = pair_of(session, pair)
+        for column, value, what in (
+            (Identification.remains_id, remains.id, remains.ref),
+            (Identification.missing_person_id, report.id, report.ref),
+        ):
+            active = session.execute(
+                select(Identification.id).where(column == value, Identification.status != "revoked")
+            ).first()
+            if active is not None:
+                raise Refused(
+                    f"{what} already has an identification (number {active[0]}) proposed or "
+                    "confirmed; revoke it first if it is wrong"
+                )
+        identification = Identification(
+            remains_id=remains.id,
+            missing_person_id=report.id,
+            method=method.text(),
+            basis=method.note,
+            proposed_by_id=user.id,
+        )
+        session.add(identification)
+        session.add(
+            Decision(
+                remains_id=remains.id,
+                missing_person_id=report.id,
+                kind="propose_identification",
+                reason=f"{method.text()}: {method.note}".rstrip(": "),
+                user_id=user.id,
+            )
+        )
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="identification.proposed",
+            entity_type="identification",
+            entity_id=identification.id,
+            entity_ref=f"{remains.ref} / {report.ref}",
+            after={"method": method.text(), "basis": method.note, "status": "proposed"},
+        )
+        return identification_in(session, identification.id)
+
+
+def confirm_identification(
+    app: OpenDVI, identification_id: int, *, username: str
+) -> IdentificationDetail:
+    """Add one confirmation; the second, by another reviewer, confirms the identification
+    and marks both records identified."""
+    with app.db.write() as session:
+        user = reviewer(session, username, "confirm an identification")
+        identification = session.get(Identification, identification_id, with_for_update=True)
+        if identification is None:
+            raise NotFound(f"there is no identification {identification_id}")
+        if identification.status != "proposed":
+            raise Refused(
+                f"identification {identification_id} is {identification.status}; only a "
+                "proposed one can be confirmed"
+            )
+        try:
+            check_confirmer(
+                identification.proposed_by_id, identification.confirmed_by_1_id, user.id
+            )
+        except RuleBroken as broken:
+            raise Refused(str(broken)) from None
+        before = {"status": identification.status}
+        if identification.confirmed_by_1_id is None:
+            identification.confirmed_by_1_id = user.id
+        else:
+            identification.confirmed_by_2_id = user.id
+            identification.status = "confirmed"
+            identification.confirmed_at = utcnow()
+            for record in (
+                session.get(Remains, identification.remains_id),
+                session.get(MissingPerson, identification.missing_person_id),
+            ):
+                assert record is not None
+                record.status = "identified"
+        session.add(
+            Decision(
+                remains_id=identification.remains_id,
+                missing_person_id=identification.missing_person_id,
+                kind="confirm",
+                reason=f"identification {identification.id}",
+                user_id=user.id,
+            )
+        )
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="identification.confirmed"
+            if identification.status == "confirmed"
+            else "identification.confirmation_added",
+            entity_type="identification",
+            entity_id=identification.id,
+            before=before,
+            after={"status": identification.status},
+        )
+        if identification.status == "confirmed":
+            # The family's notification tasks open with the confirmation, in its transaction.
+            open_for_identification(session, app.settings, identification, actor=username)
+        session.flush()
+        return identification_in(session, identification.id)
+
+
+def revoke_identification(
+    app: OpenDVI, identification_id: int, *, reason: str, username: str
+) -> IdentificationDetail:
+    """Revoke an identification (with its history kept): the records are open again and
+    notifications not yet carried out are cancelled."""
+    if not reason.strip():
+        raise InputError("reason: say why the identification is revoked", field="reason")
+    with app.db.write() as session:
+        user = reviewer(session, username, "revoke an identification")
+        identification = session.get(Identification, identification_id, with_for_update=True)
+        if identification is None:
+            raise NotFound(f"there is no identification {identification_id}")
+        if identification.status == "revoked":
+            raise Refused(f"identification {identification_id} is already revoked")
+        before = {"status": identification.status}
+        identification.status = "revoked"
+        identification.revoked_at = utcnow()
+        identification.revoke_reason = reason.strip()
+        for record in (
+            session.get(Remains, identification.remains_id),
+            session.get(MissingPerson, identification.missing_person_id),
+        ):
+            if record is not None and record.status == "identified":
+                record.status = "open"
+        cancelled, alerted = cancel_for_revocation(
+            session, identification, reason=reason.strip(), actor=username
+        )
+        session.add(
+            Decision(
+                remains_id=identification.remains_id,
+                missing_person_id=identification.missing_person_id,
+                kind="revoke",
+                reason=reason.strip(),
+                user_id=user.id,
+            )
+        )
+        session.flush()
+        audit.record(
+            session,
+            actor=username,
+            action="identification.revoked",
+            entity_type="identification",
+            entity_id=identification.id,
+            before=before,
+            after={"status": "revoked", "reason": reason.strip()},
+            details={"notifications_cancelled": cancelled, "handlers_alerted": alerted},
+        )
+        return identification_in(session, identification.id)

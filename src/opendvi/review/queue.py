@@ -1,0 +1,277 @@
+"""What a reviewer reads: the queue of candidates, the most credible first, and one pair
+compared — the faces that drove its score, every factor, the false-candidate estimate, the
+decisions standing on it, and whether this reviewer must first judge it blind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from opendvi.app import OpenDVI
+from opendvi.core.roles import Permission, may
+from opendvi.core.scoring import in_words
+from opendvi.db.tables import Candidate, Face, Identification, MissingPerson, Photo, Remains
+from opendvi.matching.queries import CandidateView, candidate_in, gallery_size
+from opendvi.review.decisions import Judgement, judgement_of, judgements
+from opendvi.settings import Settings
+
+__all__ = [
+    "PAGE",
+    "Comparison",
+    "PairFace",
+    "QueueItem",
+    "QueuePage",
+    "Shown",
+    "blind_for",
+    "comparison",
+    "in_review_queue",
+    "review_queue",
+]
+
+PAGE = 50
+Shown = Literal["credible", "all", "resurfaced"]
+FACTOR_NAMES = {
+    "face": "Face",
+    "sex": "Sex",
+    "age": "Age at death",
+    "height": "Height",
+    "dates": "Dates",
+    "place": "Place",
+    "marks": "Marks and tattoos",
+    "effects": "Clothing and effects",
+}
+
+
+def in_review_queue() -> list[Any]:
+    """The review queue's conditions, written as ``ix_candidates_open`` is (so it serves them):
+    credible, still listed, not excluded."""
+    return [
+        Candidate.credible,
+        Candidate.status != literal_column("'excluded'"),
+        Candidate.rank_for_remains.is_not(None),
+    ]
+
+
+def blind_for(settings: Settings, role: str) -> bool:
+    """Whether a user of ``role`` sees a pair's score only after recording their own
+    judgement (blind review is on, and they decide on candidates)."""
+    return settings.blind_review and may(role, Permission.REVIEW)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    pm_ref: str
+    am_ref: str
+    rank: int | None
+    score: float
+    credible: bool
+    status: str
+    words: str  # the false-candidate rate in words
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    show: Shown
+    page: int
+    more: bool
+
+
+def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> QueuePage:
+    """Candidates for review, the most credible first (lowest false-candidate rate)."""
+    if show == "credible":
+        # Served by ix_candidates_open alone: an index walk that stops after one page.
+        where, order = in_review_queue(), [Candidate.false_candidate_rate, Candidate.id]
+    elif show == "resurfaced":
+        where = [Candidate.rank_for_remains.is_not(None), Candidate.status == "resurfaced"]
+        order = [Candidate.false_candidate_rate, Candidate.id]
+    else:
+        where = [Candidate.rank_for_remains.is_not(None), Candidate.status != "excluded"]
+        order = [
+            Candidate.false_candidate_rate.is_(None),
+            Candidate.false_candidate_rate,
+            Candidate.score.desc(),
+            Candidate.id,
+        ]
+    # The page's ids first (from the index, without touching the records), then the page.
+    ids = (
+        select(Candidate.id)
+        .where(*where)
+        .order_by(*order)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE + 1)
+        .subquery()
+    )
+    query = (
+        select(
+            Candidate.id,
+            Candidate.rank_for_remains,
+            Candidate.score,
+            Candidate.credible,
+            Candidate.status,
+            Candidate.false_candidate_rate,
+            Remains.ref.label("pm_ref"),
+            MissingPerson.ref.label("am_ref"),
+        )
+        .join(ids, ids.c.id == Candidate.id)
+        .join(Remains, Candidate.remains_id == Remains.id)
+        .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+        .order_by(*order)
+    )
+    gallery = gallery_size(app)
+    with app.db.read() as session:
+        rows = session.execute(query).all()
+    items = [
+        QueueItem(
+            id=row.id,
+            pm_ref=row.pm_ref,
+            am_ref=row.am_ref,
+            rank=row.rank_for_remains,
+            score=row.score,
+            credible=row.credible,
+            status=row.status,
+            words=in_words(row.false_candidate_rate, gallery)
+            if row.false_candidate_rate is not None
+            else "not calibrated",
+        )
+        for row in rows[:PAGE]
+    ]
+    return QueuePage(items, show, page, len(rows) > PAGE)
+
+
+@dataclass(frozen=True)
+class PairFace:
+    """The chosen person's face in one photo of either side."""
+
+    id: int
+    photo_id: int
+    quality: float | None
+    usable: bool
+    why_not: str
+    turned: float
+    manual: bool
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str
+    points: float
+    why: str
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StandingIdentification:
+    id: int
+    status: str
+    method: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    candidate: CandidateView
+    factors: list[Factor]  # the factors shown, in the order they were scored
+    face: dict[str, Any]  # the face factor as stored: pair, best pair, weighted, pairs
+    am_face: PairFace | None  # the faces that drove the score (else the first of each side)
+    pm_face: PairFace | None
+    am_faces: list[PairFace]
+    pm_faces: list[PairFace]
+    rate_words: str | None
+    max_rate: float
+    exclusion: dict[str, Any] | None
+    referral: dict[str, Any] | None
+    identification: StandingIdentification | None
+    blind: bool  # the score is hidden until this reviewer records their judgement
+    judgements: list[Judgement]
+
+
+def _faces(session: Session, am_id: int, pm_id: int) -> tuple[list[PairFace], list[PairFace]]:
+    """The chosen person's faces on each side, in photo order: (report's, remains')."""
+    rows = session.execute(
+        select(Face, Photo.missing_person_id)
+        .join(Photo, Face.photo_id == Photo.id)
+        .where(
+            or_(Photo.missing_person_id == am_id, Photo.remains_id == pm_id),
+            Photo.withdrawn_at.is_(None),
+            Face.is_subject,
+        )
+        .order_by(Photo.position, Face.id)
+    ).all()
+    am: list[PairFace] = []
+    pm: list[PairFace] = []
+    for face, owner in rows:
+        (am if owner == am_id else pm).append(
+            PairFace(
+                face.id,
+                face.photo_id,
+                face.quality,
+                face.usable,
+                face.unusable_reason,
+                face.rotation_deg,
+                face.manual,
+            )
+        )
+    return am, pm
+
+
+def _driving(faces: list[PairFace], face_id: int | None) -> PairFace | None:
+    return next((f for f in faces if f.id == face_id), faces[0] if faces else None)
+
+
+def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: str) -> Comparison:
+    """One pair as the comparison page shows it to this viewer."""
+    with app.db.read() as session:
+        candidate = candidate_in(session, candidate_id)
+        am_faces, pm_faces = _faces(session, candidate.report_id, candidate.remains_id)
+        standing = session.execute(
+            select(Identification.id, Identification.status, Identification.method).where(
+                Identification.remains_id == candidate.remains_id,
+                Identification.missing_person_id == candidate.report_id,
+                Identification.status != "revoked",
+            )
+        ).one_or_none()
+        blind = blind_for(app.settings, viewer_role) and (
+            judgement_of(
+                session,
+                candidate.remains_id,
+                candidate.report_id,
+                viewer_id,
+                candidate.evidence_digest,
+            )
+            is None
+        )
+        judged = judgements(session, candidate.remains_id, candidate.report_id)
+    factors = candidate.factors
+    face = factors.get("face", {})
+    pair = face.get("pair") or [None, None]
+    return Comparison(
+        candidate=candidate,
+        factors=[
+            Factor(
+                FACTOR_NAMES[key],
+                value["points"],
+                value.get("why", ""),
+                tuple(value.get("flags") or ()),
+            )
+            for key, value in factors.items()
+            if key in FACTOR_NAMES
+        ],
+        face=face,
+        am_face=_driving(am_faces, pair[0]),
+        pm_face=_driving(pm_faces, pair[1]),
+        am_faces=am_faces,
+        pm_faces=pm_faces,
+        rate_words=in_words(candidate.false_candidate_rate, gallery_size(app))
+        if candidate.false_candidate_rate is not None
+        else None,
+        max_rate=app.settings.candidate_max_rate,
+        exclusion=factors.get("exclusion"),
+        referral=factors.get("referral"),
+        identification=StandingIdentification(*standing) if standing else None,
+        blind=blind,
+        judgements=judged,
+    )

@@ -1,0 +1,169 @@
+"""``/api/stats`` and ``/api/candidates``: what the registry holds, candidate pairs with
+every factor, and reviewers' decisions on a pair (as on the comparison page)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from opendvi.caseload import stats
+from opendvi.core.roles import Permission
+from opendvi.matching.queries import CandidateView, candidate, candidates
+from opendvi.review import exclude, judge, propose_identification, refer
+from opendvi.web.api.identifications import IdentificationDetail, detail_out
+from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.security import permits
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+class CandidateOut(BaseModel):
+    id: int
+    pm_ref: str
+    am_ref: str
+    rank_for_remains: int | None
+    rank_for_missing: int | None
+    score: float = Field(description="Total points: face plus description (higher: more alike)")
+    face_score: float | None
+    false_candidate_rate: float | None = Field(
+        description="Chance that a search of this many reports shows a stranger this similar"
+    )
+    credible: bool
+    status: str
+    model: str
+    factors: dict[str, Any]
+
+    @classmethod
+    def of(cls, found: CandidateView) -> CandidateOut:
+        return cls(
+            id=found.id,
+            pm_ref=found.pm_ref,
+            am_ref=found.am_ref,
+            rank_for_remains=found.rank_for_remains,
+            rank_for_missing=found.rank_for_missing,
+            score=found.score,
+            face_score=found.face_score,
+            false_candidate_rate=found.false_candidate_rate,
+            credible=found.credible,
+            status=found.status,
+            model=found.model,
+            factors=found.factors,
+        )
+
+
+class ExcludeIn(BaseModel):
+    reason: str = Field(min_length=1, description="Why the pair is not the same person")
+
+
+class ReferIn(BaseModel):
+    compare: list[str] = Field(
+        description="Primary identifiers to compare: one or more of dna, fingerprints, dental"
+    )
+    reason: str = Field("", description="Why the pair is referred (optional)")
+
+
+class JudgeIn(BaseModel):
+    verdict: str = Field(description="same, different or unsure")
+    note: str = Field("", description="What the judgement rests on (optional)")
+
+
+class JudgedOut(BaseModel):
+    decision: int
+    judgements: list[dict[str, str]] = Field(
+        description="Every judgement of the pair: by, on, verdict, words, note"
+    )
+
+
+class IdentifyIn(BaseModel):
+    primary: list[str] = Field(
+        default_factory=list,
+        description="Primary identifiers that agree: dna, fingerprints, dental",
+    )
+    secondary: list[str] = Field(
+        default_factory=list,
+        description="Secondary evidence that agrees: face, marks, effects, description, "
+        "circumstances (at least two kinds, never a face alone, when no primary is given)",
+    )
+    note: str = Field(
+        "",
+        description="The basis: how the evidence agrees (a sentence or more when only "
+        "secondary evidence is given)",
+    )
+
+
+@router.get("/stats")
+@permits(Permission.READ)
+def api_stats(dvi: DviDep) -> dict[str, int]:
+    """Counts of what the database holds."""
+    return stats(dvi)
+
+
+@router.get("/candidates")
+@permits(Permission.READ)
+def api_candidates(
+    dvi: DviDep,
+    pm_ref: str | None = None,
+    credible: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CandidateOut]:
+    """Listed candidates, the most credible first; ``pm_ref`` for one remains record's list."""
+    found = candidates(dvi, pm_ref=pm_ref, credible=credible, limit=limit, offset=offset)
+    return [CandidateOut.of(c) for c in found]
+
+
+@router.get("/candidates/{candidate_id}")
+@permits(Permission.READ)
+def api_candidate(dvi: DviDep, candidate_id: int) -> CandidateOut:
+    """One candidate pair with every factor."""
+    return CandidateOut.of(candidate(dvi, candidate_id))
+
+
+@router.post("/candidates/{candidate_id}/exclude")
+@permits(Permission.REVIEW)
+def api_exclude(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ExcludeIn) -> CandidateOut:
+    """Record that the pair is not the same person (see docs/matching.md, Exclusions)."""
+    done = exclude(dvi, candidate_id, reason=body.reason, username=viewer.username)
+    assert done.candidate is not None  # a stored candidate named it
+    return CandidateOut.of(done.candidate)
+
+
+@router.post("/candidates/{candidate_id}/refer")
+@permits(Permission.REVIEW)
+def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ReferIn) -> CandidateOut:
+    """Refer the pair as a possible match, for comparison of primary identifiers."""
+    done = refer(
+        dvi, candidate_id, compare=body.compare, reason=body.reason, username=viewer.username
+    )
+    assert done.candidate is not None
+    return CandidateOut.of(done.candidate)
+
+
+@router.post("/candidates/{candidate_id}/judge", status_code=201)
+@permits(Permission.REVIEW)
+def api_judge(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: JudgeIn) -> JudgedOut:
+    """Record your own judgement of the pair, made before seeing its score (blind review)."""
+    done = judge(dvi, candidate_id, verdict=body.verdict, note=body.note, username=viewer.username)
+    return JudgedOut(decision=done.decision_id, judgements=[asdict(j) for j in done.judgements])
+
+
+@router.post("/candidates/{candidate_id}/identify", status_code=201)
+@permits(Permission.REVIEW)
+def api_identify(
+    response: Response, dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: IdentifyIn
+) -> IdentificationDetail:
+    """Propose that the remains are the reported person, on the method given; two other
+    reviewers must confirm it (docs/matching.md)."""
+    proposed = propose_identification(
+        dvi,
+        candidate_id,
+        primary=body.primary,
+        secondary=body.secondary,
+        note=body.note,
+        username=viewer.username,
+    )
+    response.headers["Location"] = f"/api/identifications/{proposed.number}"
+    return detail_out(proposed)

@@ -1,0 +1,108 @@
+"""``/api/identifications``: proposed, confirmed and revoked identifications, each with every
+decision on its pair; confirming (two reviewers other than the proposer) and revoking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from opendvi.core.roles import Permission
+from opendvi.review import IdentificationDetail as Detail
+from opendvi.review import IdentificationView as View
+from opendvi.review import (
+    confirm_identification,
+    identification,
+    identifications,
+    revoke_identification,
+)
+from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.security import permits
+
+__all__ = ["IdentificationDetail", "detail_out", "router"]
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(description="Why the identification is revoked")
+
+
+class DecisionOut(BaseModel):
+    kind: str = Field(description="propose_identification, confirm, revoke, exclude, ...")
+    reason: str
+    by: str
+    at: dt.datetime
+
+
+class IdentificationOut(BaseModel):
+    number: int
+    pm_ref: str
+    am_ref: str
+    status: str = Field(description="proposed, confirmed or revoked")
+    method: str = Field(description="As stored: dna+dental, or secondary:face+marks")
+    basis: str
+    proposed_by: str
+    proposed_at: dt.datetime
+    confirmed_by: list[str] = Field(description="Up to two reviewers, neither the proposer")
+    confirmed_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revoke_reason: str
+
+
+class IdentificationDetail(IdentificationOut):
+    candidate_id: int | None
+    history: list[DecisionOut] = Field(description="Every decision on the pair, oldest first")
+
+
+def _fields(found: View) -> dict[str, Any]:
+    return {name: getattr(found, name) for name in IdentificationOut.model_fields}
+
+
+def detail_out(found: Detail) -> IdentificationDetail:
+    return IdentificationDetail(
+        **_fields(found),
+        candidate_id=found.candidate_id,
+        history=[
+            DecisionOut(kind=d.kind, reason=d.reason, by=d.by, at=d.at) for d in found.history
+        ],
+    )
+
+
+@router.get("/identifications")
+@permits(Permission.READ)
+def api_identifications(
+    dvi: DviDep,
+    status: Annotated[str, Query(pattern="^(|proposed|confirmed|revoked)$")] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[IdentificationOut]:
+    """Identifications, the newest first."""
+    found = identifications(dvi, status=status, limit=limit, offset=offset)
+    return [IdentificationOut(**_fields(one)) for one in found]
+
+
+@router.get("/identifications/{number}")
+@permits(Permission.READ)
+def api_identification(dvi: DviDep, number: int) -> IdentificationDetail:
+    """One identification with every decision on its pair."""
+    return detail_out(identification(dvi, number))
+
+
+@router.post("/identifications/{number}/confirm")
+@permits(Permission.REVIEW)
+def api_confirm(dvi: DviDep, viewer: ViewerDep, number: int) -> IdentificationDetail:
+    """Add a confirmation; the second, by another reviewer, confirms the identification.
+    Refused (409) to the proposer, and to whoever confirmed it already."""
+    return detail_out(confirm_identification(dvi, number, username=viewer.username))
+
+
+@router.post("/identifications/{number}/revoke")
+@permits(Permission.REVIEW)
+def api_revoke(dvi: DviDep, viewer: ViewerDep, number: int, body: RevokeIn) -> IdentificationDetail:
+    """Revoke an identification, its history kept; the records are open again."""
+    return detail_out(
+        revoke_identification(dvi, number, reason=body.reason, username=viewer.username)
+    )

@@ -1,0 +1,319 @@
+"""``/api/notifications``: telling families through the API (docs/notification.md). Read
+by those who work with families and by the auditor; changed by caseworkers and admins.
+Every change answers with the task as it is now."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from opendvi.core.notification import CHECKLIST
+from opendvi.core.roles import Permission
+from opendvi.notify import (
+    TaskChange,
+    TaskSummary,
+    TaskView,
+    approve,
+    close,
+    plan,
+    record_step,
+    redraft,
+    save_words,
+    send,
+    set_checklist,
+    task_view,
+    tasks,
+)
+from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.security import permits
+
+router = APIRouter(prefix="/api", tags=["api"])
+TASK_STATUS = "prepared|approved|carried_out|acknowledged|closed|cancelled"
+
+
+class NotificationOut(BaseModel):
+    id: int
+    identification: int = Field(description="The confirmed identification that opened it")
+    pm_ref: str
+    am_ref: str
+    contact: str = Field(description="The reporting contact to be told")
+    channel: str = Field(description="in_person, phone, letter or email")
+    language: str = Field(description="Language of the words, e.g. uk")
+    status: str = Field(
+        description="prepared, approved, carried_out (told), acknowledged, closed or cancelled"
+    )
+    due_on: dt.date | None
+    overdue: bool = Field(description="Due before today and the family not yet told")
+    assigned: list[str] = Field(description="The two people who tell the family")
+
+
+class ContactOut(BaseModel):
+    name: str
+    relationship: str
+    language: str
+    channels: list[str] = Field(description="The ways the contact chose to be reached")
+    email: str
+    phone: str
+    address: str
+
+
+class ChecklistItemOut(BaseModel):
+    item: str
+    label: str
+    done: bool
+
+
+class StepOut(BaseModel):
+    id: int
+    kind: str = Field(
+        description="visit, call, letter, email, outbox, acknowledged, follow_up, referral, "
+        "photo_request, photo_viewed, note, or alert (to whoever handled a task whose "
+        "identification was revoked)"
+    )
+    outcome: str = Field(description="told, not_reached, postponed; sent for an e-mail")
+    on: dt.date | None
+    note: str
+    by: str = Field(description="Who recorded it; for an alert, who is alerted")
+    at: dt.datetime
+
+
+class UnreachedOut(BaseModel):
+    contact: str
+    why: str = Field(description="Why this contact of the report is not told")
+
+
+class NotificationDetail(NotificationOut):
+    identification_status: str
+    method: str
+    contact_details: ContactOut
+    checklist: list[ChecklistItemOut]
+    subject: str = Field(description="Subject of an e-mail or letter")
+    draft: str = Field(description="The words")
+    note: str = Field(description="For staff: about the template, and how the task ended")
+    drafted_by: str | None = Field(description="Who last saved the words")
+    approved_by: str | None = Field(description="The second person, who approved them")
+    approved_at: dt.datetime | None
+    cancel_reason: str
+    created_at: dt.datetime
+    steps: list[StepOut] = Field(description="What was done, oldest first")
+    unreached: list[UnreachedOut] = Field(
+        description="The report's other contacts who may not be told, each with why"
+    )
+
+
+class SentOut(NotificationDetail):
+    where: str = Field(description="Where the e-mail went: the mail server, or the outbox file")
+
+
+class WordsIn(BaseModel):
+    draft: str = Field(description="The words, as read (and perhaps changed) by you")
+    subject: str | None = Field(None, description="Subject of the e-mail or letter (absent: kept)")
+
+
+class RedraftIn(BaseModel):
+    language: str = Field(description="Language of the new words: en, es, fr, ar, uk, ru, ...")
+
+
+class PlanIn(BaseModel):
+    channel: str = Field(
+        description="in_person, phone, letter or email (e-mail only if the contact chose it)"
+    )
+    assigned: list[str] = Field(description="The usernames of the two people who tell the family")
+    due_on: dt.date | None = Field(
+        None, description="Tell the family by this date; absent: kept; null: no date"
+    )
+
+
+class ChecklistIn(BaseModel):
+    checklist: dict[str, bool] = Field(
+        description="Items and whether done: identity, relationship, plain_words, next_steps, "
+        "support"
+    )
+
+
+class StepIn(BaseModel):
+    kind: str = Field(
+        description="visit, call, letter, acknowledged, follow_up, referral, photo_request, "
+        "photo_viewed or note"
+    )
+    outcome: str = Field(
+        "", description="For a visit, call or letter: told, not_reached, postponed"
+    )
+    on: dt.date | None = Field(None, description="When it happened (absent: today)")
+    note: str = Field("", description="What happened (required for follow_up, referral, note)")
+
+
+class CloseIn(BaseModel):
+    note: str = Field("", description="How it ended, kept with the task")
+
+
+def _summary(task: TaskSummary) -> dict[str, object]:
+    return {name: getattr(task, name) for name in NotificationOut.model_fields}
+
+
+def _detail(view: TaskView) -> NotificationDetail:
+    contact = view.contact_details
+    return NotificationDetail(
+        **_summary(view),  # type: ignore[arg-type]
+        identification_status=view.identification_status,
+        method=view.method,
+        contact_details=ContactOut(
+            name=contact.name,
+            relationship=contact.relationship,
+            language=contact.language,
+            channels=list(contact.channels),
+            email=contact.email,
+            phone=contact.phone,
+            address=contact.address,
+        ),
+        checklist=[
+            ChecklistItemOut(item=item, label=label, done=bool(view.checklist.get(item)))
+            for item, label in CHECKLIST.items()
+        ],
+        subject=view.subject,
+        draft=view.draft,
+        note=view.note,
+        drafted_by=view.drafted_by,
+        approved_by=view.approved_by,
+        approved_at=view.approved_at,
+        cancel_reason=view.cancel_reason,
+        created_at=view.created_at,
+        steps=[
+            StepOut(id=s.id, kind=s.kind, outcome=s.outcome, on=s.on, note=s.note, by=s.by, at=s.at)
+            for s in view.steps
+        ],
+        unreached=[UnreachedOut(contact=u.contact, why=u.why) for u in view.unreached],
+    )
+
+
+def _now(change: TaskChange) -> NotificationDetail:
+    return _detail(change.task)
+
+
+@router.get("/notifications")
+@permits(Permission.READ_FAMILIES)
+def api_notifications(
+    dvi: DviDep,
+    status: Annotated[
+        str, Query(pattern=f"^(|{TASK_STATUS})$", description="Only tasks in this status")
+    ] = "",
+    only_open: Annotated[
+        bool,
+        Query(
+            alias="open",
+            description="Only tasks not closed or cancelled (ignored with status); false: all",
+        ),
+    ] = True,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[NotificationOut]:
+    """Notification tasks, the soonest due first (tasks without a due date last)."""
+    found = tasks(dvi, status=status, only_open=only_open, limit=limit, offset=offset)
+    return [NotificationOut(**_summary(task)) for task in found]  # type: ignore[arg-type]
+
+
+@router.get("/notifications/{task_id}")
+@permits(Permission.READ_FAMILIES)
+def api_notification(dvi: DviDep, task_id: int) -> NotificationDetail:
+    """One task: the contact and how to reach them, the report's contacts who are not told
+    and why, the plan, the checklist, the words, and every step."""
+    return _detail(task_view(dvi, task_id))
+
+
+@router.post("/notifications/{task_id}/words")
+@permits(Permission.TELL_FAMILIES)
+def api_notification_words(
+    dvi: DviDep, viewer: ViewerDep, task_id: int, body: WordsIn
+) -> NotificationDetail:
+    """Save the words you have read (and perhaps changed); someone else approves them. Words
+    changed after an approval need a new approval."""
+    return _now(
+        save_words(dvi, task_id, subject=body.subject, text=body.draft, username=viewer.username)
+    )
+
+
+@router.post("/notifications/{task_id}/redraft")
+@permits(Permission.TELL_FAMILIES)
+def api_notification_redraft(
+    dvi: DviDep, viewer: ViewerDep, task_id: int, body: RedraftIn
+) -> NotificationDetail:
+    """New words from the template in a language, to be read and saved again."""
+    return _now(redraft(dvi, task_id, language=body.language, username=viewer.username))
+
+
+@router.post("/notifications/{task_id}/plan")
+@permits(Permission.TELL_FAMILIES)
+def api_notification_plan(
+    dvi: DviDep, viewer: ViewerDep, task_id: int, body: PlanIn
+) -> NotificationDetail:
+    """How the family is told, by which two staff, by when. A changed plan needs a new
+    approval."""
+    due_on = body.due_on if "due_on" in body.model_fields_set else "keep"
+    return _now(
+        plan(
+            dvi,
+            task_id,
+            channel=body.channel.strip(),
+            assigned=body.assigned,
+            due_on=due_on,
+            username=viewer.username,
+        )
+    )
+
+
+@router.post("/notifications/{task_id}/checklist")
+@permits(Permission.TELL_FAMILIES)
+def api_notification_checklist(
+    dvi: DviDep, viewer: ViewerDep, task_id: int, body: ChecklistIn
+) -> NotificationDetail:
+    """Tick (true) or untick (false) items of the checklist; the others stay as they are."""
+    return _now(set_checklist(dvi, task_id, items=body.checklist, username=viewer.username))
+
+
+@router.post("/notifications/{task_id}/approve")
+@permits(Permission.TELL_FAMILIES)
+def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: int) -> NotificationDetail:
+    """Approve the words and the plan. Refused (409) to whoever saved the words, before
+    anyone saved them, and before two people are named to tell the family."""
+    return _now(approve(dvi, task_id, username=viewer.username))
+
+
+@router.post("/notifications/{task_id}/send")
+@permits(Permission.TELL_FAMILIES)
+def api_notification_send(dvi: DviDep, viewer: ViewerDep, task_id: int) -> SentOut:
+    """Send the approved e-mail as plain text, without attachment, through the mail server,
+    or write it to the outbox folder when none is set."""
+    sent = send(dvi, task_id, username=viewer.username)
+    return SentOut(**_now(sent).model_dump(), where=sent.where)
+
+
+@router.post("/notifications/{task_id}/steps", status_code=201)
+@permits(Permission.TELL_FAMILIES)
+def api_notification_step(
+    dvi: DviDep, viewer: ViewerDep, task_id: int, body: StepIn
+) -> NotificationDetail:
+    """Record what was done: a visit, call or letter with its outcome, the family's
+    acknowledgement, a follow-up, a referral, a request to see photos, photos viewed, a note."""
+    return _now(
+        record_step(
+            dvi,
+            task_id,
+            kind=body.kind.strip(),
+            outcome=body.outcome.strip(),
+            on=body.on,
+            note=body.note,
+            username=viewer.username,
+        )
+    )
+
+
+@router.post("/notifications/{task_id}/close")
+@permits(Permission.TELL_FAMILIES)
+def api_notification_close(
+    dvi: DviDep, viewer: ViewerDep, task_id: int, body: CloseIn
+) -> NotificationDetail:
+    """Close a task once the family was told."""
+    return _now(close(dvi, task_id, note=body.note, username=viewer.username))

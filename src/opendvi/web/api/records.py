@@ -1,0 +1,206 @@
+"""``/api/records``: reports and remains as the lists and record pages show them, and new
+ones from the import's fields, read by the same parsers and checks as the form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from opendvi.core.fields import form_fields
+from opendvi.core.roles import Permission
+from opendvi.errors import FormProblems
+from opendvi.records import Filters, RecordView, add_record, page_of_records, record_detail
+from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.pages.intake import LABELS
+from opendvi.web.security import permits
+
+router = APIRouter(prefix="/api", tags=["api"])
+Kind = Literal["missing", "remains"]
+
+
+class RecordOut(BaseModel):
+    kind: Kind
+    ref: str
+    status: str = Field(description="open, identified, closed or merged")
+    fields: dict[str, str] = Field(
+        description="The record's fields as text, named as the import's columns "
+        "(docs/import.md); photos and the reporting contact are not included"
+    )
+
+    @classmethod
+    def of(cls, record: RecordView) -> RecordOut:
+        return cls(kind=record.kind, ref=record.ref, status=record.status, fields=record.fields)  # type: ignore[arg-type]
+
+
+class RecordList(BaseModel):
+    total: int = Field(description="How many records the filters keep")
+    page: int
+    per_page: int
+    more: bool = Field(description="Whether a later page has more")
+    records: list[RecordOut]
+
+
+class FaceOut(BaseModel):
+    id: int
+    subject: bool = Field(description="The record's person, in a group photo")
+    usable: bool
+    why_not: str
+    quality: float | None
+    manual: bool = Field(description="Boxed by hand")
+
+
+class PhotoOut(BaseModel):
+    id: int
+    name: str
+    detection_status: str
+    detection_note: str
+    width: int
+    height: int
+    faces: list[FaceOut]
+
+
+class RecordCandidateOut(BaseModel):
+    candidate_id: int
+    ref: str = Field(description="The other side's reference")
+    rank: int
+    score: float
+    credible: bool
+    status: str
+
+
+class HistoryOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    action: str
+
+
+class RecordDetail(RecordOut):
+    photos: list[PhotoOut]
+    candidates: list[RecordCandidateOut] = Field(description="Listed candidates, best first")
+    history: list[HistoryOut] = Field(description="Audit events on this record, newest first")
+
+
+class Problems(BaseModel):
+    detail: str = Field(description="The first problem, with its field's name")
+    field: str = Field(description="The first field with a problem")
+    problems: dict[str, str] = Field(description="Every field with a problem, and what it is")
+
+
+def _record_in(kind: str) -> type[BaseModel]:
+    """The import's text fields for one kind of record, photos aside (docs/import.md)."""
+    fields: dict[str, Any] = {}
+    for name in form_fields(kind):
+        label, hint = LABELS.get(name, (name.replace("_", " ").capitalize(), ""))
+        about = f"{label}: {hint}" if hint else label
+        if name == "ref":
+            fields[name] = (str, Field(description=f"{about} (required)"))
+        else:
+            fields[name] = (str | None, Field(None, description=about))
+    return create_model(
+        "MissingPersonIn" if kind == "missing" else "RemainsIn",
+        __config__=ConfigDict(extra="forbid", coerce_numbers_to_str=True),
+        __doc__="Text values read as an imported row's cells are; absent or empty: unknown.",
+        **fields,
+    )
+
+
+MissingPersonIn = _record_in("missing")
+RemainsIn = _record_in("remains")
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problems, "description": "A field cannot be read, or the ref is taken"}
+}
+
+
+@router.get("/records/{kind}")
+@permits(Permission.READ)
+def api_records(
+    dvi: DviDep,
+    kind: Kind,
+    q: Annotated[str, Query(description="Words in the reference, names, description, place")] = "",
+    status: Annotated[str, Query(pattern="^(|open|identified|closed|merged)$")] = "",
+    sex: Annotated[str, Query(pattern="^(|F|M|U)$")] = "",
+    age: Annotated[int | None, Query(ge=0, le=120)] = None,
+    since: Annotated[dt.date | None, Query(description="Last seen or found on or after")] = None,
+    until: Annotated[dt.date | None, Query(description="Last seen or found on or before")] = None,
+    event: Annotated[str, Query(description="Event code")] = "",
+    place: Annotated[str, Query(description="Words in the place last seen or found")] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> RecordList:
+    """Missing-person reports or unidentified remains, filtered as on the list pages, by
+    reference, fifty a page. Uncertain dates and ages are kept when their range overlaps."""
+    filters = Filters(
+        q=q, status=status, sex=sex, age=age, since=since, until=until, event=event, place=place
+    )
+    found = page_of_records(dvi, kind, filters, page)
+    return RecordList(
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        more=found.more,
+        records=[RecordOut.of(r) for r in found.records],
+    )
+
+
+@router.get("/records/{kind}/{ref:path}")
+@permits(Permission.READ)
+def api_record(dvi: DviDep, kind: Kind, ref: str) -> RecordDetail:
+    """One record with its photos and faces, candidates and history."""
+    found = record_detail(dvi, kind, ref)
+    return RecordDetail(
+        **RecordOut.of(found.record).model_dump(),
+        photos=[
+            PhotoOut(
+                **{k: getattr(p, k) for k in PhotoOut.model_fields if k != "faces"},
+                faces=[
+                    FaceOut(**{k: getattr(f, k) for k in FaceOut.model_fields}) for f in p.faces
+                ],
+            )
+            for p in found.photos
+        ],
+        candidates=[RecordCandidateOut(**vars(c)) for c in found.candidates],
+        history=[HistoryOut(at=e.at, actor=e.actor, action=e.action) for e in found.history],
+    )
+
+
+def _add(dvi: DviDep, viewer: ViewerDep, response: Response, kind: Kind, body: BaseModel) -> Any:
+    """Save a new record from the import's fields, with the same parsers and checks as the
+    form: every problem is reported at once and nothing is saved."""
+    values = {k: v for k, v in body.model_dump().items() if v}
+    try:
+        saved = add_record(dvi, kind=kind, values=values, actor=viewer.username, source="api")
+    except FormProblems as problem:
+        content = Problems(
+            detail=str(problem), field=problem.field or "", problems=problem.problems
+        ).model_dump()
+        return JSONResponse(content, status_code=422)
+    response.headers["Location"] = f"/api/records/{kind}/{quote(saved.ref, safe='')}"
+    return api_record(dvi, kind, saved.ref)
+
+
+@router.post("/records/missing", status_code=201, responses=_PROBLEMS)
+@permits(Permission.ADD_REPORTS)
+def api_add_report(
+    dvi: DviDep,
+    viewer: ViewerDep,
+    response: Response,
+    body: MissingPersonIn,  # type: ignore[valid-type]
+) -> RecordDetail:
+    """Add a missing-person report; photos are added from its page or by import."""
+    return _add(dvi, viewer, response, "missing", body)  # type: ignore[no-any-return]
+
+
+@router.post("/records/remains", status_code=201, responses=_PROBLEMS)
+@permits(Permission.ADD_REMAINS)
+def api_add_remains(
+    dvi: DviDep,
+    viewer: ViewerDep,
+    response: Response,
+    body: RemainsIn,  # type: ignore[valid-type]
+) -> RecordDetail:
+    """Add an unidentified-remains record; photos are added from its page or by import."""
+    return _add(dvi, viewer, response, "remains", body)  # type: ignore[no-any-return]

@@ -1,0 +1,34 @@
+"""The pages: server-rendered HTML (Jinja2 + htmx), one module per part of the work. Each
+route declares its permission, parses its input, calls one use-case and renders the
+result."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from opendvi.web.pages import (
+    dashboard,
+    identifications,
+    intake,
+    notification_forms,
+    notifications,
+    pictures,
+    records,
+    review,
+    session,
+)
+
+__all__ = ["routers"]
+
+# intake before records: /records/{kind}/new is a form, not a record named "new".
+routers: list[APIRouter] = [
+    session.router,
+    dashboard.router,
+    review.router,
+    identifications.router,
+    pictures.router,
+    intake.router,
+    records.router,
+    notifications.router,
+    notification_forms.router,
+]

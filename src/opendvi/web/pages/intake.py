@@ -1,0 +1,245 @@
+"""Intake from the pages: a new missing-person report or remains record with its photos
+(several at once, dropped or chosen), a record changed or given more photos, the person
+chosen in a group photo, and a face boxed by hand where none was found. The form's fields
+are the import's columns, read by the same parsers, so a typed value means what it means in
+a CSV file (docs/import.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from opendvi.core.fields import form_fields
+from opendvi.core.roles import Permission
+from opendvi.errors import FormProblems, NotFound, OpenDVIError
+from opendvi.records import Upload, add_manual_face, add_record, change_record, choose_subject
+from opendvi.records import form_values as stored_values
+from opendvi.records.intake import Kind
+from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.security import permits
+from opendvi.web.templating import render
+
+__all__ = ["LABELS", "router"]
+
+router = APIRouter(include_in_schema=False)
+# Who adds (and changes) each kind of record.
+ADD = {"missing": Permission.ADD_REPORTS, "remains": Permission.ADD_REMAINS}
+WEB = "web form"
+
+LABELS: dict[str, tuple[str, str]] = {
+    "ref": ("Reference", "your case number, unique"),
+    "full_name": ("Full name", ""),
+    "other_names": ("Other names", "nicknames, maiden name"),
+    "sex": ("Sex", ""),
+    "birth_date": ("Date of birth", "YYYY-MM-DD, or YYYY-MM, or YYYY"),
+    "birth_year": ("Year of birth", "when only the year is known"),
+    "height_cm": ("Height (cm)", "e.g. 172 or 170-180"),
+    "hair": ("Hair", ""),
+    "eyes": ("Eyes", ""),
+    "description": ("Description", ""),
+    "circumstances": ("Circumstances", "how and where they went missing"),
+    "last_seen_date": ("Last seen", "YYYY-MM-DD, or a range 2024-05-01..2024-05-10"),
+    "last_seen_place": ("Last seen at", "place; optionally lat,lon"),
+    "event": ("Event", "code of the disaster or incident, if any"),
+    "marks": ("Marks and tattoos", "location: description; e.g. left forearm: anchor tattoo"),
+    "effects": ("Clothing and effects", "separated by semicolons"),
+    "contact_name": ("Reporting contact: name", ""),
+    "contact_relationship": ("Relationship", "e.g. mother"),
+    "contact_email": ("E-mail", ""),
+    "contact_phone": ("Phone", ""),
+    "contact_language": ("Language", "e.g. uk, es, ar"),
+    "consent_contact": ("Consents to be contacted", ""),
+    "contact_channels": ("Channels they chose", "e.g. in_person,phone"),
+    "contact_sharing": ("Sharing", "who may see their details"),
+    "age_min": ("Estimated age from", "years"),
+    "age_max": ("to", "years"),
+    "height_min_cm": ("Estimated height from (cm)", ""),
+    "height_max_cm": ("to (cm)", ""),
+    "found_date": ("Found on", "YYYY-MM-DD, or a range 2024-05-01..2024-05-10"),
+    "found_place": ("Found at", "place; optionally lat,lon"),
+    "condition": ("Condition", "of the remains when found"),
+    "storage_location": ("Stored at", "mortuary, drawer"),
+}
+AREAS = {"description", "circumstances", "marks", "effects"}
+# Fields with a fixed set of answers are chosen, not typed (values as the import reads them).
+CHOICES: dict[str, list[tuple[str, str]]] = {
+    "sex": [("", "unknown"), ("F", "female"), ("M", "male")],
+    "consent_contact": [("", "not asked yet"), ("yes", "yes"), ("no", "no")],
+    "condition": [
+        ("", "unknown"),
+        ("fresh", "fresh"),
+        ("decomposed", "decomposed"),
+        ("skeletal", "skeletal"),
+        ("fragment", "fragment"),
+    ],
+}
+
+
+def _form(
+    request: Request,
+    kind: Kind,
+    values: dict[str, str],
+    problems: dict[str, str],
+    status: int = 200,
+    editing: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "new_record.html",
+        status_code=status,
+        kind=kind,
+        editing=editing,
+        fields=[
+            (f, *LABELS.get(f, (f.replace("_", " ").capitalize(), ""))) for f in form_fields(kind)
+        ],
+        areas=AREAS,
+        choices=CHOICES,
+        values=values,
+        problems=problems,
+    )
+
+
+def to_record(kind: str, ref: str) -> RedirectResponse:
+    """To the record's page; a reference may hold "/" or "#" (percent-encoded here)."""
+    return RedirectResponse(f"/records/{kind}/{quote(ref)}", status_code=303)
+
+
+async def _save(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    kind: Kind,
+    photos: list[UploadFile] | None,
+    editing: str | None = None,
+) -> Response:
+    """Save a new record, or (``editing``: its reference) change one and add photos to it."""
+    form = await request.form()
+    values = {f: str(form.get(f, "")).strip() for f in form_fields(kind)}
+    uploads = [Upload(Path(u.filename).name, await u.read()) for u in (photos or []) if u.filename]
+    if editing is not None:
+        values["ref"] = editing  # the reference names the record; it is not changed here
+    try:
+        if editing is None:
+            saved = add_record(
+                dvi, kind=kind, values=values, photos=uploads, actor=viewer.username, source=WEB
+            )
+        else:
+            saved = change_record(
+                dvi,
+                kind=kind,
+                ref=editing,
+                values=values,
+                photos=uploads,
+                actor=viewer.username,
+                source=WEB,
+            )
+    except FormProblems as problem:
+        return _form(request, kind, values, problem.problems, 422, editing=editing)
+    except NotFound:
+        raise
+    except OpenDVIError as problem:
+        return _form(request, kind, values, {"ref": str(problem)}, 422, editing=editing)
+    return to_record(kind, saved.ref)
+
+
+@router.get("/records/missing/new")
+@permits(ADD["missing"])
+def new_report(request: Request) -> HTMLResponse:
+    return _form(request, "missing", {}, {})
+
+
+@router.get("/records/remains/new")
+@permits(ADD["remains"])
+def new_remains(request: Request) -> HTMLResponse:
+    return _form(request, "remains", {}, {})
+
+
+@router.post("/records/missing/new")
+@permits(ADD["missing"])
+async def add_report(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    return await _save(request, dvi, viewer, "missing", photos)
+
+
+@router.post("/records/remains/new")
+@permits(ADD["remains"])
+async def add_remains(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    return await _save(request, dvi, viewer, "remains", photos)
+
+
+@router.get("/records/missing/{ref:path}/edit")
+@permits(ADD["missing"])
+def edit_report(request: Request, dvi: DviDep, ref: str) -> HTMLResponse:
+    """The report's form, filled in with what is stored (as an export would write it)."""
+    return _form(request, "missing", stored_values(dvi, "missing", ref), {}, editing=ref)
+
+
+@router.get("/records/remains/{ref:path}/edit")
+@permits(ADD["remains"])
+def edit_remains(request: Request, dvi: DviDep, ref: str) -> HTMLResponse:
+    """The remains record's form, filled in with what is stored."""
+    return _form(request, "remains", stored_values(dvi, "remains", ref), {}, editing=ref)
+
+
+@router.post("/records/missing/{ref:path}/edit")
+@permits(ADD["missing"])
+async def change_report(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    ref: str,
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    return await _save(request, dvi, viewer, "missing", photos, editing=ref)
+
+
+@router.post("/records/remains/{ref:path}/edit")
+@permits(ADD["remains"])
+async def change_remains(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    ref: str,
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    return await _save(request, dvi, viewer, "remains", photos, editing=ref)
+
+
+@router.post("/faces/{face_id}/subject")
+@permits(Permission.EDIT_FACES)
+def choose_face(dvi: DviDep, viewer: ViewerDep, face_id: int) -> Response:
+    """This face is the record's person (in a group photo)."""
+    chosen = choose_subject(dvi, face_id=face_id, actor=viewer.username)
+    return to_record(chosen.kind, chosen.ref)
+
+
+@router.post("/photos/{photo_id}/box")
+@permits(Permission.EDIT_FACES)
+def box_face(
+    dvi: DviDep,
+    viewer: ViewerDep,
+    photo_id: int,
+    x: Annotated[float, Form()],
+    y: Annotated[float, Form()],
+    width: Annotated[float, Form()],
+    height: Annotated[float, Form()],
+) -> Response:
+    """Mark a face by hand where the detector found none (pixels of the photo as shown)."""
+    added = add_manual_face(
+        dvi, photo_id=photo_id, box=(x, y, width, height), actor=viewer.username
+    )
+    return to_record(added.kind, added.ref)

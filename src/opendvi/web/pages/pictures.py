@@ -1,0 +1,99 @@
+"""Photos and face crops as the pages show them. Post-mortem pictures are blurred on the
+server until the user reveals that photo (remembered for the session), so an unblurred body
+is never sent to a browser that did not ask for it.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from PIL import Image, ImageFilter
+
+from opendvi.core.roles import Permission
+from opendvi.records.photos import face_picture, is_post_mortem, photo_file
+from opendvi.web.deps import DviDep
+from opendvi.web.security import permits
+from opendvi.web.templating import revealed
+
+router = APIRouter()
+CROP_SIDE = 224
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+def _hidden(request: Request, photo_id: int, post_mortem: bool) -> bool:
+    """A post-mortem photo not yet revealed in this session."""
+    return post_mortem and photo_id not in revealed(request)
+
+
+def _jpeg(image: Image.Image, *, blur: bool) -> bytes:
+    if blur:
+        radius = max(12, max(image.size) // 12)
+        image = image.resize((max(1, image.width // 8), max(1, image.height // 8)))
+        image = image.filter(ImageFilter.GaussianBlur(radius / 8)).resize(
+            (image.width * 8, image.height * 8), Image.Resampling.BILINEAR
+        )
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+@router.get("/photos/{photo_id}.jpg", name="photo")
+@permits(Permission.READ)
+def photo_image(request: Request, dvi: DviDep, photo_id: int) -> Response:
+    photo = photo_file(dvi, photo_id)
+    image = Image.open(io.BytesIO(photo.data))
+    blur = _hidden(request, photo.id, photo.post_mortem)
+    return Response(_jpeg(image, blur=blur), media_type="image/jpeg", headers=NO_STORE)
+
+
+def _crop(upright: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    """The face with a margin around it, at most CROP_SIDE pixels a side."""
+    x, y, w, h = box
+    margin = 0.25 * max(w, h)
+    crop = upright.crop(
+        (
+            max(0, int(x - margin)),
+            max(0, int(y - margin)),
+            min(upright.width, int(x + w + margin)),
+            min(upright.height, int(y + h + margin)),
+        )
+    )
+    crop.thumbnail((CROP_SIDE, CROP_SIDE), Image.Resampling.LANCZOS)
+    return crop
+
+
+@router.get("/faces/{face_id}.jpg", name="face")
+@permits(Permission.READ)
+def face_image(request: Request, dvi: DviDep, face_id: int) -> Response:
+    """The face cut out of its photo, turned upright, with a margin around it."""
+    from opendvi.faces.rotation import rotate
+
+    face = face_picture(dvi, face_id)
+    upright = Image.fromarray(rotate(face.rgb, face.rotation_deg))
+    blur = _hidden(request, face.photo_id, face.post_mortem)
+    return Response(
+        _jpeg(_crop(upright, face.box), blur=blur), media_type="image/jpeg", headers=NO_STORE
+    )
+
+
+@router.post("/photos/{photo_id}/reveal", name="reveal")
+@permits(Permission.READ)
+def reveal(request: Request, dvi: DviDep, photo_id: int) -> Any:
+    """Show this post-mortem photo unblurred for the rest of the session."""
+    is_post_mortem(dvi, photo_id)  # 404 for a photo that is not there
+    request.session["revealed"] = sorted(revealed(request) | {photo_id})
+    if request.headers.get("hx-request"):
+        face = request.query_params.get("face", "")
+        url = (
+            request.url_for("face", face_id=int(face))
+            if face.isdigit()
+            else request.url_for("photo", photo_id=photo_id)
+        )
+        return HTMLResponse(
+            f'<img src="{url}?shown=1" alt="post-mortem picture, photo {photo_id}, revealed" '
+            'class="picture">'
+        )
+    return RedirectResponse(request.headers.get("referer") or "/", status_code=303)

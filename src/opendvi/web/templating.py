@@ -1,0 +1,51 @@
+"""Rendering a page: the templates, with what every page needs (who is signed in, the CSRF
+token, the identifiers a form offers), and the error page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from opendvi.core.workflow import PRIMARY, SECONDARY
+from opendvi.web.security import csrf_token, current_viewer
+
+__all__ = ["error_page", "render", "revealed", "templates"]
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TITLES = {401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible"}
+
+
+def revealed(request: Request) -> set[int]:
+    """The post-mortem photos this session has chosen to see unblurred."""
+    return set(request.session.get("revealed", []))
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    viewer = getattr(request.state, "viewer", None) or current_viewer(request)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "viewer": viewer,
+            "csrf": csrf_token(request),
+            "primary_ids": PRIMARY,
+            "secondary_ids": SECONDARY,
+            "revealed": revealed(request),
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        title=TITLES.get(status, "Something went wrong"),
+        message=message,
+    )
