@@ -127,7 +127,7 @@ def _dashboard(app: OpenDVI) -> Dashboard:
             faceless[kind.__tablename__] = _count(
                 session, select(func.count(kind.id)).where(kind.id.not_in(with_face))
             )
-        confirmed = [
+        confirmed: list[dt.datetime] = [
             at
             for (at,) in session.execute(
                 select(Identification.confirmed_at).where(
@@ -135,6 +135,7 @@ def _dashboard(app: OpenDVI) -> Dashboard:
                     Identification.confirmed_at.is_not(None),
                 )
             )
+            if at is not None
         ]
         return Dashboard(
             counts=_stats(session),

@@ -22,8 +22,18 @@ __all__ = ["DemoResult", "build_demo"]
 EVENT = "DEMO-RIVER-2026"
 PREFIX = "DEMO-"
 
+
+@dataclass(frozen=True)
+class _Example:
+    ref: str
+    fields: dict[str, object]
+    marks: list[MarkInput]
+    effects: list[str]
+    contact: ContactInput | None = None
+
+
 _MISSING = [
-    dict(
+    _Example(
         ref="DEMO-AM-0001",
         fields=dict(
             full_name="Lena Marvik",
@@ -48,7 +58,7 @@ _MISSING = [
             consent_channels="in_person,phone",
         ),
     ),
-    dict(
+    _Example(
         ref="DEMO-AM-0002",
         fields=dict(
             full_name="Ahmad Karimi",
@@ -71,7 +81,7 @@ _MISSING = [
             consent_channels="in_person",
         ),
     ),
-    dict(
+    _Example(
         ref="DEMO-AM-0003",
         fields=dict(
             full_name="Oleksandr Bondar",
@@ -95,7 +105,7 @@ _MISSING = [
             consent_channels="in_person,email",
         ),
     ),
-    dict(
+    _Example(
         ref="DEMO-AM-0004",
         fields=dict(
             full_name="Rosa Quispe",
@@ -118,7 +128,7 @@ _MISSING = [
 ]
 
 _REMAINS = [
-    dict(
+    _Example(
         ref="DEMO-PM-0001",
         fields=dict(
             sex="F",
@@ -135,7 +145,7 @@ _REMAINS = [
         marks=[MarkInput("left wrist", "tattoo, a bird", "tattoo")],
         effects=["green jacket"],
     ),
-    dict(
+    _Example(
         ref="DEMO-PM-0002",
         fields=dict(
             sex="M",
@@ -152,7 +162,7 @@ _REMAINS = [
         marks=[MarkInput("right knee", "old scar", "scar")],
         effects=["trainers"],
     ),
-    dict(
+    _Example(
         ref="DEMO-PM-0003",
         fields=dict(
             sex="U",
@@ -202,12 +212,12 @@ def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
                 session,
                 MissingPerson,
                 actor=actor,
-                ref=item["ref"],
-                fields=item["fields"],
+                ref=item.ref,
+                fields=item.fields,
                 event_code=EVENT,
-                marks=item["marks"],
-                effects=item["effects"],
-                contacts=[item["contact"]],
+                marks=item.marks,
+                effects=item.effects,
+                contacts=[item.contact] if item.contact else [],
                 photos=[],
                 source="demo",
             )
@@ -217,11 +227,11 @@ def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
                 session,
                 Remains,
                 actor=actor,
-                ref=item["ref"],
-                fields=item["fields"],
+                ref=item.ref,
+                fields=item.fields,
                 event_code=EVENT,
-                marks=item["marks"],
-                effects=item["effects"],
+                marks=item.marks,
+                effects=item.effects,
                 photos=[],
                 source="demo",
             )

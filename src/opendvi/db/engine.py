@@ -150,6 +150,7 @@ class Database:
         from alembic.script import ScriptDirectory
         from alembic.util import CommandError
 
+        known: object
         try:
             known = current is None or ScriptDirectory(str(MIGRATIONS)).get_revision(current)
         except CommandError:

@@ -8,6 +8,7 @@ aligned on five landmarks and embedded by dlib's ResNet (128-d, published 99.38%
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -42,13 +43,13 @@ class DlibBackend:
         self._dlib = dlib
         self._hog = dlib.get_frontal_face_detector()
         self._cnn_path = models.cnn_face_detector_model_location() if use_cnn else None
-        self._cnn = None
+        self._cnn: Any = None  # dlib has no types: its models are called as they are
         self._shape = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
         self._resnet = dlib.face_recognition_model_v1(models.face_recognition_model_location())
         self._upsample = upsample
         self.version = dlib_version()
 
-    def _detection(self, rgb: np.ndarray, rect: object, confidence: float) -> Detection:
+    def _detection(self, rgb: np.ndarray, rect: Any, confidence: float) -> Detection:
         shape = self._shape(rgb, rect)
         points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
         # dlib's 5 points: right-eye corners (image left) 2,3; left-eye corners 0,1; nose 4.

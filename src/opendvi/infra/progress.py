@@ -11,6 +11,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -46,7 +47,7 @@ class Bar:
             )
         )
         self._description = description
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> Bar:
         if self._progress is not None:

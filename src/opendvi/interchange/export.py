@@ -12,7 +12,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -130,7 +130,8 @@ def _records(session: Session, kind: Kind) -> Iterator[MissingPerson | Remains]:
     if model is MissingPerson:
         options.append(selectinload(MissingPerson.contacts))
     query = select(model).options(*options).order_by(model.ref)
-    yield from session.execute(query.execution_options(yield_per=500)).scalars()
+    rows = session.execute(query.execution_options(yield_per=500)).scalars()
+    yield from cast("Iterator[MissingPerson | Remains]", rows)
 
 
 def export_records(

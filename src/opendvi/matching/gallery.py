@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from sqlalchemy import select
@@ -139,17 +140,17 @@ def _pm_facts(record: Remains) -> PMFacts:
 
 
 def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
-    kind = MissingPerson if side == "missing" else Remains
+    kind: type[MissingPerson] | type[Remains] = MissingPerson if side == "missing" else Remains
     owner_column = Photo.missing_person_id if side == "missing" else Photo.remains_id
-    records = (
+    records = cast(
+        "Sequence[MissingPerson | Remains]",
         session.execute(select(kind).options(selectinload(kind.marks), selectinload(kind.effects)))
         .scalars()
-        .all()
+        .all(),
     )
     refs = {r.id: r.ref for r in records}
     facts: dict[int, AMFacts | PMFacts] = {
-        r.id: _am_facts(r) if isinstance(r, MissingPerson) else _pm_facts(r)  # type: ignore[arg-type]
-        for r in records
+        r.id: _am_facts(r) if isinstance(r, MissingPerson) else _pm_facts(r) for r in records
     }
     rows = session.execute(
         select(owner_column, Face.id, Face.embedding, Face.quality)
@@ -168,7 +169,7 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
     owners = np.array([r[0] for r in rows], dtype=np.int64)
     face_ids = np.array([r[1] for r in rows], dtype=np.int64)
     vectors = (
-        np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
+        np.stack([np.frombuffer(cast(bytes, r[2]), dtype=np.float32) for r in rows])
         if rows
         else np.empty((0, 1), np.float32)
     )

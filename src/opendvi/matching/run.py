@@ -89,7 +89,9 @@ class MatchReport:
     no_candidate: list[str] = field(default_factory=list)  # remains refs with none credible
 
 
-def _summary(ctx: Context, side: Side, record_id: int, rows: list[dict[str, Any]]) -> dict:
+def _summary(
+    ctx: Context, side: Side, record_id: int, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
     listed = sorted((r for r in rows if r["status"] != "excluded"), key=total_order, reverse=True)
     other = ctx.pm if side == "missing" else ctx.am
     top = listed[0] if listed else None
@@ -108,7 +110,7 @@ def listing_of(rows: Iterable[Any]) -> list[list[Any]]:
     return sorted([r[0], round(float(r[1]), 3), r[2]] for r in rows)
 
 
-def listings(session: Session, side: Side, ids: Iterable[int] | None) -> dict[int, list]:
+def listings(session: Session, side: Side, ids: Iterable[int] | None) -> dict[int, list[list[Any]]]:
     """What each record's list holds now: (evidence digest, score, status) per pair."""
     column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
     rank = Candidate.rank_for_missing if side == "missing" else Candidate.rank_for_remains
@@ -128,10 +130,10 @@ def _record_event(
     ctx: Context,
     side: Side,
     record_id: int,
-    rows: list[dict],
+    rows: list[dict[str, Any]],
     actor: str,
     before: list[list[Any]],
-) -> dict:
+) -> dict[str, Any]:
     summary = _summary(ctx, side, record_id, rows)
     after = listing_of((r["evidence_digest"], r["score"], r["status"]) for r in rows)
     if after == before:
@@ -192,7 +194,7 @@ def run_matching(
         with app.db.write() as session:
             for side, record_id in batch:
                 rows = search_record(ctx, side, record_id)
-                mine = select_pairs(rows, ctx.keep)
+                listed = select_pairs(rows, ctx.keep)
                 own_rank, other_rank = (
                     ("rank_for_missing", "rank_for_remains")
                     if side == "missing"
@@ -201,12 +203,12 @@ def run_matching(
                 # A rank of 0 marks "listed for this record"; rank_lists numbers them.
                 for row in rows:
                     row[own_rank] = row[other_rank] = None
-                for row in mine:
+                for row in listed:
                     row[own_rank] = 0
                 touched_pm: set[int] = set()
                 touched_am: set[int] = set()
                 if everything:
-                    stored = mine
+                    stored = listed
                     before = previous[side].get(record_id, [])
                 else:
                     before = listings(session, side, [record_id]).get(record_id, [])
@@ -224,7 +226,7 @@ def run_matching(
                         {r["missing_person_id"] for r in stored} | touched_am,
                         ctx.keep,
                     )
-                summary = _record_event(session, ctx, side, record_id, mine, actor, before)
+                summary = _record_event(session, ctx, side, record_id, listed, actor, before)
                 report.records += 1
                 if side == "remains":
                     report.remains += 1

@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,6 +47,7 @@ __all__ = [
     "Upload",
     "add_record",
     "change_record",
+    "find",
     "save_missing_person",
     "save_parsed",
     "save_record",
@@ -68,15 +68,20 @@ class SaveResult:
     ref: str
 
 
+def find(session: Session, kind: type[Record], ref: str) -> Record | None:
+    """The record ``ref`` of ``kind``, or None."""
+    found = session.execute(select(kind).where(kind.ref == ref)).scalar_one_or_none()
+    return cast("Record | None", found)  # SQLAlchemy types a choice of two classes as Base
+
+
 _SKIP = {"id", "created_at", "updated_at", "event_id", "merged_into_id", "linked_to_id"}
 
 
 def snapshot(record: Record) -> dict[str, Any]:
     """The record's whole state as plain values: what an audit digest is taken of."""
-    mapper = sa_inspect(type(record))
     state: dict[str, Any] = {
         column.key: getattr(record, column.key)
-        for column in mapper.column_attrs
+        for column in type(record).__mapper__.column_attrs
         if column.key not in _SKIP
     }
     state["event"] = record.event.code if record.event else None
@@ -223,7 +228,7 @@ def save_record(
     Values not given (``None`` lists, absent keys) are left as stored. ``photos``, when
     given, become the record's active photos; photos no longer listed are withdrawn.
     """
-    record = session.execute(select(kind).where(kind.ref == ref)).scalar_one_or_none()
+    record = find(session, kind, ref)
     before = snapshot(record) if record is not None else None
     if record is None:
         record = kind(ref=ref)
@@ -452,7 +457,7 @@ def change_record(
     model = KINDS[kind]
     with app.db.write() as session:
         added = None
-        if stored:
-            record = session.execute(select(model).where(model.ref == ref)).scalar_one()
+        record = find(session, model, ref)
+        if stored and record is not None:
             added = current_photos(record) + stored
         return _save_parsed(session, model, parsed, added, actor, source)

@@ -83,7 +83,10 @@ def _filtered(kind: Kind, filters: Filters) -> Select[Any]:
     if filters.age is not None and kind == "missing":
         # Age when last seen, to the year (birth and last-seen dates are ranges; unknowns kept).
         age = filters.age
-        year = lambda column: func.extract("year", column)  # noqa: E731
+
+        def year(column: Any) -> Any:
+            return func.extract("year", column)
+
         known = model.birth_earliest.is_not(None) & model.last_seen_earliest.is_not(None)
         youngest = year(model.last_seen_earliest) - year(model.birth_latest) - 1
         oldest = year(model.last_seen_latest) - year(model.birth_earliest)

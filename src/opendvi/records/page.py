@@ -4,7 +4,7 @@ photos and faces, its candidates and its history; and its values as its form is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -33,13 +33,13 @@ class RecordDetail:
 
 
 def _record(session: Session, kind: Kind, ref: str, *options: Any) -> MissingPerson | Remains:
-    model: Any = KINDS[kind]
+    model: Any = KINDS[kind]  # either table: SQLAlchemy's types cannot follow the choice
     record = session.execute(
         select(model).options(*options).where(model.ref == ref)
     ).scalar_one_or_none()
     if record is None:
         raise NotFound(f"there is no record {ref!r} among the {TITLES[kind]}")
-    return record  # type: ignore[no-any-return]
+    return cast("MissingPerson | Remains", record)
 
 
 def record_detail(app: OpenDVI, kind: Kind, ref: str) -> RecordDetail:
@@ -75,12 +75,11 @@ def form_values(app: OpenDVI, kind: Kind, ref: str) -> dict[str, str]:
 def faces_of(app: OpenDVI, ref: str) -> list[PhotoView]:
     """The active photos of the report or remains record ``ref``, each with its faces."""
     with app.db.read() as session:
-        for model in (MissingPerson, Remains):
-            record = session.execute(
-                select(model)
-                .options(selectinload(model.photos).selectinload(Photo.faces))
-                .where(model.ref == ref)
-            ).scalar_one_or_none()
-            if record is not None:
-                return PhotoView.of_record(record)
+        both: tuple[Kind, Kind] = ("missing", "remains")
+        for kind in both:
+            faces = selectinload(KINDS[kind].photos).selectinload(Photo.faces)
+            try:
+                return PhotoView.of_record(_record(session, kind, ref, faces))
+            except NotFound:
+                continue
     raise NotFound(f"no report or remains record has the ref {ref!r}")

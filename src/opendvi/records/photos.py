@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -178,7 +180,7 @@ class FacePicture:
     """A face's photo decoded, with the face's box in the photo turned upright."""
 
     photo_id: int
-    rgb: object  # numpy array, height × width × 3, of the photo before turning
+    rgb: NDArray[np.uint8]  # height × width × 3, the photo before turning
     rotation_deg: float
     box: tuple[int, int, int, int]
     post_mortem: bool
@@ -207,8 +209,6 @@ def photo_file(app: OpenDVI, photo_id: int) -> PhotoFile:
 
 def face_picture(app: OpenDVI, face_id: int) -> FacePicture:
     """The original photo of a face, decoded, with where the face is."""
-    import numpy as np
-
     with app.db.read() as session:
         face = session.get(Face, face_id)
         if face is None:

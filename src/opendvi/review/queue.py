@@ -83,6 +83,8 @@ class QueuePage:
 
 def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> QueuePage:
     """Candidates for review, the most credible first (lowest false-candidate rate)."""
+    where: list[Any]
+    order: list[Any]
     if show == "credible":
         # Served by ix_candidates_open alone: an index walk that stops after one page.
         where, order = in_review_queue(), [Candidate.false_candidate_rate, Candidate.id]

@@ -5,7 +5,7 @@ Every change answers with the task as it is now."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -251,7 +251,9 @@ def api_notification_plan(
 ) -> NotificationDetail:
     """How the family is told, by which two staff, by when. A changed plan needs a new
     approval."""
-    due_on = body.due_on if "due_on" in body.model_fields_set else "keep"
+    due_on: dt.date | Literal["keep"] | None = (
+        body.due_on if "due_on" in body.model_fields_set else "keep"
+    )
     return _now(
         plan(
             dvi,
