@@ -221,29 +221,29 @@ def notify_redraft(
         typer.echo(f"note: {after.note}")
 
 
+ChannelOpt = Annotated[
+    str,
+    typer.Option(
+        "--channel",
+        help=f"How the family is told: {', '.join(CHANNELS)} (e-mail only if they chose it).",
+    ),
+]
+AssignOpt = Annotated[
+    str, typer.Option("--assign", help="The two people who tell the family: a,b (usernames).")
+]
+DueOpt = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--due",
+        formats=["%Y-%m-%d"],
+        help="Tell the family by this date, YYYY-MM-DD (default: keep the due date).",
+    ),
+]
+
+
 @notify_app.command("plan")
 def notify_plan(
-    task_id: TaskArg,
-    channel: Annotated[
-        str,
-        typer.Option(
-            "--channel",
-            help=f"How the family is told: {', '.join(CHANNELS)} (e-mail only if they chose it).",
-        ),
-    ],
-    assign: Annotated[
-        str,
-        typer.Option("--assign", help="The two people who tell the family: a,b (usernames)."),
-    ],
-    by: StaffOpt,
-    due: Annotated[
-        dt.datetime | None,
-        typer.Option(
-            "--due",
-            formats=["%Y-%m-%d"],
-            help="Tell the family by this date, YYYY-MM-DD (default: keep the due date).",
-        ),
-    ] = None,
+    task_id: TaskArg, channel: ChannelOpt, assign: AssignOpt, by: StaffOpt, due: DueOpt = None
 ) -> None:
     """How the family is told, by which two staff, by when."""
     from opendvi.notify import plan
