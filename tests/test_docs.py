@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from opendvi.app import OpenDVI
 from opendvi.cli import app
 from opendvi.settings import Settings
 
@@ -42,3 +43,27 @@ def test_the_readme_test_command_is_the_one_ci_runs() -> None:
     command = "pip install -e '.[test]' && pytest"
     assert f"\n{command}\n" in (root / "README.md").read_text()
     assert f"\n{command}\n" in (root / ".ci" / "run").read_text()
+
+
+def test_the_roles_in_docs_api_md_are_those_the_routes_declare(dvi: OpenDVI) -> None:
+    """Each endpoint's row names the roles of the permission its route declares, in the
+    words of ``core.roles``; every endpoint has a row and every row an endpoint."""
+    import re
+
+    from opendvi.core.roles import doc_words
+    from opendvi.web import api_routes, create_app
+
+    rows = dict(
+        re.findall(
+            r"^\| `((?:GET|POST) /api/[^`]+)` \| ([^|]+) \|", (DOCS / "api.md").read_text(), re.M
+        )
+    )
+    assert len(rows) >= 20
+    declared = {}
+    for route in api_routes(create_app(dvi=dvi)):
+        if not route.path.startswith("/api/") or not route.include_in_schema:
+            continue
+        path = route.path.replace(":path}", "}")
+        for method in route.methods:
+            declared[f"{method} {path}"] = doc_words(route.endpoint.opendvi_permission)
+    assert {key: words.strip() for key, words in rows.items()} == declared
