@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from opendvi.app import OpenDVI
 from opendvi.core.fields import ContactInput
@@ -215,3 +219,75 @@ def identified(
     confirm_identification(dvi, number, username="rev2")
     assert confirm_identification(dvi, number, username="rev3").status == "confirmed"
     return {"identification": number, "am": f"AM-{n}", "pm": f"PM-{n}"}
+
+
+# -- helpers of the web tests, and of tests that spoil things on purpose --------------------
+
+
+def client(site: dict[str, Any], role: str | None = None) -> TestClient:
+    web = TestClient(site["app"], follow_redirects=False)
+    if role is not None:
+        page = web.get("/login")
+        response = web.post(
+            "/login",
+            data={"username": role, "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"},
+        )
+        assert response.status_code == 303, response.text
+    return web
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def fill(path: str, ids: dict[str, int]) -> str:
+    path = path.replace("{ref:path}", "{ref}")
+    if path.startswith("/records/missing/"):
+        path = path.replace("{ref}", "AM-0")
+    return (
+        path.replace("{candidate_id}", str(ids["candidate"]))
+        .replace("{photo_id}", str(ids["pm0-photo"]))
+        .replace("{face_id}", str(ids["pm0-face"]))
+        .replace("{number}", str(ids["identification"]))
+        .replace("{kind}", "remains")
+        .replace("{ref}", "PM-0")
+        .replace("{task_id}", str(ids.get("task", 0)))
+    )
+
+
+def sharpness(data: bytes) -> float:
+    grey = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32)
+    return float(np.abs(np.diff(grey, axis=1)).mean())
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares its size but whose pixels were never written."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def drop_audit_protection(dvi: OpenDVI) -> None:
+    """What someone with direct access to the database could do before editing it."""
+    with dvi.db.engine.begin() as connection:
+        if dvi.db.is_sqlite:
+            connection.execute(text("DROP TRIGGER audit_events_no_update"))
+            connection.execute(text("DROP TRIGGER audit_events_no_delete"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_events_append_only ON audit_events"))
+
+
+def tamper(dvi: OpenDVI, sql: str) -> None:
+    drop_audit_protection(dvi)
+    with dvi.db.engine.begin() as connection:
+        connection.execute(text(sql))

@@ -10,6 +10,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Remains
 from opendvi.records.intake import save_record
+from tests.factories import drop_audit_protection, tamper
 
 
 def add_events(dvi: OpenDVI, count: int) -> None:
@@ -18,22 +19,6 @@ def add_events(dvi: OpenDVI, count: int) -> None:
             save_record(
                 session, Remains, actor="tester", ref=f"PM-{number}", fields={"found_place": "x"}
             )
-
-
-def drop_audit_protection(dvi: OpenDVI) -> None:
-    """What someone with direct access to the database could do before editing it."""
-    with dvi.db.engine.begin() as connection:
-        if dvi.db.is_sqlite:
-            connection.execute(text("DROP TRIGGER audit_events_no_update"))
-            connection.execute(text("DROP TRIGGER audit_events_no_delete"))
-        else:
-            connection.execute(text("DROP TRIGGER audit_events_append_only ON audit_events"))
-
-
-def tamper(dvi: OpenDVI, sql: str) -> None:
-    drop_audit_protection(dvi)
-    with dvi.db.engine.begin() as connection:
-        connection.execute(text(sql))
 
 
 def check(dvi: OpenDVI) -> audit.ChainReport:

@@ -7,8 +7,7 @@ from typing import Any
 
 from opendvi import audit
 from opendvi.db.tables import Candidate
-from tests.factories import PASSWORD
-from tests.test_web import sharpness
+from tests.factories import PASSWORD, sharpness
 
 FOCUS = """() => {
   const el = document.activeElement;

@@ -130,8 +130,7 @@ def test_every_awkward_photo_is_stored_or_refused_alone_and_never_stops_the_impo
 
     from PIL import Image
 
-    from tests.factories import jpeg_bytes, picture
-    from tests.test_images import _png_header_only
+    from tests.factories import jpeg_bytes, picture, png_header_only
 
     def save(name: str, image: Image.Image, fmt: str, **options: object) -> str:
         out = io.BytesIO()
@@ -151,7 +150,7 @@ def test_every_awkward_photo_is_stored_or_refused_alone_and_never_stops_the_impo
     }
     (tmp_path / "cut.jpg").write_bytes(jpeg_bytes()[:250])
     (tmp_path / "text.jpg").write_text("not a photo")
-    (tmp_path / "bomb.png").write_bytes(_png_header_only(50_000, 50_000))
+    (tmp_path / "bomb.png").write_bytes(png_header_only(50_000, 50_000))
     bad = {"PM-CUT": "cut.jpg", "PM-TEXT": "text.jpg", "PM-BOMB": "bomb.png"}
     rows = [{"ref": ref, "photos": name} for ref, name in {**files, **bad}.items()]
     report = import_csv(dvi, write_csv(tmp_path / "pm.csv", rows), kind="unidentified", actor="t")

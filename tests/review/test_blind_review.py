@@ -14,8 +14,7 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import Decision
 from opendvi.errors import InputError, Refused
 from opendvi.review import judge
-from tests.factories import build_site
-from tests.test_web import client, csrf_of
+from tests.factories import build_site, client, csrf_of
 
 
 @pytest.fixture

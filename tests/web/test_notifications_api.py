@@ -17,8 +17,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.settings import Settings
 from opendvi.web import create_app
-from tests.factories import identified, users
-from tests.test_web import client, csrf_of
+from tests.factories import client, csrf_of, identified, users
 
 SENDER = "team@dvi.example.org"
 

@@ -16,10 +16,9 @@ import pytest
 
 from opendvi.app import OpenDVI
 from opendvi.web import api_routes
-from tests.factories import build_site
-from tests.test_web import client, csrf_of, fill
+from tests.factories import build_site, client, csrf_of, fill
 
-WEB = Path(__file__).resolve().parents[1] / "src" / "opendvi" / "web"
+WEB = Path(__file__).resolve().parents[2] / "src" / "opendvi" / "web"
 CSS = (WEB / "static" / "app.css").read_text()
 
 TEXT = 4.5  # 1.4.3: body text (no text here is large enough for the 3:1 allowance)

@@ -19,7 +19,7 @@ from opendvi.core.uncertain import (
 )
 from opendvi.core.vocabulary import Sex, parse_sex, parse_yes_no
 
-CORE = Path(__file__).resolve().parents[1] / "src" / "opendvi" / "core"
+CORE = Path(__file__).resolve().parents[2] / "src" / "opendvi" / "core"
 
 
 def test_core_imports_only_the_standard_library_and_itself() -> None:

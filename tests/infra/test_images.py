@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from PIL import Image
 
 from opendvi.errors import PhotoError
 from opendvi.infra.images import decode_rgb, inspect_image, served_copy
-from tests.factories import jpeg_bytes, picture
+from tests.factories import jpeg_bytes, picture, png_header_only
 
 LIMIT = 80_000_000
 
@@ -34,23 +32,8 @@ def test_a_text_file_named_jpg_is_refused_as_not_an_image() -> None:
         inspect_image(b"these are my notes, not a photo", name="notes.jpg", max_pixels=LIMIT)
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG that declares its size but whose pixels were never written."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body))
-            + kind
-            + body
-            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
-
-
 def test_a_decompression_bomb_is_refused_from_its_header() -> None:
-    bomb = _png_header_only(60_000, 60_000)  # 3.6 gigapixels declared in 45 bytes
+    bomb = png_header_only(60_000, 60_000)  # 3.6 gigapixels declared in 45 bytes
     with pytest.raises(PhotoError, match=r"bomb\.png: .*limit"):
         inspect_image(bomb, name="bomb.png", max_pixels=LIMIT)
 

@@ -4,15 +4,12 @@ the comparison page."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import select
 
 from opendvi import audit
@@ -22,45 +19,12 @@ from opendvi.db.tables import Candidate, MissingPerson, Remains
 from opendvi.records.intake import save_record
 from opendvi.web import api_routes
 from opendvi.web.security import declared_roles
-from tests.factories import PASSWORD, build_site
+from tests.factories import PASSWORD, build_site, client, csrf_of, fill, sharpness
 
 
 @pytest.fixture
 def site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
     return build_site(dvi, tmp_path, families=True)
-
-
-def client(site: dict[str, Any], role: str | None = None) -> TestClient:
-    web = TestClient(site["app"], follow_redirects=False)
-    if role is not None:
-        page = web.get("/login")
-        response = web.post(
-            "/login",
-            data={"username": role, "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"},
-        )
-        assert response.status_code == 303, response.text
-    return web
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
-def fill(path: str, ids: dict[str, int]) -> str:
-    path = path.replace("{ref:path}", "{ref}")
-    if path.startswith("/records/missing/"):
-        path = path.replace("{ref}", "AM-0")
-    return (
-        path.replace("{candidate_id}", str(ids["candidate"]))
-        .replace("{photo_id}", str(ids["pm0-photo"]))
-        .replace("{face_id}", str(ids["pm0-face"]))
-        .replace("{number}", str(ids["identification"]))
-        .replace("{kind}", "remains")
-        .replace("{ref}", "PM-0")
-        .replace("{task_id}", str(ids.get("task", 0)))
-    )
 
 
 def test_every_route_declares_who_may_use_it(site: dict[str, Any]) -> None:
@@ -137,11 +101,6 @@ def test_failed_logins_are_limited(site: dict[str, Any]) -> None:
     assert codes == [401] * 5 + [429]
     right = web.post("/login", data={"username": "admin", "password": PASSWORD, "csrf": token})
     assert right.status_code == 429 and "Try again in" in right.text
-
-
-def sharpness(data: bytes) -> float:
-    grey = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32)
-    return float(np.abs(np.diff(grey, axis=1)).mean())
 
 
 def test_post_mortem_pictures_are_blurred_until_revealed(site: dict[str, Any]) -> None:

@@ -13,8 +13,7 @@ from typing import Any
 from opendvi.app import OpenDVI
 from opendvi.db.tables import MissingPerson, Remains
 from opendvi.records.intake import save_record
-from tests.factories import write_csv, write_photo
-from tests.test_audit import tamper
+from tests.factories import tamper, write_csv, write_photo
 
 
 def test_help_imports_nothing_heavy() -> None:

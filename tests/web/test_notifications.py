@@ -25,9 +25,8 @@ from opendvi.records.intake import save_record
 from opendvi.review import revoke_identification
 from opendvi.web import api_routes, create_app
 from opendvi.web.security import declared_roles
-from tests.factories import PASSWORD, identified, users, write_photo
-from tests.test_accessibility import problems_on
-from tests.test_web import csrf_of
+from tests.factories import PASSWORD, csrf_of, identified, users, write_photo
+from tests.web.test_accessibility import problems_on
 
 
 @pytest.fixture

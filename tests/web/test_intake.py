@@ -13,8 +13,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Face, MissingPerson, Photo
 from opendvi.infra.worker import Worker
-from tests.factories import build_site, jpeg_bytes
-from tests.test_web import client, csrf_of
+from tests.factories import build_site, client, csrf_of, jpeg_bytes
 
 
 @pytest.fixture

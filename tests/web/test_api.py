@@ -15,8 +15,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.fields import CONTACT_FIELDS, form_fields
 from opendvi.db.tables import AuditEvent, MissingPerson, Remains
-from tests.factories import build_site
-from tests.test_web import client, csrf_of
+from tests.factories import build_site, client, csrf_of
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import Notification
 from opendvi.notify import approve, plan, record_step, save_words, set_checklist
 from opendvi.web import create_app
-from tests.factories import PASSWORD, identified, users
-from tests.test_web import csrf_of
+from tests.factories import PASSWORD, csrf_of, identified, users
 
 YESTERDAY = dt.date.today() - dt.timedelta(days=1)
 
