@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from opendvi.db.rows import view_of
 from opendvi.db.tables import AuditEvent, AuditHead, utcnow
 
 if TYPE_CHECKING:
@@ -187,9 +188,7 @@ class Entry:
 
     @classmethod
     def of(cls, event: AuditEvent) -> Entry:
-        return cls(
-            event.id, event.at, event.actor, event.action, event.entity_ref, event.details or {}
-        )
+        return view_of(cls, event, details=event.details or {})
 
 
 def recent(

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from opendvi.app import OpenDVI
+from opendvi.db.rows import view_of
 from opendvi.db.tables import Candidate, MissingPerson, Remains
 from opendvi.errors import NotFound
 
@@ -51,23 +52,10 @@ class CandidateView:
 
     @classmethod
     def of(cls, candidate: Candidate, pm_ref: str, am_ref: str) -> CandidateView:
-        return cls(
-            id=candidate.id,
-            remains_id=candidate.remains_id,
-            report_id=candidate.missing_person_id,
-            pm_ref=pm_ref,
-            am_ref=am_ref,
-            rank_for_remains=candidate.rank_for_remains,
-            rank_for_missing=candidate.rank_for_missing,
-            score=candidate.score,
-            face_score=candidate.face_score,
-            false_candidate_rate=candidate.false_candidate_rate,
-            credible=candidate.credible,
-            status=candidate.status,
-            model_name=candidate.model_name,
-            model_version=candidate.model_version,
-            evidence_digest=candidate.evidence_digest,
-            factors=dict(candidate.factors or {}),
+        factors = dict(candidate.factors or {})
+        report_id = candidate.missing_person_id
+        return view_of(
+            cls, candidate, report_id=report_id, pm_ref=pm_ref, am_ref=am_ref, factors=factors
         )
 
 

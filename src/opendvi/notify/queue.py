@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.notification import CHANNEL_WORDS, NOT_YET_TOLD, OPEN, is_overdue, why_not_told
+from opendvi.db.rows import view_of
 from opendvi.db.tables import (
     Contact,
     Identification,
@@ -77,18 +78,9 @@ class TaskSummary:
 
 
 def _summary(task: Notification, contact: str, pm_ref: str, am_ref: str) -> TaskSummary:
-    return TaskSummary(
-        id=task.id,
-        identification=task.identification_id,
-        pm_ref=pm_ref,
-        am_ref=am_ref,
-        contact=contact,
-        channel=task.channel,
-        language=task.language,
-        status=task.status,
-        due_on=task.due_on,
-        assigned=list(task.assigned or []),
-    )
+    people = list(task.assigned or [])
+    about = {"identification": task.identification_id, "pm_ref": pm_ref, "am_ref": am_ref}
+    return view_of(TaskSummary, task, contact=contact, assigned=people, **about)
 
 
 def tasks(
@@ -183,14 +175,11 @@ class TaskView(TaskSummary):
 
 def _contact(contact: Contact) -> ContactView:
     facts = contact_facts(contact)
-    return ContactView(
-        name=contact.name,
+    return view_of(
+        ContactView,
+        contact,
         relationship=contact.relationship_,
-        language=contact.language,
         channels=facts.channels,
-        email=contact.email,
-        phone=contact.phone,
-        address=contact.address,
         consent=contact.consent_contact,
         withdrawn_on=facts.withdrawn_on,
         why_not_told=why_not_told(facts),
@@ -223,28 +212,21 @@ def task_in(session: Session, task_id: int) -> TaskView:
             .order_by(NotificationStep.id)
         )
     ]
-    summary = _summary(task, contact.name, remains.ref, report.ref)
-    return TaskView(
-        **vars(summary),
+    trail = audit.recent(session, limit=None, entity=("notification", task.id), oldest_first=True)
+    return view_of(
+        TaskView,
+        task,
+        **vars(_summary(task, contact.name, remains.ref, report.ref)),
         identification_status=identification.status,
         method=identification.method,
         missing_name=report.full_name,
         contact_details=_contact(contact),
         checklist=dict(task.checklist or {}),
-        subject=task.subject,
-        draft=task.draft,
-        note=task.note,
-        drafted_by_id=task.drafted_by_id,
         drafted_by=name(task.drafted_by_id),
         approved_by=name(task.approved_by_id),
-        approved_at=task.approved_at,
-        cancel_reason=task.cancel_reason,
-        created_at=task.created_at,
         steps=steps,
         unreached=unreached(session, report.id),
-        trail=audit.recent(
-            session, limit=None, entity=("notification", task.id), oldest_first=True
-        ),
+        trail=trail,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.roles import GRANTS, Permission, Role, may, who
+from opendvi.db.rows import view_of
 from opendvi.db.tables import User
 from opendvi.errors import InputError, NotFound, Refused
 
@@ -57,14 +58,7 @@ class Account:
 
     @classmethod
     def of(cls, user: User) -> Account:
-        return cls(
-            id=user.id,
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            active=user.active,
-            epoch=(user.password_hash or "")[-16:] + user.role,
-        )
+        return view_of(cls, user, epoch=(user.password_hash or "")[-16:] + user.role)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
 from opendvi.core.uncertain import DateRange
+from opendvi.db.rows import view_of
 from opendvi.db.tables import Face, MissingPerson, Photo, Remains
 from opendvi.errors import NotFound, PhotoError
 from opendvi.infra.images import decode_rgb, inspect_image, served_copy
@@ -50,15 +51,7 @@ class StoredPhoto:
 
     @classmethod
     def of(cls, photo: Photo) -> StoredPhoto:
-        return cls(
-            sha256=photo.sha256,
-            served_sha256=photo.served_sha256,
-            original_name=photo.original_name,
-            media_type=photo.media_type,
-            byte_size=photo.byte_size,
-            width=photo.width,
-            height=photo.height,
-        )
+        return view_of(cls, photo, taken=None)
 
 
 def known_photo(app: OpenDVI, sha256: str) -> StoredPhoto | None:

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from opendvi.core.fields import CONTACT_FIELDS
+from opendvi.db.rows import view_of
 from opendvi.db.tables import Face, MissingPerson, Photo, Remains
 from opendvi.records.values import record_values
 
@@ -49,40 +50,14 @@ class RecordView:
     @classmethod
     def of(cls, record: MissingPerson | Remains) -> RecordView:
         values = record_values(record)
-        common = {
-            "id": record.id,
-            "ref": record.ref,
-            "status": record.status,
-            "sex": record.sex,
-            "height_min_cm": record.height_min_cm,
-            "height_max_cm": record.height_max_cm,
-            "description": record.description,
-            "event": record.event.code if record.event else "",
-            "marks": tuple((m.kind, m.body_location, m.description) for m in record.marks),
-            "effects": tuple((e.category, e.description) for e in record.effects),
-            "fields": {k: v for k, v in values.items() if k not in CONTACT_FIELDS},
-        }
-        if isinstance(record, MissingPerson):
-            return cls(
-                kind="missing",
-                full_name=record.full_name,
-                other_names=record.other_names,
-                birth_earliest=record.birth_earliest,
-                birth_latest=record.birth_latest,
-                last_seen_earliest=record.last_seen_earliest,
-                last_seen_latest=record.last_seen_latest,
-                last_seen_place=record.last_seen_place,
-                **common,  # type: ignore[arg-type]
-            )
-        return cls(
-            kind="remains",
-            age_min=record.age_min,
-            age_max=record.age_max,
-            found_earliest=record.found_earliest,
-            found_latest=record.found_latest,
-            found_place=record.found_place,
-            condition=record.condition,
-            **common,  # type: ignore[arg-type]
+        return view_of(
+            cls,
+            record,
+            kind="missing" if isinstance(record, MissingPerson) else "remains",
+            event=record.event.code if record.event else "",
+            marks=tuple((m.kind, m.body_location, m.description) for m in record.marks),
+            effects=tuple((e.category, e.description) for e in record.effects),
+            fields={k: v for k, v in values.items() if k not in CONTACT_FIELDS},
         )
 
 
@@ -101,15 +76,13 @@ class FaceView:
 
     @classmethod
     def of(cls, face: Face) -> FaceView:
-        return cls(
-            id=face.id,
-            photo_id=face.photo_id,
+        box = (face.box_x, face.box_y, face.box_w, face.box_h)
+        return view_of(
+            cls,
+            face,
             subject=face.is_subject,
-            usable=face.usable,
             why_not=face.unusable_reason,
-            quality=face.quality,
-            manual=face.manual,
-            box=(face.box_x, face.box_y, face.box_w, face.box_h),
+            box=box,
             turned=face.rotation_deg,
             model=face.model_name,
         )
@@ -127,15 +100,8 @@ class PhotoView:
 
     @classmethod
     def of(cls, photo: Photo) -> PhotoView:
-        return cls(
-            id=photo.id,
-            name=photo.original_name,
-            detection_status=photo.detection_status,
-            detection_note=photo.detection_note,
-            width=photo.width,
-            height=photo.height,
-            faces=[FaceView.of(face) for face in photo.faces],
-        )
+        faces = [FaceView.of(face) for face in photo.faces]
+        return view_of(cls, photo, name=photo.original_name, faces=faces)
 
     @staticmethod
     def of_record(record: MissingPerson | Remains) -> list[PhotoView]:

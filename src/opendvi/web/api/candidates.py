@@ -3,17 +3,16 @@ every factor, and reviewers' decisions on a pair (as on the comparison page)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from opendvi.caseload import stats
 from opendvi.core.roles import Permission
 from opendvi.matching.queries import CandidateView, candidate, candidates
 from opendvi.review import exclude, judge, propose_identification, refer
-from opendvi.web.api.identifications import IdentificationDetail, detail_out
+from opendvi.web.api.identifications import IdentificationDetail
 from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.security import permits
 
@@ -21,6 +20,8 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 
 class CandidateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     pm_ref: str
     am_ref: str
@@ -37,21 +38,9 @@ class CandidateOut(BaseModel):
     factors: dict[str, Any]
 
     @classmethod
-    def of(cls, found: CandidateView) -> CandidateOut:
-        return cls(
-            id=found.id,
-            pm_ref=found.pm_ref,
-            am_ref=found.am_ref,
-            rank_for_remains=found.rank_for_remains,
-            rank_for_missing=found.rank_for_missing,
-            score=found.score,
-            face_score=found.face_score,
-            false_candidate_rate=found.false_candidate_rate,
-            credible=found.credible,
-            status=found.status,
-            model=found.model,
-            factors=found.factors,
-        )
+    def of(cls, found: CandidateView | None) -> CandidateOut:
+        assert found is not None  # a decision named the pair by its stored candidate
+        return cls.model_validate(found)
 
 
 class ExcludeIn(BaseModel):
@@ -70,9 +59,21 @@ class JudgeIn(BaseModel):
     note: str = Field("", description="What the judgement rests on (optional)")
 
 
+class JudgementOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    by: str
+    on: str
+    verdict: str
+    words: str
+    note: str
+
+
 class JudgedOut(BaseModel):
-    decision: int
-    judgements: list[dict[str, str]] = Field(
+    model_config = ConfigDict(from_attributes=True)
+
+    decision: int = Field(validation_alias="decision_id")
+    judgements: list[JudgementOut] = Field(
         description="Every judgement of the pair: by, on, verdict, words, note"
     )
 
@@ -127,7 +128,6 @@ def api_candidate(dvi: DviDep, candidate_id: int) -> CandidateOut:
 def api_exclude(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ExcludeIn) -> CandidateOut:
     """Record that the pair is not the same person (see docs/matching.md, Exclusions)."""
     done = exclude(dvi, candidate_id, reason=body.reason, username=viewer.username)
-    assert done.candidate is not None  # a stored candidate named it
     return CandidateOut.of(done.candidate)
 
 
@@ -138,7 +138,6 @@ def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ReferIn) 
     done = refer(
         dvi, candidate_id, compare=body.compare, reason=body.reason, username=viewer.username
     )
-    assert done.candidate is not None
     return CandidateOut.of(done.candidate)
 
 
@@ -147,7 +146,7 @@ def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ReferIn) 
 def api_judge(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: JudgeIn) -> JudgedOut:
     """Record your own judgement of the pair, made before seeing its score (blind review)."""
     done = judge(dvi, candidate_id, verdict=body.verdict, note=body.note, username=viewer.username)
-    return JudgedOut(decision=done.decision_id, judgements=[asdict(j) for j in done.judgements])
+    return JudgedOut.model_validate(done)
 
 
 @router.post("/candidates/{candidate_id}/identify", status_code=201)
@@ -166,4 +165,4 @@ def api_identify(
         username=viewer.username,
     )
     response.headers["Location"] = f"/api/identifications/{proposed.number}"
-    return detail_out(proposed)
+    return IdentificationDetail.model_validate(proposed)

@@ -4,14 +4,12 @@ decision on its pair; confirming (two reviewers other than the proposer) and rev
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from opendvi.core.roles import Permission
-from opendvi.review import IdentificationDetail as Detail
-from opendvi.review import IdentificationView as View
 from opendvi.review import (
     confirm_identification,
     identification,
@@ -21,7 +19,7 @@ from opendvi.review import (
 from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.security import permits
 
-__all__ = ["IdentificationDetail", "detail_out", "router"]
+__all__ = ["IdentificationDetail", "router"]
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -31,6 +29,8 @@ class RevokeIn(BaseModel):
 
 
 class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: str = Field(description="propose_identification, confirm, revoke, exclude, ...")
     reason: str
     by: str
@@ -38,6 +38,8 @@ class DecisionOut(BaseModel):
 
 
 class IdentificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     pm_ref: str
     am_ref: str
@@ -57,20 +59,6 @@ class IdentificationDetail(IdentificationOut):
     history: list[DecisionOut] = Field(description="Every decision on the pair, oldest first")
 
 
-def _fields(found: View) -> dict[str, Any]:
-    return {name: getattr(found, name) for name in IdentificationOut.model_fields}
-
-
-def detail_out(found: Detail) -> IdentificationDetail:
-    return IdentificationDetail(
-        **_fields(found),
-        candidate_id=found.candidate_id,
-        history=[
-            DecisionOut(kind=d.kind, reason=d.reason, by=d.by, at=d.at) for d in found.history
-        ],
-    )
-
-
 @router.get("/identifications")
 @permits(Permission.READ)
 def api_identifications(
@@ -81,14 +69,14 @@ def api_identifications(
 ) -> list[IdentificationOut]:
     """Identifications, the newest first."""
     found = identifications(dvi, status=status, limit=limit, offset=offset)
-    return [IdentificationOut(**_fields(one)) for one in found]
+    return [IdentificationOut.model_validate(one) for one in found]
 
 
 @router.get("/identifications/{number}")
 @permits(Permission.READ)
 def api_identification(dvi: DviDep, number: int) -> IdentificationDetail:
     """One identification with every decision on its pair."""
-    return detail_out(identification(dvi, number))
+    return IdentificationDetail.model_validate(identification(dvi, number))
 
 
 @router.post("/identifications/{number}/confirm")
@@ -96,13 +84,13 @@ def api_identification(dvi: DviDep, number: int) -> IdentificationDetail:
 def api_confirm(dvi: DviDep, viewer: ViewerDep, number: int) -> IdentificationDetail:
     """Add a confirmation; the second, by another reviewer, confirms the identification.
     Refused (409) to the proposer, and to whoever confirmed it already."""
-    return detail_out(confirm_identification(dvi, number, username=viewer.username))
+    done = confirm_identification(dvi, number, username=viewer.username)
+    return IdentificationDetail.model_validate(done)
 
 
 @router.post("/identifications/{number}/revoke")
 @permits(Permission.REVIEW)
 def api_revoke(dvi: DviDep, viewer: ViewerDep, number: int, body: RevokeIn) -> IdentificationDetail:
     """Revoke an identification, its history kept; the records are open again."""
-    return detail_out(
-        revoke_identification(dvi, number, reason=body.reason, username=viewer.username)
-    )
+    done = revoke_identification(dvi, number, reason=body.reason, username=viewer.username)
+    return IdentificationDetail.model_validate(done)

@@ -8,14 +8,12 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opendvi.core.notification import CHECKLIST
 from opendvi.core.roles import Permission
 from opendvi.notify import (
     TaskChange,
-    TaskSummary,
-    TaskView,
     approve,
     close,
     plan,
@@ -35,6 +33,8 @@ TASK_STATUS = "prepared|approved|carried_out|acknowledged|closed|cancelled"
 
 
 class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     identification: int = Field(description="The confirmed identification that opened it")
     pm_ref: str
@@ -51,6 +51,8 @@ class NotificationOut(BaseModel):
 
 
 class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     relationship: str
     language: str
@@ -67,6 +69,8 @@ class ChecklistItemOut(BaseModel):
 
 
 class StepOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     kind: str = Field(
         description="visit, call, letter, email, outbox, acknowledged, follow_up, referral, "
@@ -81,6 +85,8 @@ class StepOut(BaseModel):
 
 
 class UnreachedOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     contact: str
     why: str = Field(description="Why this contact of the report is not told")
 
@@ -90,6 +96,18 @@ class NotificationDetail(NotificationOut):
     method: str
     contact_details: ContactOut
     checklist: list[ChecklistItemOut]
+
+    @field_validator("checklist", mode="before")
+    @classmethod
+    def _every_item(cls, done: object) -> object:
+        """The task keeps what is done; the answer lists every item, done or not."""
+        if not isinstance(done, dict):
+            return done
+        return [
+            {"item": item, "label": label, "done": bool(done.get(item))}
+            for item, label in CHECKLIST.items()
+        ]
+
     subject: str = Field(description="Subject of an e-mail or letter")
     draft: str = Field(description="The words")
     note: str = Field(description="For staff: about the template, and how the task ended")
@@ -150,47 +168,8 @@ class CloseIn(BaseModel):
     note: str = Field("", description="How it ended, kept with the task")
 
 
-def _summary(task: TaskSummary) -> dict[str, object]:
-    return {name: getattr(task, name) for name in NotificationOut.model_fields}
-
-
-def _detail(view: TaskView) -> NotificationDetail:
-    contact = view.contact_details
-    return NotificationDetail(
-        **_summary(view),  # type: ignore[arg-type]
-        identification_status=view.identification_status,
-        method=view.method,
-        contact_details=ContactOut(
-            name=contact.name,
-            relationship=contact.relationship,
-            language=contact.language,
-            channels=list(contact.channels),
-            email=contact.email,
-            phone=contact.phone,
-            address=contact.address,
-        ),
-        checklist=[
-            ChecklistItemOut(item=item, label=label, done=bool(view.checklist.get(item)))
-            for item, label in CHECKLIST.items()
-        ],
-        subject=view.subject,
-        draft=view.draft,
-        note=view.note,
-        drafted_by=view.drafted_by,
-        approved_by=view.approved_by,
-        approved_at=view.approved_at,
-        cancel_reason=view.cancel_reason,
-        created_at=view.created_at,
-        steps=[
-            StepOut(id=s.id, kind=s.kind, outcome=s.outcome, on=s.on, note=s.note, by=s.by, at=s.at)
-            for s in view.steps
-        ],
-        unreached=[UnreachedOut(contact=u.contact, why=u.why) for u in view.unreached],
-    )
-
-
 def _now(change: TaskChange) -> NotificationDetail:
-    return _detail(change.task)
+    return NotificationDetail.model_validate(change.task)
 
 
 @router.get("/notifications")
@@ -212,7 +191,7 @@ def api_notifications(
 ) -> list[NotificationOut]:
     """Notification tasks, the soonest due first (tasks without a due date last)."""
     found = tasks(dvi, status=status, only_open=only_open, limit=limit, offset=offset)
-    return [NotificationOut(**_summary(task)) for task in found]  # type: ignore[arg-type]
+    return [NotificationOut.model_validate(task) for task in found]
 
 
 @router.get("/notifications/{task_id}")
@@ -220,7 +199,7 @@ def api_notifications(
 def api_notification(dvi: DviDep, task_id: int) -> NotificationDetail:
     """One task: the contact and how to reach them, the report's contacts who are not told
     and why, the plan, the checklist, the words, and every step."""
-    return _detail(task_view(dvi, task_id))
+    return NotificationDetail.model_validate(task_view(dvi, task_id))
 
 
 @router.post("/notifications/{task_id}/words")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from opendvi.core.fields import form_fields
 from opendvi.core.roles import Permission
 from opendvi.errors import FormProblems
-from opendvi.records import Filters, RecordView, add_record, page_of_records, record_detail
+from opendvi.records import Filters, add_record, page_of_records, record_detail
 from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.pages.intake import LABELS
 from opendvi.web.security import permits
@@ -24,6 +24,8 @@ Kind = Literal["missing", "remains"]
 
 
 class RecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: Kind
     ref: str
     status: str = Field(description="open, identified, closed or merged")
@@ -32,12 +34,10 @@ class RecordOut(BaseModel):
         "(docs/import.md); photos and the reporting contact are not included"
     )
 
-    @classmethod
-    def of(cls, record: RecordView) -> RecordOut:
-        return cls(kind=record.kind, ref=record.ref, status=record.status, fields=record.fields)  # type: ignore[arg-type]
-
 
 class RecordList(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     total: int = Field(description="How many records the filters keep")
     page: int
     per_page: int
@@ -46,6 +46,8 @@ class RecordList(BaseModel):
 
 
 class FaceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     subject: bool = Field(description="The record's person, in a group photo")
     usable: bool
@@ -55,6 +57,8 @@ class FaceOut(BaseModel):
 
 
 class PhotoOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     detection_status: str
@@ -65,6 +69,8 @@ class PhotoOut(BaseModel):
 
 
 class RecordCandidateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     candidate_id: int
     ref: str = Field(description="The other side's reference")
     rank: int
@@ -74,6 +80,8 @@ class RecordCandidateOut(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: dt.datetime
     actor: str
     action: str
@@ -136,14 +144,7 @@ def api_records(
     filters = Filters(
         q=q, status=status, sex=sex, age=age, since=since, until=until, event=event, place=place
     )
-    found = page_of_records(dvi, kind, filters, page)
-    return RecordList(
-        total=found.total,
-        page=found.page,
-        per_page=found.per_page,
-        more=found.more,
-        records=[RecordOut.of(r) for r in found.records],
-    )
+    return RecordList.model_validate(page_of_records(dvi, kind, filters, page))
 
 
 @router.get("/records/{kind}/{ref:path}")
@@ -151,20 +152,7 @@ def api_records(
 def api_record(dvi: DviDep, kind: Kind, ref: str) -> RecordDetail:
     """One record with its photos and faces, candidates and history."""
     found = record_detail(dvi, kind, ref)
-    return RecordDetail(
-        **RecordOut.of(found.record).model_dump(),
-        photos=[
-            PhotoOut(
-                **{k: getattr(p, k) for k in PhotoOut.model_fields if k != "faces"},
-                faces=[
-                    FaceOut(**{k: getattr(f, k) for k in FaceOut.model_fields}) for f in p.faces
-                ],
-            )
-            for p in found.photos
-        ],
-        candidates=[RecordCandidateOut(**vars(c)) for c in found.candidates],
-        history=[HistoryOut(at=e.at, actor=e.actor, action=e.action) for e in found.history],
-    )
+    return RecordDetail.model_validate({**vars(found.record), **vars(found)})
 
 
 def _add(dvi: DviDep, viewer: ViewerDep, response: Response, kind: Kind, body: BaseModel) -> Any:
