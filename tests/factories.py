@@ -22,11 +22,12 @@ from sqlalchemy import select, text
 from opendvi.app import OpenDVI
 from opendvi.core.fields import ContactInput
 from opendvi.core.roles import Role
-from opendvi.db.tables import Candidate, Face, Notification, Photo
+from opendvi.db.tables import Candidate, Face, MissingPerson, Notification, Photo, Remains
 from opendvi.faces import model_identity
 from opendvi.matching import run_matching
 from opendvi.people import add_user
-from opendvi.records import save_missing_person, save_remains, store_photo
+from opendvi.records import store_photo
+from opendvi.records.intake import save_record
 from opendvi.review import confirm_identification, propose_identification
 
 PASSWORD = "correct horse battery"
@@ -123,15 +124,16 @@ def build_site(dvi: OpenDVI, tmp_path: Path, *, families: bool = False) -> dict[
         add_user(dvi, username=role.value, role=role.value, actor="test", password=PASSWORD)
     add_user(dvi, username="second", role="reviewer", actor="test", password=PASSWORD)
     for n, person in enumerate(people):
-        for side, save in (("am", save_missing_person), ("pm", save_remains)):
+        for side, kind in (("am", MissingPerson), ("pm", Remains)):
             photo = store_photo(
                 write_photo(tmp_path / f"{side}{n}.jpg", seed=10 * n + len(side), size=(160, 160)),
                 media=dvi.media,
                 settings=dvi.settings,
             )
-            saved = save(dvi, actor="test", ref=f"{side.upper()}-{n}", fields={}, photos=[photo])
-            ids[f"{side}{n}"] = saved.record_id
             with dvi.db.write() as session:
+                ref = f"{side.upper()}-{n}"
+                saved = save_record(session, kind, actor="test", ref=ref, fields={}, photos=[photo])
+                ids[f"{side}{n}"] = saved.record_id
                 row = session.execute(
                     select(Photo).where(
                         (Photo.missing_person_id if side == "am" else Photo.remains_id)
@@ -162,7 +164,10 @@ def build_site(dvi: OpenDVI, tmp_path: Path, *, families: bool = False) -> dict[
             consent_contact=True,
             consent_channels="in_person",
         )
-        save_missing_person(dvi, actor="test", ref="AM-1", fields={}, contacts=[mother])
+        with dvi.db.write() as session:
+            save_record(
+                session, MissingPerson, actor="test", ref="AM-1", fields={}, contacts=[mother]
+            )
         for name in ("reviewer", "second"):
             confirm_identification(dvi, ids["identification"], username=name)
         with dvi.db.read() as session:
@@ -205,14 +210,16 @@ def identified(
 ) -> dict[str, Any]:
     """Report AM-n and remains PM-n, identified by DNA and confirmed by two reviewers: one
     contact said yes (e-mail or a visit, in Ukrainian), one said no, one was never asked."""
-    save_missing_person(
-        dvi,
-        actor="test",
-        ref=f"AM-{n}",
-        fields={"full_name": "Andrii Kovalenko"},
-        contacts=list(contacts),
-    )
-    save_remains(dvi, actor="test", ref=f"PM-{n}", fields={})
+    with dvi.db.write() as session:
+        save_record(
+            session,
+            MissingPerson,
+            actor="test",
+            ref=f"AM-{n}",
+            fields={"full_name": "Andrii Kovalenko"},
+            contacts=list(contacts),
+        )
+        save_record(session, Remains, actor="test", ref=f"PM-{n}", fields={})
     number = propose_identification(
         dvi, (f"PM-{n}", f"AM-{n}"), primary=["dna"], secondary=[], note="", username="rev1"
     ).number

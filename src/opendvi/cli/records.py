@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
@@ -73,76 +74,53 @@ def _report(report: ImportReport, quiet: bool) -> None:
         echo_error(summary) if report.problems else typer.echo(summary)
 
 
-def _import(
-    kind: RecordKind,
-    source: Path,
-    *,
-    folder: bool,
-    quiet: bool,
-    actor: str | None,
-    workers: int | None,
-    faces: bool,
-    match: bool,
-) -> None:
+@dataclass(frozen=True)
+class _Options:
+    quiet: bool
+    actor: str | None
+    workers: int | None
+    faces: bool  # find the faces after the import
+    match: bool  # then match what was imported
+
+
+def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None:
     from opendvi.infra.progress import Bar
     from opendvi.interchange.csv_import import import_csv, import_folder
 
     run = import_folder if folder else import_csv
     keep = "Rows already saved are complete; run the same command again to finish the import."
+    quiet, actor = how.quiet, how.actor
     with opened() as dvi, interrupted(keep):
         with Bar(f"Importing {source.name}", quiet=quiet) as bar:
             report = run(dvi, source, kind=kind.value, actor=acting(actor), progress=bar.update)
         _report(report, quiet)
-        if faces:
-            detect(dvi, quiet=quiet, actor=actor, workers=workers, redo=False)
-        if match:
+        if how.faces:
+            detect(dvi, quiet=quiet, actor=actor, workers=how.workers, redo=False)
+        if how.match:
             match_queued(dvi, quiet=quiet, actor=actor, everything=False)
     if report.problems:
         raise typer.Exit(1)
 
 
-@import_app.command("missing")
-def import_missing(
-    file: Annotated[Path, typer.Argument(help="CSV file, one missing-person report per row.")],
-    quiet: QuietOpt = False,
-    actor: ActorOpt = None,
-    workers: WorkersOpt = None,
-    no_faces: NoFacesOpt = False,
-    no_match: NoMatchOpt = False,
-) -> None:
-    """Import missing-person (AM) reports from a CSV file (columns: see docs/import.md)."""
-    _import(
-        RecordKind.missing,
-        file,
-        folder=False,
-        quiet=quiet,
-        actor=actor,
-        workers=workers,
-        faces=not no_faces,
-        match=not no_match,
-    )
+def _csv_import(kind: RecordKind, what: str) -> None:
+    """``opendvi import KIND FILE``: one command for each kind of record."""
+
+    def command(
+        file: Annotated[Path, typer.Argument(help="CSV file, one record per row.")],
+        quiet: QuietOpt = False,
+        actor: ActorOpt = None,
+        workers: WorkersOpt = None,
+        no_faces: NoFacesOpt = False,
+        no_match: NoMatchOpt = False,
+    ) -> None:
+        _import(kind, file, False, _Options(quiet, actor, workers, not no_faces, not no_match))
+
+    command.__doc__ = f"Import {what} from a CSV file (columns: see docs/import.md)."
+    import_app.command(kind.value)(command)
 
 
-@import_app.command("unidentified")
-def import_unidentified(
-    file: Annotated[Path, typer.Argument(help="CSV file, one remains record per row.")],
-    quiet: QuietOpt = False,
-    actor: ActorOpt = None,
-    workers: WorkersOpt = None,
-    no_faces: NoFacesOpt = False,
-    no_match: NoMatchOpt = False,
-) -> None:
-    """Import unidentified-remains (PM) records from a CSV file (columns: see docs/import.md)."""
-    _import(
-        RecordKind.unidentified,
-        file,
-        folder=False,
-        quiet=quiet,
-        actor=actor,
-        workers=workers,
-        faces=not no_faces,
-        match=not no_match,
-    )
+_csv_import(RecordKind.missing, "missing-person (AM) reports")
+_csv_import(RecordKind.unidentified, "unidentified-remains (PM) records")
 
 
 @import_app.command("folder")
@@ -159,16 +137,7 @@ def import_folder_cmd(
 ) -> None:
     """Import a folder of photos: each sub-folder is one record named after it; a photo
     directly in the folder is a record of its own."""
-    _import(
-        as_,
-        folder,
-        folder=True,
-        quiet=quiet,
-        actor=actor,
-        workers=workers,
-        faces=not no_faces,
-        match=not no_match,
-    )
+    _import(as_, folder, True, _Options(quiet, actor, workers, not no_faces, not no_match))
 
 
 @contextmanager

@@ -50,6 +50,20 @@ class Base(DeclarativeBase):
 ONE_OWNER = "(missing_person_id IS NULL) <> (remains_id IS NULL)"
 
 
+class PartOfRecord:
+    """A row that belongs to exactly one missing-person report or one remains record (its
+    table checks ONE_OWNER) and goes with it. Its columns come first, as the migrations
+    made them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-3)
+    missing_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True, sort_order=-2
+    )
+    remains_id: Mapped[int | None] = mapped_column(
+        ForeignKey("remains.id", ondelete="CASCADE"), index=True, sort_order=-1
+    )
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,17 +230,10 @@ class Contact(Base):
     )
 
 
-class Mark(Base):
+class Mark(PartOfRecord, Base):
     """A distinguishing mark (tattoo, scar, birthmark, piercing) and where on the body it is."""
 
     __tablename__ = "marks"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    missing_person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
-    )
-    remains_id: Mapped[int | None] = mapped_column(
-        ForeignKey("remains.id", ondelete="CASCADE"), index=True
-    )
     kind: Mapped[str] = mapped_column(String(40), default="mark")
     body_location: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -236,17 +243,10 @@ class Mark(Base):
     __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
 
 
-class Effect(Base):
+class Effect(PartOfRecord, Base):
     """Clothing or a belonging: last worn by a missing person, or found with remains."""
 
     __tablename__ = "effects"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    missing_person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
-    )
-    remains_id: Mapped[int | None] = mapped_column(
-        ForeignKey("remains.id", ondelete="CASCADE"), index=True
-    )
     category: Mapped[str] = mapped_column(String(40), default="clothing")
     description: Mapped[str] = mapped_column(Text, default="")
 
@@ -255,17 +255,10 @@ class Effect(Base):
     __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
 
 
-class Photo(Base):
+class Photo(PartOfRecord, Base):
     """A photo of a record: the original kept unchanged by its SHA-256, and a served copy."""
 
     __tablename__ = "photos"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    missing_person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
-    )
-    remains_id: Mapped[int | None] = mapped_column(
-        ForeignKey("remains.id", ondelete="CASCADE"), index=True
-    )
     position: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(20), default="face")
     sha256: Mapped[str] = mapped_column(String(64), index=True)

@@ -11,9 +11,8 @@ from opendvi.records.intake import (
     Upload,
     add_record,
     change_record,
-    save_missing_person,
     save_parsed,
-    save_remains,
+    save_record,
 )
 from opendvi.records.lists import Filters, RecordPage, page_of_records
 from opendvi.records.page import RecordDetail, faces_of, form_values, record_detail
@@ -39,8 +38,7 @@ __all__ = [
     "form_values",
     "page_of_records",
     "record_detail",
-    "save_missing_person",
     "save_parsed",
-    "save_remains",
+    "save_record",
     "store_photo",
 ]

@@ -48,10 +48,8 @@ __all__ = [
     "add_record",
     "change_record",
     "find",
-    "save_missing_person",
     "save_parsed",
     "save_record",
-    "save_remains",
     "snapshot",
 ]
 
@@ -274,65 +272,6 @@ def save_record(
     )
     queue_match(session, "missing" if kind is MissingPerson else "remains", record.id)
     return SaveResult(outcome, record.id, ref)
-
-
-def save_missing_person(
-    app: OpenDVI,
-    *,
-    actor: str,
-    ref: str,
-    fields: dict[str, Any],
-    event_code: str | None = None,
-    contacts: Sequence[ContactInput] | None = None,
-    marks: Sequence[MarkInput] | None = None,
-    effects: Sequence[str] | None = None,
-    photos: Sequence[StoredPhoto] | None = None,
-    source: str = "",
-) -> SaveResult:
-    """Create or update the missing-person report ``ref`` with the values given (see
-    ``save_record``)."""
-    with app.db.write() as session:
-        return save_record(
-            session,
-            MissingPerson,
-            actor=actor,
-            ref=ref,
-            fields=fields,
-            event_code=event_code,
-            marks=marks,
-            effects=effects,
-            photos=photos,
-            contacts=contacts,
-            source=source,
-        )
-
-
-def save_remains(
-    app: OpenDVI,
-    *,
-    actor: str,
-    ref: str,
-    fields: dict[str, Any],
-    event_code: str | None = None,
-    marks: Sequence[MarkInput] | None = None,
-    effects: Sequence[str] | None = None,
-    photos: Sequence[StoredPhoto] | None = None,
-    source: str = "",
-) -> SaveResult:
-    """Create or update the unidentified-remains record ``ref`` with the values given."""
-    with app.db.write() as session:
-        return save_record(
-            session,
-            Remains,
-            actor=actor,
-            ref=ref,
-            fields=fields,
-            event_code=event_code,
-            marks=marks,
-            effects=effects,
-            photos=photos,
-            source=source,
-        )
 
 
 def _save_parsed(

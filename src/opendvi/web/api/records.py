@@ -170,25 +170,18 @@ def _add(dvi: DviDep, viewer: ViewerDep, response: Response, kind: Kind, body: B
     return api_record(dvi, kind, saved.ref)
 
 
-@router.post("/records/missing", status_code=201, responses=_PROBLEMS)
-@permits(Permission.ADD_REPORTS)
-def api_add_report(
-    dvi: DviDep,
-    viewer: ViewerDep,
-    response: Response,
-    body: MissingPersonIn,  # type: ignore[valid-type]
-) -> RecordDetail:
-    """Add a missing-person report; photos are added from its page or by import."""
-    return _add(dvi, viewer, response, "missing", body)  # type: ignore[no-any-return]
+def _add_route(kind: Kind, body: type[BaseModel], permission: Permission, what: str) -> None:
+    """``POST /api/records/{kind}`` for one kind of record, its body that kind's fields."""
+
+    def add(dvi: DviDep, viewer: ViewerDep, response: Response, body: BaseModel) -> RecordDetail:
+        return _add(dvi, viewer, response, kind, body)  # type: ignore[no-any-return]
+
+    # Annotations are text here (from __future__): the body's model is given as the class.
+    add.__annotations__["body"] = body
+    add.__doc__ = f"Add {what}; photos are added from its page or by import."
+    route = router.post(f"/records/{kind}", status_code=201, responses=_PROBLEMS)
+    route(permits(permission)(add))
 
 
-@router.post("/records/remains", status_code=201, responses=_PROBLEMS)
-@permits(Permission.ADD_REMAINS)
-def api_add_remains(
-    dvi: DviDep,
-    viewer: ViewerDep,
-    response: Response,
-    body: RemainsIn,  # type: ignore[valid-type]
-) -> RecordDetail:
-    """Add an unidentified-remains record; photos are added from its page or by import."""
-    return _add(dvi, viewer, response, "remains", body)  # type: ignore[no-any-return]
+_add_route("missing", MissingPersonIn, Permission.ADD_REPORTS, "a missing-person report")
+_add_route("remains", RemainsIn, Permission.ADD_REMAINS, "an unidentified-remains record")

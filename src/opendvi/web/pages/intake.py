@@ -147,76 +147,45 @@ async def _save(
     return to_record(kind, saved.ref)
 
 
-@router.get("/records/missing/new")
-@permits(ADD["missing"])
-def new_report(request: Request) -> HTMLResponse:
-    return _form(request, "missing", {}, {})
+def _routes(kind: Kind) -> None:
+    """The forms of one kind of record, for those who may add it: new, and change."""
+    allowed = permits(ADD[kind])
+
+    @router.get(f"/records/{kind}/new")
+    @allowed
+    def blank_form(request: Request) -> HTMLResponse:
+        return _form(request, kind, {}, {})
+
+    @router.post(f"/records/{kind}/new")
+    @allowed
+    async def add(
+        request: Request,
+        dvi: DviDep,
+        viewer: ViewerDep,
+        photos: Annotated[list[UploadFile] | None, File()] = None,
+    ) -> Response:
+        return await _save(request, dvi, viewer, kind, photos)
+
+    @router.get(f"/records/{kind}/{{ref:path}}/edit")
+    @allowed
+    def edit_form(request: Request, dvi: DviDep, ref: str) -> HTMLResponse:
+        """The record's form, filled in with what is stored (as an export would write it)."""
+        return _form(request, kind, stored_values(dvi, kind, ref), {}, editing=ref)
+
+    @router.post(f"/records/{kind}/{{ref:path}}/edit")
+    @allowed
+    async def change(
+        request: Request,
+        dvi: DviDep,
+        viewer: ViewerDep,
+        ref: str,
+        photos: Annotated[list[UploadFile] | None, File()] = None,
+    ) -> Response:
+        return await _save(request, dvi, viewer, kind, photos, editing=ref)
 
 
-@router.get("/records/remains/new")
-@permits(ADD["remains"])
-def new_remains(request: Request) -> HTMLResponse:
-    return _form(request, "remains", {}, {})
-
-
-@router.post("/records/missing/new")
-@permits(ADD["missing"])
-async def add_report(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    photos: Annotated[list[UploadFile] | None, File()] = None,
-) -> Response:
-    return await _save(request, dvi, viewer, "missing", photos)
-
-
-@router.post("/records/remains/new")
-@permits(ADD["remains"])
-async def add_remains(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    photos: Annotated[list[UploadFile] | None, File()] = None,
-) -> Response:
-    return await _save(request, dvi, viewer, "remains", photos)
-
-
-@router.get("/records/missing/{ref:path}/edit")
-@permits(ADD["missing"])
-def edit_report(request: Request, dvi: DviDep, ref: str) -> HTMLResponse:
-    """The report's form, filled in with what is stored (as an export would write it)."""
-    return _form(request, "missing", stored_values(dvi, "missing", ref), {}, editing=ref)
-
-
-@router.get("/records/remains/{ref:path}/edit")
-@permits(ADD["remains"])
-def edit_remains(request: Request, dvi: DviDep, ref: str) -> HTMLResponse:
-    """The remains record's form, filled in with what is stored."""
-    return _form(request, "remains", stored_values(dvi, "remains", ref), {}, editing=ref)
-
-
-@router.post("/records/missing/{ref:path}/edit")
-@permits(ADD["missing"])
-async def change_report(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    ref: str,
-    photos: Annotated[list[UploadFile] | None, File()] = None,
-) -> Response:
-    return await _save(request, dvi, viewer, "missing", photos, editing=ref)
-
-
-@router.post("/records/remains/{ref:path}/edit")
-@permits(ADD["remains"])
-async def change_remains(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    ref: str,
-    photos: Annotated[list[UploadFile] | None, File()] = None,
-) -> Response:
-    return await _save(request, dvi, viewer, "remains", photos, editing=ref)
+_routes("missing")
+_routes("remains")
 
 
 @router.post("/faces/{face_id}/subject")
