@@ -5,11 +5,14 @@ on the task's page with the reason tied to its field and what was typed."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from opendvi.app import OpenDVI
 from opendvi.core.notification import CHECKLIST
 from opendvi.core.roles import Permission
 from opendvi.errors import InputError, NotFound, Refused
@@ -32,13 +35,55 @@ from opendvi.web.security import permits
 from opendvi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-Refusal = (InputError, Refused)
+REFUSED: tuple[type[Exception], ...] = (InputError, Refused)
 
 
-def _back(task_id: int, anchor: str = "") -> RedirectResponse:
-    return RedirectResponse(
-        f"/notifications/{task_id}{'#' + anchor if anchor else ''}", status_code=303
-    )
+@dataclass(frozen=True)
+class TaskForm:
+    """A form posted on a task's page, and who posted it."""
+
+    request: Request
+    dvi: OpenDVI
+    viewer: Account
+    task_id: int
+
+    @property
+    def username(self) -> str:
+        return self.viewer.username
+
+    def submit(
+        self,
+        form: str,
+        change: Callable[[], object],
+        typed: dict[str, Any] | None = None,
+        *,
+        anchor: str = "",
+        refused: tuple[type[Exception], ...] = REFUSED,
+    ) -> Response:
+        """Make the change and go back to the task's page (at ``anchor``); a refused or
+        invalid form comes back (422) with the reason and what was typed."""
+        try:
+            change()
+        except refused as problem:
+            kept = {form: typed} if typed is not None else None
+            return task_page(
+                self.request,
+                self.dvi,
+                self.viewer,
+                self.task_id,
+                422,
+                problem_of(form, problem),
+                kept,
+            )
+        target = f"/notifications/{self.task_id}{'#' + anchor if anchor else ''}"
+        return RedirectResponse(target, status_code=303)
+
+
+def _task_form(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> TaskForm:
+    return TaskForm(request, dvi, viewer, task_id)
+
+
+TaskFormDep = Annotated[TaskForm, Depends(_task_form)]
 
 
 def _date(text: str, field: str) -> dt.date | None:
@@ -54,165 +99,121 @@ def _date(text: str, field: str) -> dt.date | None:
 @router.post("/notifications/{task_id}/plan")
 @permits(Permission.TELL_FAMILIES)
 def plan_task(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    task_id: int,
+    on: TaskFormDep,
     channel: Annotated[str, Form()] = "",
     assigned: Annotated[list[str] | None, Form()] = None,
     due_on: Annotated[str, Form()] = "",
 ) -> Response:
     people = assigned or []
-    try:
+
+    def change() -> object:
         due = _date(due_on, "due_on")
-        plan(dvi, task_id, channel=channel, assigned=people, due_on=due, username=viewer.username)
-    except (*Refusal, NotFound) as problem:
-        typed = {"plan": {"channel": channel, "assigned": people, "due_on": due_on}}
-        return task_page(request, dvi, viewer, task_id, 422, problem_of("plan", problem), typed)
-    return _back(task_id, "plan")
+        return plan(
+            on.dvi, on.task_id, channel=channel, assigned=people, due_on=due, username=on.username
+        )
+
+    typed = {"channel": channel, "assigned": people, "due_on": due_on}
+    return on.submit("plan", change, typed, anchor="plan", refused=(*REFUSED, NotFound))
 
 
 @router.post("/notifications/{task_id}/words")
 @permits(Permission.TELL_FAMILIES)
 def save_task_words(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    task_id: int,
-    subject: Annotated[str, Form()] = "",
-    draft: Annotated[str, Form()] = "",
+    on: TaskFormDep, subject: Annotated[str, Form()] = "", draft: Annotated[str, Form()] = ""
 ) -> Response:
-    try:
-        save_words(dvi, task_id, subject=subject, text=draft, username=viewer.username)
-    except Refusal as problem:
-        typed = {"words": {"subject": subject, "draft": draft}}
-        return task_page(request, dvi, viewer, task_id, 422, problem_of("words", problem), typed)
-    return _back(task_id, "words")
+    def change() -> object:
+        return save_words(on.dvi, on.task_id, subject=subject, text=draft, username=on.username)
+
+    return on.submit("words", change, {"subject": subject, "draft": draft}, anchor="words")
 
 
 @router.post("/notifications/{task_id}/redraft")
 @permits(Permission.TELL_FAMILIES)
-def redraft_task(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    task_id: int,
-    language: Annotated[str, Form()] = "",
-) -> Response:
-    try:
+def redraft_task(on: TaskFormDep, language: Annotated[str, Form()] = "") -> Response:
+    def change() -> object:
         if language not in LANGUAGES:
-            raise InputError(
-                f"language: choose one of {', '.join(LANGUAGES.values())}", field="language"
-            )
-        redraft(dvi, task_id, language=language, username=viewer.username)
-    except Refusal as problem:
-        typed = {"redraft": {"language": language}}
-        return task_page(request, dvi, viewer, task_id, 422, problem_of("redraft", problem), typed)
-    return _back(task_id, "words")
+            choose = ", ".join(LANGUAGES.values())
+            raise InputError(f"language: choose one of {choose}", field="language")
+        return redraft(on.dvi, on.task_id, language=language, username=on.username)
+
+    return on.submit("redraft", change, {"language": language}, anchor="words")
 
 
 @router.post("/notifications/{task_id}/approve")
 @permits(Permission.TELL_FAMILIES)
-def approve_task(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> Response:
-    try:
-        approve(dvi, task_id, username=viewer.username)
-    except Refusal as problem:
-        return task_page(request, dvi, viewer, task_id, 422, problem_of("approve", problem))
-    return _back(task_id)
+def approve_task(on: TaskFormDep) -> Response:
+    return on.submit("approve", lambda: approve(on.dvi, on.task_id, username=on.username))
 
 
 @router.post("/notifications/{task_id}/send")
 @permits(Permission.TELL_FAMILIES)
-def send_task(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> Response:
+def send_task(on: TaskFormDep) -> Response:
     """Send the approved e-mail: plain text, no picture, through the mail server or into the
     outbox folder."""
-    problem: Exception | None = None
-    try:
-        send(dvi, task_id, username=viewer.username)
-    except Refusal as refused:
-        problem = refused
-    except OSError as failed:  # the mail server did not take it: nothing was recorded
-        problem = Refused(f"not sent: the mail server did not take the message ({failed})")
-    if problem is not None:
-        return task_page(request, dvi, viewer, task_id, 422, problem_of("send", problem))
-    return _back(task_id)
+
+    def change() -> object:
+        try:
+            return send(on.dvi, on.task_id, username=on.username)
+        except OSError as failed:  # the mail server did not take it: nothing was recorded
+            raise Refused(
+                f"not sent: the mail server did not take the message ({failed})"
+            ) from None
+
+    return on.submit("send", change)
 
 
 @router.post("/notifications/{task_id}/checklist")
 @permits(Permission.TELL_FAMILIES)
-def checklist_task(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    task_id: int,
-    item: Annotated[list[str] | None, Form()] = None,
-) -> Response:
+def checklist_task(on: TaskFormDep, item: Annotated[list[str] | None, Form()] = None) -> Response:
     """The checklist as ticked on the form: what is not ticked is not done."""
     ticked = set(item or [])
-    try:
+
+    def change() -> object:
         unknown = ticked - set(CHECKLIST)
         if unknown:
             raise InputError(f"checklist: unknown item {sorted(unknown)[0]!r}", field="checklist")
         items = {key: key in ticked for key in CHECKLIST}
-        set_checklist(dvi, task_id, items=items, username=viewer.username)
-    except Refusal as problem:
-        return task_page(request, dvi, viewer, task_id, 422, problem_of("checklist", problem))
-    return _back(task_id, "checklist")
+        return set_checklist(on.dvi, on.task_id, items=items, username=on.username)
+
+    return on.submit("checklist", change, anchor="checklist")
 
 
 @router.post("/notifications/{task_id}/steps")
 @permits(Permission.TELL_FAMILIES)
 def record_task_step(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    task_id: int,
+    on: TaskFormDep,
     kind: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",
-    on: Annotated[str, Form()] = "",
+    when: Annotated[str, Form(alias="on")] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
     """A visit, call or letter with its outcome, or what came after: an acknowledgement, a
     follow-up, a referral, the family's request to see photos, a note."""
     form = "tell" if kind in TELLING or outcome else "after"
-    try:
+
+    def change() -> object:
         if kind == "photo_viewed":
             raise InputError(
                 "kind: photos viewed with the family are recorded on the photos page",
                 field="kind",
             )
-        outcome_kept = outcome if kind in TELLING else ""
-        when = _date(on, "on")
-        record_step(
-            dvi,
-            task_id,
-            kind=kind,
-            outcome=outcome_kept,
-            on=when,
-            note=note,
-            username=viewer.username,
+        kept = outcome if kind in TELLING else ""
+        day = _date(when, "on")
+        return record_step(
+            on.dvi, on.task_id, kind=kind, outcome=kept, on=day, note=note, username=on.username
         )
-    except Refusal as problem:
-        typed = {form: {"kind": kind, "outcome": outcome, "on": on, "note": note}}
-        return task_page(request, dvi, viewer, task_id, 422, problem_of(form, problem), typed)
-    return _back(task_id, "history")
+
+    typed = {"kind": kind, "outcome": outcome, "on": when, "note": note}
+    return on.submit(form, change, typed, anchor="history")
 
 
 @router.post("/notifications/{task_id}/close")
 @permits(Permission.TELL_FAMILIES)
-def close_task(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    task_id: int,
-    note: Annotated[str, Form()] = "",
-) -> Response:
-    try:
-        close(dvi, task_id, note=note, username=viewer.username)
-    except Refusal as problem:
-        typed = {"close": {"note": note}}
-        return task_page(request, dvi, viewer, task_id, 422, problem_of("close", problem), typed)
-    return _back(task_id)
+def close_task(on: TaskFormDep, note: Annotated[str, Form()] = "") -> Response:
+    def change() -> object:
+        return close(on.dvi, on.task_id, note=note, username=on.username)
+
+    return on.submit("close", change, {"note": note})
 
 
 def _photos_page(
@@ -258,7 +259,7 @@ def photos_viewed(
 ) -> Response:
     try:
         record_step(dvi, task_id, kind="photo_viewed", note=note, username=viewer.username)
-    except Refusal as problem:
+    except REFUSED as problem:
         return _photos_page(
             request,
             dvi,

@@ -5,20 +5,33 @@ typed."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission
 from opendvi.errors import InputError, Refused
-from opendvi.review import VERDICTS, comparison, exclude, judge, propose_identification, refer
+from opendvi.people import Account
+from opendvi.review import (
+    VERDICTS,
+    IdentificationDetail,
+    comparison,
+    exclude,
+    judge,
+    propose_identification,
+    refer,
+)
 from opendvi.review.queue import Shown, blind_for, review_queue
 from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 
 @router.get("/review")
@@ -58,8 +71,51 @@ def compared(
     )
 
 
-def _back(candidate_id: int) -> RedirectResponse:
-    return RedirectResponse(f"/candidates/{candidate_id}", status_code=303)
+@dataclass(frozen=True)
+class PairForm:
+    """A decision posted on a pair's comparison page, and who posted it."""
+
+    request: Request
+    dvi: OpenDVI
+    viewer: Account
+    candidate_id: int
+
+    @property
+    def username(self) -> str:
+        return self.viewer.username
+
+    def submit(
+        self,
+        decide: Callable[[], T],
+        problem: str,
+        *,
+        then: Callable[[T], str] | None = None,
+        **typed: Any,
+    ) -> Response:
+        """Record the decision and show the pair again (or the page ``then`` names); a
+        refused or invalid one comes back (422) with the reason (as ``problem``) and what
+        was typed."""
+        try:
+            done = decide()
+        except (InputError, Refused) as refused:
+            return compared(
+                self.request,
+                self.dvi,
+                self.viewer,
+                self.candidate_id,
+                422,
+                **{problem: str(refused)},
+                **typed,
+            )
+        target = then(done) if then else f"/candidates/{self.candidate_id}"
+        return RedirectResponse(target, status_code=303)
+
+
+def _pair_form(request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: int) -> PairForm:
+    return PairForm(request, dvi, viewer, candidate_id)
+
+
+PairFormDep = Annotated[PairForm, Depends(_pair_form)]
 
 
 @router.get("/candidates/{candidate_id}", name="compare")
@@ -73,89 +129,62 @@ def compare_page(
 @router.post("/candidates/{candidate_id}/judge")
 @permits(Permission.REVIEW)
 def judge_candidate(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    candidate_id: int,
-    verdict: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    on: PairFormDep, verdict: Annotated[str, Form()] = "", note: Annotated[str, Form()] = ""
 ) -> Response:
     """The reviewer's own judgement of the pair (blind review), then the score."""
-    try:
-        judge(dvi, candidate_id, verdict=verdict, note=note, username=viewer.username)
-    except (InputError, Refused) as problem:
-        return compared(
-            request, dvi, viewer, candidate_id, 422, judge_problem=str(problem), judge_note=note
-        )
-    return _back(candidate_id)
+
+    def decide() -> object:
+        return judge(on.dvi, on.candidate_id, verdict=verdict, note=note, username=on.username)
+
+    return on.submit(decide, "judge_problem", judge_note=note)
 
 
 @router.post("/candidates/{candidate_id}/exclude")
 @permits(Permission.REVIEW)
-def exclude_candidate(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    candidate_id: int,
-    reason: Annotated[str, Form()] = "",
-) -> Response:
-    try:
-        exclude(dvi, candidate_id, reason=reason, username=viewer.username)
-    except InputError as problem:
-        return compared(
-            request, dvi, viewer, candidate_id, 422, problem=str(problem), reason=reason
-        )
-    return _back(candidate_id)
+def exclude_candidate(on: PairFormDep, reason: Annotated[str, Form()] = "") -> Response:
+    def decide() -> object:
+        return exclude(on.dvi, on.candidate_id, reason=reason, username=on.username)
+
+    return on.submit(decide, "problem", reason=reason)
 
 
 @router.post("/candidates/{candidate_id}/refer")
 @permits(Permission.REVIEW)
 def refer_candidate(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    candidate_id: int,
+    on: PairFormDep,
     compare: Annotated[list[str] | None, Form()] = None,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        refer(dvi, candidate_id, compare=compare or [], reason=reason, username=viewer.username)
-    except (InputError, Refused) as problem:
-        return compared(
-            request, dvi, viewer, candidate_id, 422, refer_problem=str(problem), refer_reason=reason
-        )
-    return _back(candidate_id)
+    def decide() -> object:
+        wanted = compare or []
+        return refer(on.dvi, on.candidate_id, compare=wanted, reason=reason, username=on.username)
+
+    return on.submit(decide, "refer_problem", refer_reason=reason)
 
 
 @router.post("/candidates/{candidate_id}/identify")
 @permits(Permission.REVIEW)
 def propose(
-    request: Request,
-    dvi: DviDep,
-    viewer: ViewerDep,
-    candidate_id: int,
+    on: PairFormDep,
     primary: Annotated[list[str] | None, Form()] = None,
     secondary: Annotated[list[str] | None, Form()] = None,
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        proposed = propose_identification(
-            dvi,
-            candidate_id,
+    def decide() -> IdentificationDetail:
+        return propose_identification(
+            on.dvi,
+            on.candidate_id,
             primary=primary or [],
             secondary=secondary or [],
             note=note,
-            username=viewer.username,
+            username=on.username,
         )
-    except (InputError, Refused) as problem:
-        typed = {"note": note, "primary": primary or [], "secondary": secondary or []}
-        return compared(
-            request,
-            dvi,
-            viewer,
-            candidate_id,
-            422,
-            identify_problem=str(problem),
-            **{f"identify_{key}": value for key, value in typed.items()},
-        )
-    return RedirectResponse(f"/identifications/{proposed.number}", status_code=303)
+
+    return on.submit(
+        decide,
+        "identify_problem",
+        then=lambda made: f"/identifications/{made.number}",
+        identify_note=note,
+        identify_primary=primary or [],
+        identify_secondary=secondary or [],
+    )
