@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
 from opendvi.db.rows import view_of
@@ -60,11 +60,10 @@ class CandidateView:
 
 
 def _with_refs() -> Any:
-    report = aliased(MissingPerson)
     return (
-        select(Candidate, Remains.ref, report.ref)
+        select(Candidate, Remains.ref, MissingPerson.ref)
         .join(Remains, Candidate.remains_id == Remains.id)
-        .join(report, Candidate.missing_person_id == report.id)
+        .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
     )
 
 

@@ -194,7 +194,16 @@ class Comparison:
 def _faces(session: Session, am_id: int, pm_id: int) -> tuple[list[PairFace], list[PairFace]]:
     """The chosen person's faces on each side, in photo order: (report's, remains')."""
     rows = session.execute(
-        select(Face, Photo.missing_person_id)
+        select(
+            Face.id,
+            Face.photo_id,
+            Face.quality,
+            Face.usable,
+            Face.unusable_reason,
+            Face.rotation_deg,
+            Face.manual,
+            Photo.missing_person_id,
+        )
         .join(Photo, Face.photo_id == Photo.id)
         .where(
             or_(Photo.missing_person_id == am_id, Photo.remains_id == pm_id),
@@ -205,18 +214,9 @@ def _faces(session: Session, am_id: int, pm_id: int) -> tuple[list[PairFace], li
     ).all()
     am: list[PairFace] = []
     pm: list[PairFace] = []
-    for face, owner in rows:
-        (am if owner == am_id else pm).append(
-            PairFace(
-                face.id,
-                face.photo_id,
-                face.quality,
-                face.usable,
-                face.unusable_reason,
-                face.rotation_deg,
-                face.manual,
-            )
-        )
+    for row in rows:
+        face = PairFace(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+        (am if row.missing_person_id == am_id else pm).append(face)
     return am, pm
 
 

@@ -79,7 +79,7 @@ class TaskForm:
         return RedirectResponse(target, status_code=303)
 
 
-def _task_form(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> TaskForm:
+async def _task_form(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> TaskForm:
     return TaskForm(request, dvi, viewer, task_id)
 
 

@@ -111,7 +111,9 @@ class PairForm:
         return RedirectResponse(target, status_code=303)
 
 
-def _pair_form(request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: int) -> PairForm:
+async def _pair_form(
+    request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: int
+) -> PairForm:
     return PairForm(request, dvi, viewer, candidate_id)
 
 
