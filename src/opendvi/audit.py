@@ -20,7 +20,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opendvi.db.rows import view_of
-from opendvi.db.tables import AuditEvent, AuditHead, utcnow
+from opendvi.db.tables import (
+    AuditEvent,
+    AuditHead,
+    Base,
+    Calibration,
+    Decision,
+    Event,
+    Face,
+    Identification,
+    MissingPerson,
+    Notification,
+    Photo,
+    Remains,
+    User,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from opendvi.app import OpenDVI
@@ -78,19 +93,44 @@ def link_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
+# What an event about a row of each table calls that row.
+KINDS: dict[type[Base], str] = {
+    Calibration: "calibration",
+    Decision: "decision",
+    Event: "event",
+    Face: "face",
+    Identification: "identification",
+    MissingPerson: "missing_person",
+    Notification: "notification",
+    Photo: "photo",
+    Remains: "remains",
+    User: "user",
+}
+
+
+def _subject(session: Session, about: Base | tuple[str, int]) -> tuple[str, int]:
+    if isinstance(about, tuple):
+        return about
+    if about.id is None:  # type: ignore[attr-defined]
+        session.flush()  # a row just added gets its id
+    return KINDS[type(about)], about.id  # type: ignore[attr-defined]
+
+
 def record(
     session: Session,
     *,
     actor: str,
     action: str,
-    entity_type: str,
-    entity_id: int | None = None,
-    entity_ref: str = "",
+    about: Base | tuple[str, int],
+    ref: str = "",
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction."""
+    """Append one event to the chain inside the caller's transaction. ``about`` is the row
+    the event is about (or its kind and id); ``ref`` the record it concerns, as people
+    name it (a reference, a pair of references, a user name)."""
+    entity_type, entity_id = _subject(session, about)
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one()
@@ -101,7 +141,7 @@ def record(
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
-        entity_ref=entity_ref,
+        entity_ref=ref,
         before_digest=digest(before),
         after_digest=digest(after),
         details=dict(details or {}),

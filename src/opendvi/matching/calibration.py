@@ -202,14 +202,12 @@ def calibrate(
             params=fitted.to_json(),
         )
         session.add(row)
-        session.flush()
         audit.record(
             session,
             actor=actor,
             action="calibration.computed",
-            entity_type="calibration",
-            entity_id=row.id,
-            entity_ref=f"{model[0]} {model[1]}",
+            about=row,
+            ref=f"{model[0]} {model[1]}",
             after=fitted.to_json(),
             details={
                 "source": source,

@@ -82,9 +82,8 @@ def open_for_identification(
             session,
             actor=actor,
             action="notification.opened",
-            entity_type="notification",
-            entity_id=task.id,
-            entity_ref=report.ref,
+            about=task,
+            ref=report.ref,
             after=snapshot(task),
             details={"contact": contact.name, "identification": identification.id},
         )
@@ -93,9 +92,8 @@ def open_for_identification(
             session,
             actor=actor,
             action="notification.not_opened",
-            entity_type="identification",
-            entity_id=identification.id,
-            entity_ref=report.ref,
+            about=identification,
+            ref=report.ref,
             details={"contacts": skipped},
         )
     return opened

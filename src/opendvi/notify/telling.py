@@ -199,13 +199,11 @@ def mark_alert_seen(app: OpenDVI, step_id: int, *, username: str) -> TaskChange:
         if step.seen_at is not None:
             raise Refused(f"alert {step_id} was already seen")
         step.seen_at = utcnow()
-        session.flush()
         audit.record(
             session,
             actor=username,
             action="notification.alert_seen",
-            entity_type="notification",
-            entity_id=step.notification_id,
+            about=("notification", step.notification_id),
             details={"step": step.id},
         )
         return TaskChange(task_in(session, step.notification_id))

@@ -149,14 +149,12 @@ def _add(
         password_hash=hash_password(password) if password else None,
     )
     session.add(user)
-    session.flush()
     audit.record(
         session,
         actor=actor,
         action="user.added",
-        entity_type="user",
-        entity_id=user.id,
-        entity_ref=username,
+        about=user,
+        ref=username,
         after={"username": username, "role": role, "display_name": display_name},
     )
     return user
@@ -176,9 +174,8 @@ def set_password(app: OpenDVI, *, username: str, password: str, actor: str) -> A
             session,
             actor=actor,
             action="user.password_changed",
-            entity_type="user",
-            entity_id=user.id,
-            entity_ref=user.username,
+            about=user,
+            ref=user.username,
         )
         return Account.of(user)
 

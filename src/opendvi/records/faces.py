@@ -153,9 +153,8 @@ def _save_result(
         session,
         actor=actor,
         action="photo.faces_detected",
-        entity_type="photo",
-        entity_id=photo.id,
-        entity_ref=_owner_ref(photo),
+        about=photo,
+        ref=_owner_ref(photo),
         before=before,
         after={"status": result.status, "faces": len(photo.faces)},
         details={
@@ -249,14 +248,12 @@ def add_manual_face(
         face = _face_row(found, backend, subject=not any(f.is_subject for f in photo.faces))
         photo.faces.append(face)
         photo.detection_status = "done"
-        session.flush()
         audit.record(
             session,
             actor=actor,
             action="face.boxed_by_hand",
-            entity_type="face",
-            entity_id=face.id,
-            entity_ref=_owner_ref(photo),
+            about=face,
+            ref=_owner_ref(photo),
             after={"photo": photo.id, "box": list(found.box), "rotation_deg": rotation_deg},
             details={"photo_id": photo.id, "quality": found.quality, "usable": found.usable},
         )
@@ -277,9 +274,8 @@ def choose_subject(app: OpenDVI, *, face_id: int, actor: str) -> FaceChange:
             session,
             actor=actor,
             action="face.chosen_as_subject",
-            entity_type="face",
-            entity_id=face_id,
-            entity_ref=_owner_ref(face.photo),
+            about=face,
+            ref=_owner_ref(face.photo),
             before={"subject_faces": previous},
             after={"subject_faces": [face_id]},
             details={"photo_id": face.photo_id},

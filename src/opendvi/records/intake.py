@@ -128,14 +128,12 @@ def _event(session: Session, code: str | None, *, actor: str) -> Event | None:
     if event is None:
         event = Event(code=code, name=code)
         session.add(event)
-        session.flush()
         audit.record(
             session,
             actor=actor,
             action="event.created",
-            entity_type="event",
-            entity_id=event.id,
-            entity_ref=code,
+            about=event,
+            ref=code,
             after={"code": code},
         )
     return event
@@ -263,9 +261,8 @@ def save_record(
         session,
         actor=actor,
         action=f"{entity}.{outcome}",
-        entity_type=entity,
-        entity_id=record.id,
-        entity_ref=ref,
+        about=record,
+        ref=ref,
         before=before,
         after=after,
         details=details,

@@ -172,9 +172,8 @@ def exclude(app: OpenDVI, pair: Pair, *, reason: str, username: str) -> Decided:
             session,
             actor=username,
             action="candidate.excluded",
-            entity_type="decision",
-            entity_id=decision.id,
-            entity_ref=f"{remains.ref} / {report.ref}",
+            about=decision,
+            ref=f"{remains.ref} / {report.ref}",
             after={
                 "kind": "exclude",
                 "reason": decision.reason,
@@ -206,9 +205,8 @@ def refer(app: OpenDVI, pair: Pair, *, compare: list[str], reason: str, username
             session,
             actor=username,
             action="candidate.referred",
-            entity_type="decision",
-            entity_id=decision.id,
-            entity_ref=f"{remains.ref} / {report.ref}",
+            about=decision,
+            ref=f"{remains.ref} / {report.ref}",
             after={"kind": "possible_match", "compare": wanted, "reason": note},
         )
         return _after(session, decision, candidate)
@@ -239,9 +237,8 @@ def judge(app: OpenDVI, pair: Pair, *, verdict: str, note: str = "", username: s
             session,
             actor=username,
             action="candidate.judged",
-            entity_type="decision",
-            entity_id=decision.id,
-            entity_ref=f"{remains.ref} / {report.ref}",
+            about=decision,
+            ref=f"{remains.ref} / {report.ref}",
             after={"kind": "judgement", "verdict": verdict, "note": note.strip()},
         )
         return Judged(decision.id, judgements(session, remains.id, report.id))

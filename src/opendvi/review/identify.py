@@ -66,14 +66,12 @@ def propose_identification(
                 user_id=user.id,
             )
         )
-        session.flush()
         audit.record(
             session,
             actor=username,
             action="identification.proposed",
-            entity_type="identification",
-            entity_id=identification.id,
-            entity_ref=f"{remains.ref} / {report.ref}",
+            about=identification,
+            ref=f"{remains.ref} / {report.ref}",
             after={"method": method.text(), "basis": method.note, "status": "proposed"},
         )
         return identification_in(session, identification.id)
@@ -122,15 +120,13 @@ def confirm_identification(
                 user_id=user.id,
             )
         )
-        session.flush()
         audit.record(
             session,
             actor=username,
             action="identification.confirmed"
             if identification.status == "confirmed"
             else "identification.confirmation_added",
-            entity_type="identification",
-            entity_id=identification.id,
+            about=identification,
             before=before,
             after={"status": identification.status},
         )
@@ -177,13 +173,11 @@ def revoke_identification(
                 user_id=user.id,
             )
         )
-        session.flush()
         audit.record(
             session,
             actor=username,
             action="identification.revoked",
-            entity_type="identification",
-            entity_id=identification.id,
+            about=identification,
             before=before,
             after={"status": "revoked", "reason": reason.strip()},
             details={"notifications_cancelled": cancelled, "handlers_alerted": alerted},
