@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -50,10 +50,56 @@ class Base(DeclarativeBase):
 ONE_OWNER = "(missing_person_id IS NULL) <> (remains_id IS NULL)"
 
 
+class CaseRecord:
+    """What a missing-person report and a remains record both are: a reference, a status
+    and an event, photos, marks and effects, and when it was made and last changed. Its
+    columns stand where the migrations put them (the reference first, the times last)."""
+
+    owner: ClassVar[str]  # what its parts call it: "missing_person" or "remains"
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-4)
+    ref: Mapped[str] = mapped_column(String(120), unique=True, sort_order=-3)
+    status: Mapped[str] = mapped_column(String(20), default="open", sort_order=-2)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), sort_order=-1)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, sort_order=1
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, sort_order=2
+    )
+
+    @declared_attr
+    def event(cls) -> Mapped[Event | None]:
+        return relationship("Event")
+
+    @declared_attr
+    def photos(cls) -> Mapped[list[Photo]]:
+        return _parts(cls, "Photo", "position")
+
+    @declared_attr
+    def marks(cls) -> Mapped[list[Mark]]:
+        return _parts(cls, "Mark", "id")
+
+    @declared_attr
+    def effects(cls) -> Mapped[list[Effect]]:
+        return _parts(cls, "Effect", "id")
+
+
+def _parts(owner: CaseRecord, part: str, order: str) -> Mapped[list[Any]]:
+    """A record's photos, marks or effects, in order; they go with it."""
+    return relationship(
+        part,
+        back_populates=owner.owner,
+        order_by=f"{part}.{order}",
+        cascade="all, delete-orphan",
+    )
+
+
 class PartOfRecord:
     """A row that belongs to exactly one missing-person report or one remains record (its
     table checks ONE_OWNER) and goes with it. Its columns come first, as the migrations
     made them."""
+
+    __tablename__: str  # "photos", "marks", "effects": what the record calls them
 
     id: Mapped[int] = mapped_column(primary_key=True, sort_order=-3)
     missing_person_id: Mapped[int | None] = mapped_column(
@@ -62,6 +108,14 @@ class PartOfRecord:
     remains_id: Mapped[int | None] = mapped_column(
         ForeignKey("remains.id", ondelete="CASCADE"), index=True, sort_order=-1
     )
+
+    @declared_attr
+    def missing_person(cls) -> Mapped[MissingPerson | None]:
+        return relationship("MissingPerson", back_populates=cls.__tablename__)
+
+    @declared_attr
+    def remains(cls) -> Mapped[Remains | None]:
+        return relationship("Remains", back_populates=cls.__tablename__)
 
 
 class User(Base):
@@ -95,14 +149,11 @@ class Event(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class MissingPerson(Base):
+class MissingPerson(CaseRecord, Base):
     """An ante-mortem (AM) report of a missing person."""
 
     __tablename__ = "missing_persons"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(120), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    owner: ClassVar[str] = "missing_person"
     full_name: Mapped[str] = mapped_column(String(300), default="")
     other_names: Mapped[str] = mapped_column(String(300), default="")
     sex: Mapped[str] = mapped_column(String(1), default="U")
@@ -123,23 +174,9 @@ class MissingPerson(Base):
     dental_records: Mapped[bool | None] = mapped_column(Boolean)
     fingerprint_records: Mapped[bool | None] = mapped_column(Boolean)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("missing_persons.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
 
-    event: Mapped[Event | None] = relationship()
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="missing_person", order_by="Contact.id", cascade="all, delete-orphan"
-    )
-    photos: Mapped[list[Photo]] = relationship(
-        back_populates="missing_person", order_by="Photo.position", cascade="all, delete-orphan"
-    )
-    marks: Mapped[list[Mark]] = relationship(
-        back_populates="missing_person", order_by="Mark.id", cascade="all, delete-orphan"
-    )
-    effects: Mapped[list[Effect]] = relationship(
-        back_populates="missing_person", order_by="Effect.id", cascade="all, delete-orphan"
     )
     __table_args__ = (
         CheckConstraint("sex IN ('F','M','U')", name="sex"),
@@ -147,14 +184,11 @@ class MissingPerson(Base):
     )
 
 
-class Remains(Base):
+class Remains(CaseRecord, Base):
     """A post-mortem (PM) record of unidentified human remains."""
 
     __tablename__ = "remains"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(120), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    owner: ClassVar[str] = "remains"
     found_earliest: Mapped[dt.date | None] = mapped_column(Date)
     found_latest: Mapped[dt.date | None] = mapped_column(Date)
     found_place: Mapped[str] = mapped_column(Text, default="")
@@ -173,21 +207,7 @@ class Remains(Base):
     dental_charted: Mapped[bool | None] = mapped_column(Boolean)
     # Fragments of one body are linked to the record that holds the body's main part.
     linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("remains.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
 
-    event: Mapped[Event | None] = relationship()
-    photos: Mapped[list[Photo]] = relationship(
-        back_populates="remains", order_by="Photo.position", cascade="all, delete-orphan"
-    )
-    marks: Mapped[list[Mark]] = relationship(
-        back_populates="remains", order_by="Mark.id", cascade="all, delete-orphan"
-    )
-    effects: Mapped[list[Effect]] = relationship(
-        back_populates="remains", order_by="Effect.id", cascade="all, delete-orphan"
-    )
     __table_args__ = (
         CheckConstraint("sex IN ('F','M','U')", name="sex"),
         CheckConstraint(
@@ -238,8 +258,6 @@ class Mark(PartOfRecord, Base):
     body_location: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
 
-    missing_person: Mapped[MissingPerson | None] = relationship(back_populates="marks")
-    remains: Mapped[Remains | None] = relationship(back_populates="marks")
     __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
 
 
@@ -250,8 +268,6 @@ class Effect(PartOfRecord, Base):
     category: Mapped[str] = mapped_column(String(40), default="clothing")
     description: Mapped[str] = mapped_column(Text, default="")
 
-    missing_person: Mapped[MissingPerson | None] = relationship(back_populates="effects")
-    remains: Mapped[Remains | None] = relationship(back_populates="effects")
     __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
 
 
@@ -276,8 +292,6 @@ class Photo(PartOfRecord, Base):
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    missing_person: Mapped[MissingPerson | None] = relationship(back_populates="photos")
-    remains: Mapped[Remains | None] = relationship(back_populates="photos")
     faces: Mapped[list[Face]] = relationship(
         back_populates="photo", order_by="Face.id", cascade="all, delete-orphan"
     )
