@@ -362,12 +362,11 @@ def notify_log(
     typer.echo(f"task {task_id}: {what} recorded; the task is {after.status}")
 
 
+EndingOpt = Annotated[str, typer.Option("--note", help="How it ended (kept with the task).")]
+
+
 @notify_app.command("close")
-def notify_close(
-    task_id: TaskArg,
-    note: Annotated[str, typer.Option("--note", help="How it ended (kept with the task).")],
-    by: StaffOpt,
-) -> None:
+def notify_close(task_id: TaskArg, note: EndingOpt, by: StaffOpt) -> None:
     """Close a task once the family was told (and, usually, acknowledged it)."""
     from opendvi.notify import close
 

@@ -126,12 +126,11 @@ def identify_confirm(number: NumberArg, by: ByOpt) -> None:
     )
 
 
+RevokeReasonOpt = Annotated[str, typer.Option("--reason", help="Why it is revoked.")]
+
+
 @identify_app.command("revoke")
-def identify_revoke(
-    number: NumberArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why it is revoked.")],
-    by: ByOpt,
-) -> None:
+def identify_revoke(number: NumberArg, reason: RevokeReasonOpt, by: ByOpt) -> None:
     """Revoke an identification: records reopen, pending notifications are cancelled."""
     from opendvi.review import revoke_identification
 

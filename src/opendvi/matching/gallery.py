@@ -7,7 +7,7 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TypeVar, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -99,21 +99,26 @@ class GallerySample:
     records: frozenset[int]  # their record ids
 
 
+T = TypeVar("T")
+
+
+def _both(low: T | None, high: T | None) -> tuple[T, T] | None:
+    """A range known at both ends (a date range, a place as latitude and longitude)."""
+    return (low, high) if low is not None and high is not None else None
+
+
+def _either(low: int | None, high: int | None) -> tuple[int | None, int | None] | None:
+    """A range known at one end at least (an age, a height)."""
+    return (low, high) if low is not None or high is not None else None
+
+
 def _am_facts(record: MissingPerson) -> AMFacts:
     return AMFacts(
         sex=record.sex or "U",
-        birth=(record.birth_earliest, record.birth_latest)
-        if record.birth_earliest and record.birth_latest
-        else None,
-        height=(record.height_min_cm, record.height_max_cm)
-        if record.height_min_cm is not None or record.height_max_cm is not None
-        else None,
-        last_seen=(record.last_seen_earliest, record.last_seen_latest)
-        if record.last_seen_earliest and record.last_seen_latest
-        else None,
-        place=(record.last_seen_lat, record.last_seen_lon)
-        if record.last_seen_lat is not None and record.last_seen_lon is not None
-        else None,
+        birth=_both(record.birth_earliest, record.birth_latest),
+        height=_either(record.height_min_cm, record.height_max_cm),
+        last_seen=_both(record.last_seen_earliest, record.last_seen_latest),
+        place=_both(record.last_seen_lat, record.last_seen_lon),
         marks=tuple((m.body_location, m.description) for m in record.marks),
         effects=tuple(e.description for e in record.effects),
     )
@@ -122,18 +127,10 @@ def _am_facts(record: MissingPerson) -> AMFacts:
 def _pm_facts(record: Remains) -> PMFacts:
     return PMFacts(
         sex=record.sex or "U",
-        age=(record.age_min, record.age_max)
-        if record.age_min is not None or record.age_max is not None
-        else None,
-        height=(record.height_min_cm, record.height_max_cm)
-        if record.height_min_cm is not None or record.height_max_cm is not None
-        else None,
-        found=(record.found_earliest, record.found_latest)
-        if record.found_earliest and record.found_latest
-        else None,
-        place=(record.found_lat, record.found_lon)
-        if record.found_lat is not None and record.found_lon is not None
-        else None,
+        age=_either(record.age_min, record.age_max),
+        height=_either(record.height_min_cm, record.height_max_cm),
+        found=_both(record.found_earliest, record.found_latest),
+        place=_both(record.found_lat, record.found_lon),
         marks=tuple((m.body_location, m.description) for m in record.marks),
         effects=tuple(e.description for e in record.effects),
     )

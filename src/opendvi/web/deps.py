@@ -3,14 +3,15 @@ guard has checked them already)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from opendvi.app import OpenDVI
 from opendvi.people import Account
 
-__all__ = ["DviDep", "ViewerDep"]
+__all__ = ["DviDep", "Paging", "PagingDep", "ViewerDep"]
 
 
 # Asynchronous, though they wait for nothing: FastAPI runs a plain function dependency in a
@@ -27,3 +28,20 @@ async def _viewer(request: Request) -> Account:
 
 DviDep = Annotated[OpenDVI, Depends(_dvi)]
 ViewerDep = Annotated[Account, Depends(_viewer)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How much of a list the API answers with: at most ``limit`` items, after ``offset``."""
+
+    limit: int
+    offset: int
+
+
+async def _paging(
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+) -> Paging:
+    return Paging(limit, offset)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]

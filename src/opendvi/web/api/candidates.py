@@ -3,9 +3,9 @@ every factor, and reviewers' decisions on a pair (as on the comparison page)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opendvi.caseload import stats
@@ -13,7 +13,7 @@ from opendvi.core.roles import Permission
 from opendvi.matching.queries import CandidateView, candidate, candidates
 from opendvi.review import exclude, judge, propose_identification, refer
 from opendvi.web.api.identifications import IdentificationDetail
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, PagingDep, ViewerDep
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -105,14 +105,10 @@ def api_stats(dvi: DviDep) -> dict[str, int]:
 @router.get("/candidates")
 @permits(Permission.READ)
 def api_candidates(
-    dvi: DviDep,
-    pm_ref: str | None = None,
-    credible: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    dvi: DviDep, paging: PagingDep, pm_ref: str | None = None, credible: bool | None = None
 ) -> list[CandidateOut]:
     """Listed candidates, the most credible first; ``pm_ref`` for one remains record's list."""
-    found = candidates(dvi, pm_ref=pm_ref, credible=credible, limit=limit, offset=offset)
+    found = candidates(dvi, pm_ref=pm_ref, credible=credible, **vars(paging))
     return [CandidateOut.of(c) for c in found]
 
 

@@ -16,7 +16,7 @@ from opendvi.review import (
     identifications,
     revoke_identification,
 )
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, PagingDep, ViewerDep
 from opendvi.web.security import permits
 
 __all__ = ["IdentificationDetail", "router"]
@@ -63,12 +63,11 @@ class IdentificationDetail(IdentificationOut):
 @permits(Permission.READ)
 def api_identifications(
     dvi: DviDep,
+    paging: PagingDep,
     status: Annotated[str, Query(pattern="^(|proposed|confirmed|revoked)$")] = "",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[IdentificationOut]:
     """Identifications, the newest first."""
-    found = identifications(dvi, status=status, limit=limit, offset=offset)
+    found = identifications(dvi, status=status, **vars(paging))
     return [IdentificationOut.model_validate(one) for one in found]
 
 

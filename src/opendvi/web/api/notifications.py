@@ -25,7 +25,7 @@ from opendvi.notify import (
     task_view,
     tasks,
 )
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, PagingDep, ViewerDep
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -176,6 +176,7 @@ def _now(change: TaskChange) -> NotificationDetail:
 @permits(Permission.READ_FAMILIES)
 def api_notifications(
     dvi: DviDep,
+    paging: PagingDep,
     status: Annotated[
         str, Query(pattern=f"^(|{TASK_STATUS})$", description="Only tasks in this status")
     ] = "",
@@ -186,11 +187,9 @@ def api_notifications(
             description="Only tasks not closed or cancelled (ignored with status); false: all",
         ),
     ] = True,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[NotificationOut]:
     """Notification tasks, the soonest due first (tasks without a due date last)."""
-    found = tasks(dvi, status=status, only_open=only_open, limit=limit, offset=offset)
+    found = tasks(dvi, status=status, only_open=only_open, **vars(paging))
     return [NotificationOut.model_validate(task) for task in found]
 
 
