@@ -344,9 +344,18 @@ def _keep(app: OpenDVI, uploads: Sequence[Upload], problems: dict[str, str]) -> 
     return stored
 
 
-def _refuse(kind: Kind, problems: dict[str, str]) -> None:
+def _checked(
+    app: OpenDVI, kind: Kind, parsed: ParsedRecord, photos: Sequence[Upload], taken: str = ""
+) -> list[StoredPhoto]:
+    """The photos kept, once every field reads well (``taken``: a problem with the
+    reference found by the caller); else every problem at once, and nothing kept."""
+    problems = dict(parsed.problems)
+    if taken and "ref" not in problems:
+        problems["ref"] = taken
+    stored = [] if problems else _keep(app, photos, problems)
     if problems:
         raise FormProblems(problems, order=form_fields(kind))
+    return stored
 
 
 def add_record(
@@ -361,12 +370,9 @@ def add_record(
     """A new record from the import's fields as text (a form, the API), with its photos.
     Every problem is reported at once (``FormProblems``) and nothing is kept then."""
     parsed = _parse(kind, values, every_field=False)
-    problems = dict(parsed.problems)
-    if parsed.ref and "ref" not in problems and _ref_taken(app, kind, parsed.ref):
-        problems["ref"] = f"{parsed.ref!r} is already taken; choose another reference"
-    _refuse(kind, problems)
-    stored = _keep(app, photos, problems)
-    _refuse(kind, problems)
+    taken = parsed.ref and _ref_taken(app, kind, parsed.ref)
+    problem = f"{parsed.ref!r} is already taken; choose another reference" if taken else ""
+    stored = _checked(app, kind, parsed, photos, problem)
     with app.db.write() as session:
         return _save_parsed(session, KINDS[kind], parsed, stored, actor, source)
 
@@ -386,14 +392,9 @@ def change_record(
     if not _ref_taken(app, kind, ref):
         raise NotFound(f"there is no record {ref}")
     parsed = _parse(kind, {**values, "ref": ref}, every_field=True)
-    problems = dict(parsed.problems)
-    _refuse(kind, problems)
-    stored = _keep(app, photos, problems)
-    _refuse(kind, problems)
+    stored = _checked(app, kind, parsed, photos)
     model = KINDS[kind]
     with app.db.write() as session:
-        added = None
         record = find(session, model, ref)
-        if stored and record is not None:
-            added = current_photos(record) + stored
+        added = current_photos(record) + stored if stored and record is not None else None
         return _save_parsed(session, model, parsed, added, actor, source)

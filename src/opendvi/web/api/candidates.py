@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from opendvi.caseload import stats
 from opendvi.core.roles import Permission
 from opendvi.matching.queries import CandidateView, candidate, candidates
 from opendvi.review import exclude, judge, propose_identification, refer
+from opendvi.web.api.answers import Answer
 from opendvi.web.api.identifications import IdentificationDetail
 from opendvi.web.deps import DviDep, PagingDep, ViewerDep
 from opendvi.web.security import permits
@@ -19,9 +20,7 @@ from opendvi.web.security import permits
 router = APIRouter(prefix="/api", tags=["api"])
 
 
-class CandidateOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CandidateOut(Answer):
     id: int
     pm_ref: str
     am_ref: str
@@ -59,9 +58,7 @@ class JudgeIn(BaseModel):
     note: str = Field("", description="What the judgement rests on (optional)")
 
 
-class JudgementOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class JudgementOut(Answer):
     by: str
     on: str
     verdict: str
@@ -69,9 +66,7 @@ class JudgementOut(BaseModel):
     note: str
 
 
-class JudgedOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class JudgedOut(Answer):
     decision: int = Field(validation_alias="decision_id")
     judgements: list[JudgementOut] = Field(
         description="Every judgement of the pair: by, on, verdict, words, note"

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from opendvi.core.roles import Permission
 from opendvi.review import (
@@ -16,6 +16,7 @@ from opendvi.review import (
     identifications,
     revoke_identification,
 )
+from opendvi.web.api.answers import Answer
 from opendvi.web.deps import DviDep, PagingDep, ViewerDep
 from opendvi.web.security import permits
 
@@ -28,18 +29,14 @@ class RevokeIn(BaseModel):
     reason: str = Field(description="Why the identification is revoked")
 
 
-class DecisionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DecisionOut(Answer):
     kind: str = Field(description="propose_identification, confirm, revoke, exclude, ...")
     reason: str
     by: str
     at: dt.datetime
 
 
-class IdentificationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class IdentificationOut(Answer):
     number: int
     pm_ref: str
     am_ref: str

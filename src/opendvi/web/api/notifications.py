@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from opendvi.core.notification import CHECKLIST
 from opendvi.core.roles import Permission
@@ -25,6 +25,7 @@ from opendvi.notify import (
     task_view,
     tasks,
 )
+from opendvi.web.api.answers import Answer
 from opendvi.web.deps import DviDep, PagingDep, ViewerDep
 from opendvi.web.security import permits
 
@@ -32,9 +33,7 @@ router = APIRouter(prefix="/api", tags=["api"])
 TASK_STATUS = "prepared|approved|carried_out|acknowledged|closed|cancelled"
 
 
-class NotificationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class NotificationOut(Answer):
     id: int
     identification: int = Field(description="The confirmed identification that opened it")
     pm_ref: str
@@ -50,9 +49,7 @@ class NotificationOut(BaseModel):
     assigned: list[str] = Field(description="The two people who tell the family")
 
 
-class ContactOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ContactOut(Answer):
     name: str
     relationship: str
     language: str
@@ -68,9 +65,7 @@ class ChecklistItemOut(BaseModel):
     done: bool
 
 
-class StepOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class StepOut(Answer):
     id: int
     kind: str = Field(
         description="visit, call, letter, email, outbox, acknowledged, follow_up, referral, "
@@ -84,9 +79,7 @@ class StepOut(BaseModel):
     at: dt.datetime
 
 
-class UnreachedOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class UnreachedOut(Answer):
     contact: str
     why: str = Field(description="Why this contact of the report is not told")
 

@@ -15,6 +15,7 @@ from opendvi.core.fields import form_fields
 from opendvi.core.roles import Permission
 from opendvi.errors import FormProblems
 from opendvi.records import Filters, add_record, page_of_records, record_detail
+from opendvi.web.api.answers import Answer
 from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.pages.intake import LABELS
 from opendvi.web.security import permits
@@ -23,9 +24,7 @@ router = APIRouter(prefix="/api", tags=["api"])
 Kind = Literal["missing", "remains"]
 
 
-class RecordOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RecordOut(Answer):
     kind: Kind
     ref: str
     status: str = Field(description="open, identified, closed or merged")
@@ -35,9 +34,7 @@ class RecordOut(BaseModel):
     )
 
 
-class RecordList(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RecordList(Answer):
     total: int = Field(description="How many records the filters keep")
     page: int
     per_page: int
@@ -45,9 +42,7 @@ class RecordList(BaseModel):
     records: list[RecordOut]
 
 
-class FaceOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class FaceOut(Answer):
     id: int
     subject: bool = Field(description="The record's person, in a group photo")
     usable: bool
@@ -56,9 +51,7 @@ class FaceOut(BaseModel):
     manual: bool = Field(description="Boxed by hand")
 
 
-class PhotoOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PhotoOut(Answer):
     id: int
     name: str
     detection_status: str
@@ -68,9 +61,7 @@ class PhotoOut(BaseModel):
     faces: list[FaceOut]
 
 
-class RecordCandidateOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RecordCandidateOut(Answer):
     candidate_id: int
     ref: str = Field(description="The other side's reference")
     rank: int
@@ -79,9 +70,7 @@ class RecordCandidateOut(BaseModel):
     status: str
 
 
-class HistoryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class HistoryOut(Answer):
     at: dt.datetime
     actor: str
     action: str
