@@ -3,8 +3,8 @@ export writes, what the record's form is filled in with, and what the API return
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from opendvi.core.uncertain import DateRange, IntRange
 from opendvi.db.tables import MissingPerson, Photo, Remains
@@ -14,7 +14,7 @@ __all__ = ["range_text", "record_row", "record_values"]
 PhotoEntry = Callable[[Photo], str]
 
 
-def range_text(earliest: Any, latest: Any) -> str:
+def range_text(earliest: dt.date | None, latest: dt.date | None) -> str:
     return str(DateRange(earliest, latest)) if earliest and latest else ""
 
 

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
     from fastapi import FastAPI
+    from fastapi.routing import APIRoute
+    from starlette.routing import BaseRoute
 
     from opendvi.app import OpenDVI
     from opendvi.settings import Settings
@@ -43,7 +47,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
-    async def lifespan(_app: Any) -> Any:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
 
         # Pages are computed in Python, so a few threads at once serve more pages per second
@@ -121,13 +125,13 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     return app
 
 
-def api_routes(app: FastAPI) -> list[Any]:
+def api_routes(app: FastAPI) -> list[APIRoute]:
     """Every route with an endpoint, including those of included routers."""
     from fastapi.routing import APIRoute
 
-    out: list[Any] = []
+    out: list[APIRoute] = []
 
-    def walk(routes: list[Any]) -> None:
+    def walk(routes: Sequence[BaseRoute]) -> None:
         for route in routes:
             if isinstance(route, APIRoute):
                 out.append(route)

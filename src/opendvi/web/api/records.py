@@ -144,7 +144,9 @@ def api_record(dvi: DviDep, kind: Kind, ref: str) -> RecordDetail:
     return RecordDetail.model_validate({**vars(found.record), **vars(found)})
 
 
-def _add(dvi: DviDep, viewer: ViewerDep, response: Response, kind: Kind, body: BaseModel) -> Any:
+def _add(
+    dvi: DviDep, viewer: ViewerDep, response: Response, kind: Kind, body: BaseModel
+) -> RecordDetail | JSONResponse:
     """Save a new record from the import's fields, with the same parsers and checks as the
     form: every problem is reported at once and nothing is saved."""
     values = {k: v for k, v in body.model_dump().items() if v}
@@ -162,13 +164,17 @@ def _add(dvi: DviDep, viewer: ViewerDep, response: Response, kind: Kind, body: B
 def _add_route(kind: Kind, body: type[BaseModel], permission: Permission, what: str) -> None:
     """``POST /api/records/{kind}`` for one kind of record, its body that kind's fields."""
 
-    def add(dvi: DviDep, viewer: ViewerDep, response: Response, body: BaseModel) -> RecordDetail:
-        return _add(dvi, viewer, response, kind, body)  # type: ignore[no-any-return]
+    def add(
+        dvi: DviDep, viewer: ViewerDep, response: Response, body: BaseModel
+    ) -> RecordDetail | JSONResponse:
+        return _add(dvi, viewer, response, kind, body)
 
     # Annotations are text here (from __future__): the body's model is given as the class.
     add.__annotations__["body"] = body
     add.__doc__ = f"Add {what}; photos are added from its page or by import."
-    route = router.post(f"/records/{kind}", status_code=201, responses=_PROBLEMS)
+    route = router.post(
+        f"/records/{kind}", status_code=201, responses=_PROBLEMS, response_model=RecordDetail
+    )
     route(permits(permission)(add))
 
 

@@ -6,7 +6,6 @@ is never sent to a browser that did not ask for it.
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -81,7 +80,7 @@ def face_image(request: Request, dvi: DviDep, face_id: int) -> Response:
 
 @router.post("/photos/{photo_id}/reveal", name="reveal")
 @permits(Permission.READ)
-def reveal(request: Request, dvi: DviDep, photo_id: int) -> Any:
+def reveal(request: Request, dvi: DviDep, photo_id: int) -> Response:
     """Show this post-mortem photo unblurred for the rest of the session."""
     is_post_mortem(dvi, photo_id)  # 404 for a photo that is not there
     request.session["revealed"] = sorted(revealed(request) | {photo_id})
