@@ -32,6 +32,7 @@ __all__ = [
     "Judged",
     "Judgement",
     "Pair",
+    "decide",
     "exclude",
     "judge",
     "judgement_of",
@@ -120,19 +121,20 @@ def _mark(candidate: Candidate, status: str, key: str, decision: Decision, usern
     }
 
 
-def _decide(
+def decide(
     session: Session,
     user: User,
-    remains: Remains,
-    report: MissingPerson,
+    pair: tuple[int, int],
     *,
     kind: str,
     reason: str,
     digest: str = "",
 ) -> Decision:
+    """Inside a decision's transaction: the decision on the pair (remains id, report id),
+    kept in the pair's history."""
     decision = Decision(
-        remains_id=remains.id,
-        missing_person_id=report.id,
+        remains_id=pair[0],
+        missing_person_id=pair[1],
         kind=kind,
         reason=reason,
         evidence_digest=digest,
@@ -155,11 +157,10 @@ def exclude(app: OpenDVI, pair: Pair, *, reason: str, username: str) -> Decided:
         remains, report = pair_of(session, pair)
         ctx = open_context(session, app, actor=username, recalibrate=False)
         row = score_pair(ctx, report.id, remains.id)
-        decision = _decide(
+        decision = decide(
             session,
             user,
-            remains,
-            report,
+            (remains.id, report.id),
             kind="exclude",
             reason=reason.strip(),
             digest=row["evidence_digest"],
@@ -197,7 +198,9 @@ def refer(app: OpenDVI, pair: Pair, *, compare: list[str], reason: str, username
         user = reviewer(session, username, "refer a possible match")
         remains, report = pair_of(session, pair)
         note = f"compare {', '.join(wanted)}" + (f": {reason.strip()}" if reason.strip() else "")
-        decision = _decide(session, user, remains, report, kind="possible_match", reason=note)
+        decision = decide(
+            session, user, (remains.id, report.id), kind="possible_match", reason=note
+        )
         candidate = stored_candidate(session, remains.id, report.id)
         if candidate is not None:
             _mark(candidate, "referred", "referral", decision, username)
@@ -230,8 +233,8 @@ def judge(app: OpenDVI, pair: Pair, *, verdict: str, note: str = "", username: s
                 f"{report.ref} on this evidence; it is kept as it was given"
             )
         text = verdict + (f": {note.strip()}" if note.strip() else "")
-        decision = _decide(
-            session, user, remains, report, kind="judgement", reason=text, digest=digest
+        decision = decide(
+            session, user, (remains.id, report.id), kind="judgement", reason=text, digest=digest
         )
         audit.record(
             session,

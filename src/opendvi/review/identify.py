@@ -5,15 +5,16 @@ notification tasks in the same transaction; revoking cancels those not carried o
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.workflow import RuleBroken, check_confirmer, parse_method
-from opendvi.db.tables import Decision, Identification, MissingPerson, Remains, utcnow
+from opendvi.db.tables import Identification, MissingPerson, Remains, utcnow
 from opendvi.errors import InputError, NotFound, Refused
 from opendvi.notify.drafting import open_for_identification
 from opendvi.notify.revocation import cancel_for_revocation
-from opendvi.review.decisions import Pair, pair_of, reviewer
+from opendvi.review.decisions import Pair, decide, pair_of, reviewer
 from opendvi.review.identifications import IdentificationDetail, identification_in
 
 __all__ = ["confirm_identification", "propose_identification", "revoke_identification"]
@@ -57,15 +58,8 @@ def propose_identification(
             proposed_by_id=user.id,
         )
         session.add(identification)
-        session.add(
-            Decision(
-                remains_id=remains.id,
-                missing_person_id=report.id,
-                kind="propose_identification",
-                reason=f"{method.text()}: {method.note}".rstrip(": "),
-                user_id=user.id,
-            )
-        )
+        basis = f"{method.text()}: {method.note}".rstrip(": ")
+        decide(session, user, (remains.id, report.id), kind="propose_identification", reason=basis)
         audit.record(
             session,
             actor=username,
@@ -77,19 +71,27 @@ def propose_identification(
         return identification_in(session, identification.id)
 
 
-def confirm_identification(
-    app: OpenDVI, identification_id: int, *, username: str
-) -> IdentificationDetail:
+def _locked(session: Session, number: int) -> Identification:
+    """The identification, locked until the change commits."""
+    identification = session.get(Identification, number, with_for_update=True)
+    if identification is None:
+        raise NotFound(f"there is no identification {number}")
+    return identification
+
+
+def _pair(identification: Identification) -> tuple[int, int]:
+    return identification.remains_id, identification.missing_person_id
+
+
+def confirm_identification(app: OpenDVI, number: int, *, username: str) -> IdentificationDetail:
     """Add one confirmation; the second, by another reviewer, confirms the identification
     and marks both records identified."""
     with app.db.write() as session:
         user = reviewer(session, username, "confirm an identification")
-        identification = session.get(Identification, identification_id, with_for_update=True)
-        if identification is None:
-            raise NotFound(f"there is no identification {identification_id}")
+        identification = _locked(session, number)
         if identification.status != "proposed":
             raise Refused(
-                f"identification {identification_id} is {identification.status}; only a "
+                f"identification {number} is {identification.status}; only a "
                 "proposed one can be confirmed"
             )
         try:
@@ -111,14 +113,8 @@ def confirm_identification(
             ):
                 assert record is not None
                 record.status = "identified"
-        session.add(
-            Decision(
-                remains_id=identification.remains_id,
-                missing_person_id=identification.missing_person_id,
-                kind="confirm",
-                reason=f"identification {identification.id}",
-                user_id=user.id,
-            )
+        decide(
+            session, user, _pair(identification), kind="confirm", reason=f"identification {number}"
         )
         audit.record(
             session,
@@ -138,7 +134,7 @@ def confirm_identification(
 
 
 def revoke_identification(
-    app: OpenDVI, identification_id: int, *, reason: str, username: str
+    app: OpenDVI, number: int, *, reason: str, username: str
 ) -> IdentificationDetail:
     """Revoke an identification (with its history kept): the records are open again and
     notifications not yet carried out are cancelled."""
@@ -146,11 +142,9 @@ def revoke_identification(
         raise InputError("reason: say why the identification is revoked", field="reason")
     with app.db.write() as session:
         user = reviewer(session, username, "revoke an identification")
-        identification = session.get(Identification, identification_id, with_for_update=True)
-        if identification is None:
-            raise NotFound(f"there is no identification {identification_id}")
+        identification = _locked(session, number)
         if identification.status == "revoked":
-            raise Refused(f"identification {identification_id} is already revoked")
+            raise Refused(f"identification {number} is already revoked")
         before = {"status": identification.status}
         identification.status = "revoked"
         identification.revoked_at = utcnow()
@@ -164,15 +158,7 @@ def revoke_identification(
         cancelled, alerted = cancel_for_revocation(
             session, identification, reason=reason.strip(), actor=username
         )
-        session.add(
-            Decision(
-                remains_id=identification.remains_id,
-                missing_person_id=identification.missing_person_id,
-                kind="revoke",
-                reason=reason.strip(),
-                user_id=user.id,
-            )
-        )
+        decide(session, user, _pair(identification), kind="revoke", reason=reason.strip())
         audit.record(
             session,
             actor=username,

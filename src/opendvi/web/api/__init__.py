@@ -12,8 +12,5 @@ from opendvi.web.api import candidates, identifications, notifications, records
 __all__ = ["routers"]
 
 routers: list[APIRouter] = [
-    candidates.router,
-    identifications.router,
-    records.router,
-    notifications.router,
+    part.router for part in (candidates, identifications, records, notifications)
 ]

@@ -10,21 +10,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, field_validator
 
+from opendvi import notify
 from opendvi.core.notification import CHECKLIST
 from opendvi.core.roles import Permission
-from opendvi.notify import (
-    TaskChange,
-    approve,
-    close,
-    plan,
-    record_step,
-    redraft,
-    save_words,
-    send,
-    set_checklist,
-    task_view,
-    tasks,
-)
+from opendvi.notify import TaskChange
 from opendvi.web.api.answers import Answer
 from opendvi.web.deps import DviDep, PagingDep, ViewerDep
 from opendvi.web.security import permits
@@ -182,7 +171,7 @@ def api_notifications(
     ] = True,
 ) -> list[NotificationOut]:
     """Notification tasks, the soonest due first (tasks without a due date last)."""
-    found = tasks(dvi, status=status, only_open=only_open, **vars(paging))
+    found = notify.tasks(dvi, status=status, only_open=only_open, **vars(paging))
     return [NotificationOut.model_validate(task) for task in found]
 
 
@@ -191,7 +180,7 @@ def api_notifications(
 def api_notification(dvi: DviDep, task_id: int) -> NotificationDetail:
     """One task: the contact and how to reach them, the report's contacts who are not told
     and why, the plan, the checklist, the words, and every step."""
-    return NotificationDetail.model_validate(task_view(dvi, task_id))
+    return NotificationDetail.model_validate(notify.task_view(dvi, task_id))
 
 
 @router.post("/notifications/{task_id}/words")
@@ -202,7 +191,9 @@ def api_notification_words(
     """Save the words you have read (and perhaps changed); someone else approves them. Words
     changed after an approval need a new approval."""
     return _now(
-        save_words(dvi, task_id, subject=body.subject, text=body.draft, username=viewer.username)
+        notify.save_words(
+            dvi, task_id, subject=body.subject, text=body.draft, username=viewer.username
+        )
     )
 
 
@@ -212,7 +203,7 @@ def api_notification_redraft(
     dvi: DviDep, viewer: ViewerDep, task_id: int, body: RedraftIn
 ) -> NotificationDetail:
     """New words from the template in a language, to be read and saved again."""
-    return _now(redraft(dvi, task_id, language=body.language, username=viewer.username))
+    return _now(notify.redraft(dvi, task_id, language=body.language, username=viewer.username))
 
 
 @router.post("/notifications/{task_id}/plan")
@@ -226,7 +217,7 @@ def api_notification_plan(
         body.due_on if "due_on" in body.model_fields_set else "keep"
     )
     return _now(
-        plan(
+        notify.plan(
             dvi,
             task_id,
             channel=body.channel.strip(),
@@ -243,7 +234,7 @@ def api_notification_checklist(
     dvi: DviDep, viewer: ViewerDep, task_id: int, body: ChecklistIn
 ) -> NotificationDetail:
     """Tick (true) or untick (false) items of the checklist; the others stay as they are."""
-    return _now(set_checklist(dvi, task_id, items=body.checklist, username=viewer.username))
+    return _now(notify.set_checklist(dvi, task_id, items=body.checklist, username=viewer.username))
 
 
 @router.post("/notifications/{task_id}/approve")
@@ -251,7 +242,7 @@ def api_notification_checklist(
 def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: int) -> NotificationDetail:
     """Approve the words and the plan. Refused (409) to whoever saved the words, before
     anyone saved them, and before two people are named to tell the family."""
-    return _now(approve(dvi, task_id, username=viewer.username))
+    return _now(notify.approve(dvi, task_id, username=viewer.username))
 
 
 @router.post("/notifications/{task_id}/send")
@@ -259,7 +250,7 @@ def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: int) -> No
 def api_notification_send(dvi: DviDep, viewer: ViewerDep, task_id: int) -> SentOut:
     """Send the approved e-mail as plain text, without attachment, through the mail server,
     or write it to the outbox folder when none is set."""
-    sent = send(dvi, task_id, username=viewer.username)
+    sent = notify.send(dvi, task_id, username=viewer.username)
     return SentOut(**_now(sent).model_dump(), where=sent.where)
 
 
@@ -271,7 +262,7 @@ def api_notification_step(
     """Record what was done: a visit, call or letter with its outcome, the family's
     acknowledgement, a follow-up, a referral, a request to see photos, photos viewed, a note."""
     return _now(
-        record_step(
+        notify.record_step(
             dvi,
             task_id,
             kind=body.kind.strip(),
@@ -289,4 +280,4 @@ def api_notification_close(
     dvi: DviDep, viewer: ViewerDep, task_id: int, body: CloseIn
 ) -> NotificationDetail:
     """Close a task once the family was told."""
-    return _now(close(dvi, task_id, note=body.note, username=viewer.username))
+    return _now(notify.close(dvi, task_id, note=body.note, username=viewer.username))

@@ -21,14 +21,15 @@ from opendvi.web.pages import (
 __all__ = ["routers"]
 
 # intake before records: /records/{kind}/new is a form, not a record named "new".
-routers: list[APIRouter] = [
-    session.router,
-    dashboard.router,
-    review.router,
-    identifications.router,
-    pictures.router,
-    intake.router,
-    records.router,
-    notifications.router,
-    notification_forms.router,
-]
+_IN_ORDER = (
+    session,
+    dashboard,
+    review,
+    identifications,
+    pictures,
+    intake,
+    records,
+    notifications,
+    notification_forms,
+)
+routers: list[APIRouter] = [part.router for part in _IN_ORDER]

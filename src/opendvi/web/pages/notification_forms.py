@@ -12,21 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from opendvi import notify
 from opendvi.app import OpenDVI
 from opendvi.core.notification import CHECKLIST
 from opendvi.core.roles import Permission
 from opendvi.errors import InputError, NotFound, Refused
-from opendvi.notify import (
-    approve,
-    close,
-    family_photos,
-    plan,
-    record_step,
-    redraft,
-    save_words,
-    send,
-    set_checklist,
-)
 from opendvi.notify.texts import LANGUAGES
 from opendvi.people import Account
 from opendvi.web.deps import DviDep, ViewerDep
@@ -108,7 +98,7 @@ def plan_task(
 
     def change() -> object:
         due = _date(due_on, "due_on")
-        return plan(
+        return notify.plan(
             on.dvi, on.task_id, channel=channel, assigned=people, due_on=due, username=on.username
         )
 
@@ -122,7 +112,9 @@ def save_task_words(
     on: TaskFormDep, subject: Annotated[str, Form()] = "", draft: Annotated[str, Form()] = ""
 ) -> Response:
     def change() -> object:
-        return save_words(on.dvi, on.task_id, subject=subject, text=draft, username=on.username)
+        return notify.save_words(
+            on.dvi, on.task_id, subject=subject, text=draft, username=on.username
+        )
 
     return on.submit("words", change, {"subject": subject, "draft": draft}, anchor="words")
 
@@ -134,7 +126,7 @@ def redraft_task(on: TaskFormDep, language: Annotated[str, Form()] = "") -> Resp
         if language not in LANGUAGES:
             choose = ", ".join(LANGUAGES.values())
             raise InputError(f"language: choose one of {choose}", field="language")
-        return redraft(on.dvi, on.task_id, language=language, username=on.username)
+        return notify.redraft(on.dvi, on.task_id, language=language, username=on.username)
 
     return on.submit("redraft", change, {"language": language}, anchor="words")
 
@@ -142,7 +134,7 @@ def redraft_task(on: TaskFormDep, language: Annotated[str, Form()] = "") -> Resp
 @router.post("/notifications/{task_id}/approve")
 @permits(Permission.TELL_FAMILIES)
 def approve_task(on: TaskFormDep) -> Response:
-    return on.submit("approve", lambda: approve(on.dvi, on.task_id, username=on.username))
+    return on.submit("approve", lambda: notify.approve(on.dvi, on.task_id, username=on.username))
 
 
 @router.post("/notifications/{task_id}/send")
@@ -153,7 +145,7 @@ def send_task(on: TaskFormDep) -> Response:
 
     def change() -> object:
         try:
-            return send(on.dvi, on.task_id, username=on.username)
+            return notify.send(on.dvi, on.task_id, username=on.username)
         except OSError as failed:  # the mail server did not take it: nothing was recorded
             raise Refused(
                 f"not sent: the mail server did not take the message ({failed})"
@@ -173,7 +165,7 @@ def checklist_task(on: TaskFormDep, item: Annotated[list[str] | None, Form()] = 
         if unknown:
             raise InputError(f"checklist: unknown item {sorted(unknown)[0]!r}", field="checklist")
         items = {key: key in ticked for key in CHECKLIST}
-        return set_checklist(on.dvi, on.task_id, items=items, username=on.username)
+        return notify.set_checklist(on.dvi, on.task_id, items=items, username=on.username)
 
     return on.submit("checklist", change, anchor="checklist")
 
@@ -199,7 +191,7 @@ def record_task_step(
             )
         kept = outcome if kind in TELLING else ""
         day = _date(when, "on")
-        return record_step(
+        return notify.record_step(
             on.dvi, on.task_id, kind=kind, outcome=kept, on=day, note=note, username=on.username
         )
 
@@ -211,7 +203,7 @@ def record_task_step(
 @permits(Permission.TELL_FAMILIES)
 def close_task(on: TaskFormDep, note: Annotated[str, Form()] = "") -> Response:
     def change() -> object:
-        return close(on.dvi, on.task_id, note=note, username=on.username)
+        return notify.close(on.dvi, on.task_id, note=note, username=on.username)
 
     return on.submit("close", change, {"note": note})
 
@@ -221,7 +213,7 @@ def _photos_page(
 ) -> HTMLResponse:
     from opendvi.core.notification import STEP_WORDS
 
-    found = family_photos(dvi, task_id)
+    found = notify.family_photos(dvi, task_id)
     history = [
         {"what": STEP_WORDS[step.kind], "on": step.on, "by": step.by, "note": step.note}
         for step in found.history
@@ -258,7 +250,7 @@ def photos_viewed(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        record_step(dvi, task_id, kind="photo_viewed", note=note, username=viewer.username)
+        notify.record_step(dvi, task_id, kind="photo_viewed", note=note, username=viewer.username)
     except REFUSED as problem:
         return _photos_page(
             request,
