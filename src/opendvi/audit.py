@@ -23,7 +23,6 @@ from opendvi.db.rows import view_of
 from opendvi.db.tables import (
     AuditEvent,
     AuditHead,
-    Base,
     Calibration,
     Decision,
     Event,
@@ -93,8 +92,20 @@ def link_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
-# What an event about a row of each table calls that row.
-KINDS: dict[type[Base], str] = {
+# The rows an event can be about, and what the event calls each.
+Audited = (
+    Calibration
+    | Decision
+    | Event
+    | Face
+    | Identification
+    | MissingPerson
+    | Notification
+    | Photo
+    | Remains
+    | User
+)
+ENTITY_TYPES: dict[type[Audited], str] = {
     Calibration: "calibration",
     Decision: "decision",
     Event: "event",
@@ -108,12 +119,12 @@ KINDS: dict[type[Base], str] = {
 }
 
 
-def _subject(session: Session, about: Base | tuple[str, int]) -> tuple[str, int]:
+def _subject(session: Session, about: Audited | tuple[str, int]) -> tuple[str, int]:
     if isinstance(about, tuple):
         return about
-    if about.id is None:  # type: ignore[attr-defined]
+    if about.id is None:
         session.flush()  # a row just added gets its id
-    return KINDS[type(about)], about.id  # type: ignore[attr-defined]
+    return ENTITY_TYPES[type(about)], about.id
 
 
 def record(
@@ -121,7 +132,7 @@ def record(
     *,
     actor: str,
     action: str,
-    about: Base | tuple[str, int],
+    about: Audited | tuple[str, int],
     ref: str = "",
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,

@@ -102,11 +102,11 @@ def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None
         raise typer.Exit(1)
 
 
-def _csv_import(kind: RecordKind, what: str) -> None:
+def _csv_import(kind: RecordKind, rows: str, what: str) -> None:
     """``opendvi import KIND FILE``: one command for each kind of record."""
 
     def command(
-        file: Annotated[Path, typer.Argument(help="CSV file, one record per row.")],
+        file: Path = typer.Argument(..., help=f"CSV file, one {rows} per row."),
         quiet: QuietOpt = False,
         actor: ActorOpt = None,
         workers: WorkersOpt = None,
@@ -119,8 +119,8 @@ def _csv_import(kind: RecordKind, what: str) -> None:
     import_app.command(kind.value)(command)
 
 
-_csv_import(RecordKind.missing, "missing-person (AM) reports")
-_csv_import(RecordKind.unidentified, "unidentified-remains (PM) records")
+_csv_import(RecordKind.missing, "missing-person report", "missing-person (AM) reports")
+_csv_import(RecordKind.unidentified, "remains record", "unidentified-remains (PM) records")
 
 
 @import_app.command("folder")

@@ -4,6 +4,7 @@ that could reach the database after its session is gone."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,12 +16,16 @@ __all__ = ["view_of"]
 V = TypeVar("V", bound="DataclassInstance")
 
 
-def view_of(cls: type[V], row: object, **given: Any) -> V:
-    """A ``cls`` whose fields are ``given``, else the row's attribute of that name (fields
-    the row does not have keep their defaults)."""
-    values = {
-        field.name: given[field.name] if field.name in given else getattr(row, field.name)
-        for field in fields(cls)
-        if field.init and (field.name in given or hasattr(row, field.name))
-    }
+def view_of(cls: type[V], row: object, *, absent: Collection[str] = (), **given: Any) -> V:
+    """A ``cls`` whose fields are ``given``, else the row's attribute of that name. A field
+    the row does not have is an error (a renamed column shows at once), unless it is named
+    in ``absent``: then it keeps its default."""
+    values = {}
+    for field in fields(cls):
+        if not field.init:
+            continue
+        if field.name in given:
+            values[field.name] = given[field.name]
+        elif field.name not in absent:
+            values[field.name] = getattr(row, field.name)  # AttributeError names the field
     return cls(**values)

@@ -78,9 +78,15 @@ class TaskSummary:
 
 
 def _summary(task: Notification, contact: str, pm_ref: str, am_ref: str) -> TaskSummary:
-    people = list(task.assigned or [])
-    about = {"identification": task.identification_id, "pm_ref": pm_ref, "am_ref": am_ref}
-    return view_of(TaskSummary, task, contact=contact, assigned=people, **about)
+    return view_of(
+        TaskSummary,
+        task,
+        identification=task.identification_id,
+        pm_ref=pm_ref,
+        am_ref=am_ref,
+        contact=contact,
+        assigned=list(task.assigned or []),
+    )
 
 
 def tasks(

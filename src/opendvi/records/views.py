@@ -50,15 +50,29 @@ class RecordView:
     @classmethod
     def of(cls, record: MissingPerson | Remains) -> RecordView:
         values = record_values(record)
+        report = isinstance(record, MissingPerson)
         return view_of(
             cls,
             record,
-            kind="missing" if isinstance(record, MissingPerson) else "remains",
+            absent=_REMAINS_ONLY if report else _REPORT_ONLY,
+            kind="missing" if report else "remains",
             event=record.event.code if record.event else "",
             marks=tuple((m.kind, m.body_location, m.description) for m in record.marks),
             effects=tuple((e.category, e.description) for e in record.effects),
             fields={k: v for k, v in values.items() if k not in CONTACT_FIELDS},
         )
+
+
+_REPORT_ONLY = (
+    "full_name",
+    "other_names",
+    "birth_earliest",
+    "birth_latest",
+    "last_seen_earliest",
+    "last_seen_latest",
+    "last_seen_place",
+)
+_REMAINS_ONLY = ("age_min", "age_max", "found_earliest", "found_latest", "found_place", "condition")
 
 
 @dataclass(frozen=True)

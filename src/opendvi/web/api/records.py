@@ -17,7 +17,7 @@ from opendvi.errors import FormProblems
 from opendvi.records import Filters, add_record, page_of_records, record_detail
 from opendvi.web.api.answers import Answer
 from opendvi.web.deps import DviDep, ViewerDep
-from opendvi.web.pages.intake import LABELS
+from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -161,8 +161,11 @@ def _add(
     return api_record(dvi, kind, saved.ref)
 
 
-def _add_route(kind: Kind, body: type[BaseModel], permission: Permission, what: str) -> None:
-    """``POST /api/records/{kind}`` for one kind of record, its body that kind's fields."""
+def _add_route(
+    kind: Kind, name: str, body: type[BaseModel], permission: Permission, what: str
+) -> None:
+    """``POST /api/records/{kind}`` for one kind of record, its body that kind's fields;
+    ``name`` is the route's name (and the API's operation) as clients know it."""
 
     def add(
         dvi: DviDep, viewer: ViewerDep, response: Response, body: BaseModel
@@ -172,11 +175,20 @@ def _add_route(kind: Kind, body: type[BaseModel], permission: Permission, what: 
     # Annotations are text here (from __future__): the body's model is given as the class.
     add.__annotations__["body"] = body
     add.__doc__ = f"Add {what}; photos are added from its page or by import."
+    add.__name__ = add.__qualname__ = name
     route = router.post(
         f"/records/{kind}", status_code=201, responses=_PROBLEMS, response_model=RecordDetail
     )
     route(permits(permission)(add))
 
 
-_add_route("missing", MissingPersonIn, Permission.ADD_REPORTS, "a missing-person report")
-_add_route("remains", RemainsIn, Permission.ADD_REMAINS, "an unidentified-remains record")
+_add_route(
+    "missing", "api_add_report", MissingPersonIn, Permission.ADD_REPORTS, "a missing-person report"
+)
+_add_route(
+    "remains",
+    "api_add_remains",
+    RemainsIn,
+    Permission.ADD_REMAINS,
+    "an unidentified-remains record",
+)
