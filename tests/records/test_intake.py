@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from opendvi import audit
@@ -100,3 +101,28 @@ def test_the_original_is_kept_byte_for_byte(dvi: OpenDVI, tmp_path: Path) -> Non
     assert dvi.media.get(stored.sha256) == path.read_bytes()
     assert stored.served_sha256 != stored.sha256 and dvi.media.intact(stored.served_sha256)
     assert (stored.width, stored.height, stored.media_type) == (120, 90, "image/jpeg")
+
+
+def test_a_record_from_a_form_is_refused_to_whoever_may_not_add_it(dvi: OpenDVI) -> None:
+    """The rule of the pages and the API holds in the use-case itself: caseworkers add
+    reports, forensic staff remains, and nobody else."""
+    from opendvi.errors import NotFound, Refused
+    from opendvi.people import add_user
+    from opendvi.records import add_record, change_record
+
+    for name, role in (("carl", "caseworker"), ("fran", "forensic"), ("ada", "auditor")):
+        add_user(dvi, username=name, role=role, actor="test")
+    report = {"ref": "AM-9", "full_name": "Ana"}
+    with pytest.raises(Refused, match="fran is a forensic; only a caseworker or an admin"):
+        add_record(dvi, kind="missing", values=report, actor="fran", source="test")
+    with pytest.raises(Refused, match="carl is a caseworker; only a forensic specialist"):
+        add_record(dvi, kind="remains", values={"ref": "PM-9"}, actor="carl", source="test")
+    with pytest.raises(NotFound, match="no active user 'someone'"):
+        add_record(dvi, kind="missing", values=report, actor="someone", source="test")
+    assert (
+        add_record(dvi, kind="missing", values=report, actor="carl", source="t").outcome
+        == "created"
+    )
+    with pytest.raises(Refused, match="ada is a auditor"):
+        change_record(dvi, kind="missing", ref="AM-9", values=report, actor="ada", source="t")
+    assert events(dvi)[-1].action == "missing_person.created"

@@ -164,3 +164,28 @@ def test_the_identification_commands(cli: Any, pair: dict[str, Any]) -> None:
     assert "revoked" in revoked.stdout
     referred = cli("refer", "PM-1", "AM-2", "--compare", "dental", "--by", "quinn")
     assert referred.exit_code == 0 and "referred" in referred.stdout
+
+
+def test_families_details_on_an_identification_only_for_those_who_tell_them(
+    dvi: OpenDVI,
+) -> None:
+    """A reviewer reads how many families are told and not told, never who or why; the
+    caseworker and the auditor read both, whatever front end asks."""
+    from opendvi.review import identification
+    from tests.factories import identified, users
+
+    users(dvi)
+    number = identified(dvi)["identification"]
+    seen = {
+        role: identification(dvi, number, role=role)
+        for role in ("reviewer", "caseworker", "auditor")
+    }
+    for detail in seen.values():
+        assert (detail.task_count, detail.not_told_count) == (1, 2)
+    assert seen["reviewer"].tasks == [] and seen["reviewer"].not_told == []
+    for role in ("caseworker", "auditor"):
+        assert [t.contact for t in seen[role].tasks] == ["Olena Kovalenko"]
+        assert {u.contact for u in seen[role].not_told} == {"Petro Kovalenko", "Ivan Shevchuk"}
+    # A change answers as its actor may see the identification: a reviewer, no names.
+    revoked = revoke_identification(dvi, number, reason="DNA redone", username="rev1")
+    assert revoked.not_told == [] and revoked.not_told_count == 2

@@ -27,6 +27,7 @@ from opendvi.core.fields import (
     parse_missing_person,
     parse_remains,
 )
+from opendvi.core.roles import Permission
 from opendvi.db.tables import (
     Contact,
     Effect,
@@ -39,6 +40,7 @@ from opendvi.db.tables import (
 )
 from opendvi.errors import FormProblems, NotFound, PhotoError
 from opendvi.infra.jobs import queue_match
+from opendvi.people.accounts import acting_user
 from opendvi.records.photos import StoredPhoto, current_photos, keep_photo
 
 __all__ = [
@@ -56,6 +58,9 @@ __all__ = [
 Record = MissingPerson | Remains
 Kind = Literal["missing", "remains"]
 KINDS: dict[str, type[Record]] = {"missing": MissingPerson, "remains": Remains}
+# Who adds and changes each kind of record from a form or the API (core.roles).
+ADDED_BY = {"missing": Permission.ADD_REPORTS, "remains": Permission.ADD_REMAINS}
+WHAT = {"missing": "a missing-person report", "remains": "a remains record"}
 Outcome = Literal["created", "updated", "unchanged"]
 
 
@@ -325,6 +330,12 @@ def _parse(kind: Kind, values: dict[str, str], *, every_field: bool) -> ParsedRe
     return parse(known if every_field else {k: v for k, v in known.items() if v})
 
 
+def _may_add(app: OpenDVI, kind: Kind, actor: str, doing: str) -> None:
+    """Refused, before any photo is kept, to a user who may not add this kind of record."""
+    with app.db.read() as session:
+        acting_user(session, actor, ADDED_BY[kind], doing=f"{doing} {WHAT[kind]}")
+
+
 def _ref_taken(app: OpenDVI, kind: Kind, ref: str) -> bool:
     model = KINDS[kind]
     with app.db.read() as session:
@@ -367,8 +378,10 @@ def add_record(
     photos: Sequence[Upload] = (),
     source: str,
 ) -> SaveResult:
-    """A new record from the import's fields as text (a form, the API), with its photos.
-    Every problem is reported at once (``FormProblems``) and nothing is kept then."""
+    """A new record from the import's fields as text (a form, the API), with its photos,
+    by ``actor``, a user who may add that kind of record. Every problem is reported at once
+    (``FormProblems``) and nothing is kept then."""
+    _may_add(app, kind, actor, "add")
     parsed = _parse(kind, values, every_field=False)
     taken = parsed.ref and _ref_taken(app, kind, parsed.ref)
     problem = f"{parsed.ref!r} is already taken; choose another reference" if taken else ""
@@ -389,6 +402,7 @@ def change_record(
 ) -> SaveResult:
     """Change the record ``ref`` to the values given (every field: one left empty is
     cleared) and add ``photos`` to those it has."""
+    _may_add(app, kind, actor, "change")
     if not _ref_taken(app, kind, ref):
         raise NotFound(f"there is no record {ref}")
     parsed = _parse(kind, {**values, "ref": ref}, every_field=True)

@@ -1,5 +1,6 @@
 """Identifications as the front ends read them: the list, newest first, and one with every
-decision on its pair and, for those who work with families, who is told and who is not."""
+decision on its pair and who is told of it: the names and reasons only for those who may
+read families' details, how many for the others."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from opendvi.app import OpenDVI
+from opendvi.core.roles import Permission, may
 from opendvi.db.tables import Candidate, Decision, Identification, MissingPerson, Remains, User
 from opendvi.errors import NotFound
 from opendvi.notify.queue import TaskLine, tasks_of
@@ -56,7 +58,10 @@ class DecisionEntry:
 class IdentificationDetail(IdentificationView):
     candidate_id: int | None = None
     history: list[DecisionEntry] = field(default_factory=list)  # every decision, oldest first
-    tasks: list[TaskLine] = field(default_factory=list)  # the families told, or to be told
+    task_count: int = 0  # notification tasks: the families told, or to be told
+    not_told_count: int = 0  # contacts of the report who are not told
+    # For those who may read families' details (core.roles), else empty:
+    tasks: list[TaskLine] = field(default_factory=list)
     not_told: list[Unreached] = field(default_factory=list)  # contacts not told, with why
 
 
@@ -112,8 +117,9 @@ def identifications(
         return [IdentificationView(**_view(row)) for row in rows]
 
 
-def identification_in(session: Session, number: int) -> IdentificationDetail:
-    """Inside a read or a change: one identification with every decision on its pair."""
+def identification_in(session: Session, number: int, *, role: str) -> IdentificationDetail:
+    """Inside a read or a change: one identification with every decision on its pair, as
+    a user of ``role`` may see it."""
     row = session.execute(_with_people().where(Identification.id == number)).first()
     if row is None:
         raise NotFound(f"there is no identification {number}")
@@ -137,17 +143,22 @@ def identification_in(session: Session, number: int) -> IdentificationDetail:
             Candidate.missing_person_id == view["report_id"],
         )
     ).scalar_one_or_none()
+    tasks = tasks_of(session, number)
+    not_told = unreached(session, view["report_id"])
+    families = may(role, Permission.READ_FAMILIES)
     return IdentificationDetail(
         **view,
         candidate_id=candidate,
         history=history,
-        tasks=tasks_of(session, number),
-        not_told=unreached(session, view["report_id"]),
+        task_count=len(tasks),
+        not_told_count=len(not_told),
+        tasks=tasks if families else [],
+        not_told=not_told if families else [],
     )
 
 
-def identification(app: OpenDVI, number: int) -> IdentificationDetail:
+def identification(app: OpenDVI, number: int, *, role: str) -> IdentificationDetail:
     """One identification with every decision on its pair, its notification tasks and the
-    report's contacts who are not told."""
+    report's contacts who are not told, as a user of ``role`` may see them."""
     with app.db.read() as session:
-        return identification_in(session, number)
+        return identification_in(session, number, role=role)

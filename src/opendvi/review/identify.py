@@ -68,7 +68,7 @@ def propose_identification(
             ref=f"{remains.ref} / {report.ref}",
             after={"method": method.text(), "basis": method.note, "status": "proposed"},
         )
-        return identification_in(session, identification.id)
+        return identification_in(session, identification.id, role=user.role)
 
 
 def _locked(session: Session, number: int) -> Identification:
@@ -130,7 +130,7 @@ def confirm_identification(app: OpenDVI, number: int, *, username: str) -> Ident
             # The family's notification tasks open with the confirmation, in its transaction.
             open_for_identification(session, app.settings, identification, actor=username)
         session.flush()
-        return identification_in(session, identification.id)
+        return identification_in(session, identification.id, role=user.role)
 
 
 def revoke_identification(
@@ -168,4 +168,4 @@ def revoke_identification(
             after={"status": "revoked", "reason": reason.strip()},
             details={"notifications_cancelled": cancelled, "handlers_alerted": alerted},
         )
-        return identification_in(session, identification.id)
+        return identification_in(session, identification.id, role=user.role)

@@ -70,9 +70,9 @@ def api_identifications(
 
 @router.get("/identifications/{number}")
 @permits(Permission.READ)
-def api_identification(dvi: DviDep, number: int) -> IdentificationDetail:
+def api_identification(dvi: DviDep, viewer: ViewerDep, number: int) -> IdentificationDetail:
     """One identification with every decision on its pair."""
-    return IdentificationDetail.model_validate(identification(dvi, number))
+    return IdentificationDetail.model_validate(identification(dvi, number, role=viewer.role))
 
 
 @router.post("/identifications/{number}/confirm")

@@ -31,9 +31,14 @@ def identifications_page(request: Request, dvi: DviDep) -> HTMLResponse:
 
 
 def _page(
-    request: Request, dvi: DviDep, number: int, status: int = 200, **typed: Any
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    number: int,
+    status: int = 200,
+    **typed: Any,
 ) -> HTMLResponse:
-    found = identification(dvi, number)
+    found = identification(dvi, number, role=viewer.role)
     return render(request, "identification.html", status_code=status, identification=found, **typed)
 
 
@@ -43,8 +48,10 @@ def _back(number: int) -> RedirectResponse:
 
 @router.get("/identifications/{number}")
 @permits(Permission.READ)
-def identification_page(request: Request, dvi: DviDep, number: int) -> HTMLResponse:
-    return _page(request, dvi, number)
+def identification_page(
+    request: Request, dvi: DviDep, viewer: ViewerDep, number: int
+) -> HTMLResponse:
+    return _page(request, dvi, viewer, number)
 
 
 @router.post("/identifications/{number}/confirm")
@@ -53,7 +60,7 @@ def confirm(request: Request, dvi: DviDep, viewer: ViewerDep, number: int) -> Re
     try:
         confirm_identification(dvi, number, username=viewer.username)
     except Refused as problem:
-        return _page(request, dvi, number, 409, confirm_problem=str(problem))
+        return _page(request, dvi, viewer, number, 409, confirm_problem=str(problem))
     return _back(number)
 
 
@@ -69,5 +76,7 @@ def revoke(
     try:
         revoke_identification(dvi, number, reason=reason, username=viewer.username)
     except (InputError, Refused) as problem:
-        return _page(request, dvi, number, 422, revoke_problem=str(problem), revoke_reason=reason)
+        return _page(
+            request, dvi, viewer, number, 422, revoke_problem=str(problem), revoke_reason=reason
+        )
     return _back(number)
