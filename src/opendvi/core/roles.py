@@ -1,8 +1,9 @@
 """Who may do what: the one table of roles and permissions.
 
-Every check reads it: the use-cases refuse an actor without the permission (whatever front
-end they came through), each web route declares the permission it needs, the pages show a
-form only to those who may use it, and docs/api.md's role column is checked against it.
+Every check reads it: each web route declares the permission it needs, the use-cases that
+act for a signed-in user refuse one without it (whatever front end they came through), the
+pages show a form only to those who may use it, and docs/api.md's role column is checked
+against it.
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ def _a(noun: str) -> str:
 def who(permission: Permission) -> str:
     """The people who hold ``permission``, in words: "a caseworker or an admin"."""
     nouns = [_a(_NOUNS[role]) for role in GRANTS[permission]]
-    if len(nouns) == 1:
-        return nouns[0]
+    if len(nouns) < 2:
+        return nouns[0] if nouns else "nobody"
     return f"{', '.join(nouns[:-1])} or {nouns[-1]}"
 
 

@@ -323,6 +323,7 @@ def alerts(app: OpenDVI, user_id: int) -> list[Alert]:
 
 def open_counts(session: Session) -> dict[str, int]:
     """Inside a read: open tasks, and how many of them are overdue."""
+    # Overdue as core.notification.is_overdue has it, counted by the database.
     today = dt.date.today()
     total, late = session.execute(
         select(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.core.roles import GRANTS, Permission, Role, may, who
+from opendvi.core.roles import Permission, Role, may, roles_for, who
 from opendvi.db.rows import view_of
 from opendvi.db.tables import User
 from opendvi.errors import InputError, NotFound, Refused
@@ -186,14 +186,14 @@ def acting_user(session: Session, username: str, permission: Permission, *, doin
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
         raise NotFound(f"there is no active user {username!r}; `opendvi users add` adds one")
-    if user.role not in {role.value for role in GRANTS[permission]}:
+    if not may(user.role, permission):
         raise Refused(f"{username} is a {user.role}; only {who(permission)} may {doing}")
     return user
 
 
 def staff(app: OpenDVI, permission: Permission) -> list[Person]:
     """The active users who hold ``permission``, by user name."""
-    roles = [role.value for role in GRANTS[permission]]
+    roles = sorted(roles_for(permission))
     with app.db.read() as session:
         rows = session.execute(
             select(User.username, User.display_name, User.role)
@@ -208,11 +208,11 @@ def ensure_admin(app: OpenDVI, *, actor: str) -> str | None:
     import secrets
 
     with app.db.write() as session:
-        if session.execute(select(User.id).where(User.role == "admin", User.active)).first():
+        if session.execute(select(User.id).where(User.role == Role.ADMIN, User.active)).first():
             return None
         password = secrets.token_urlsafe(12)
         name = "admin"
         if session.execute(select(User.id).where(User.username == name)).first():
             name = f"admin-{secrets.token_hex(2)}"
-        _add(session, username=name, role="admin", actor=actor, password=password)
+        _add(session, username=name, role=Role.ADMIN, actor=actor, password=password)
         return password

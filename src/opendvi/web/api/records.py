@@ -4,7 +4,7 @@ ones from the import's fields, read by the same parsers and checks as the form."
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
@@ -15,13 +15,13 @@ from opendvi.core.fields import form_fields
 from opendvi.core.roles import Permission
 from opendvi.errors import FormProblems
 from opendvi.records import Filters, add_record, page_of_records, record_detail
+from opendvi.records.intake import Kind
 from opendvi.web.api.answers import Answer
 from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
-Kind = Literal["missing", "remains"]
 
 
 class RecordOut(Answer):
