@@ -8,12 +8,17 @@ from collections.abc import Collection
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy.orm import Session
+
+from opendvi.errors import NotFound
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["view_of"]
+__all__ = ["locked", "view_of"]
 
 V = TypeVar("V", bound="DataclassInstance")
+R = TypeVar("R")
 
 
 def view_of(cls: type[V], row: object, *, absent: Collection[str] = (), **given: Any) -> V:
@@ -29,3 +34,12 @@ def view_of(cls: type[V], row: object, *, absent: Collection[str] = (), **given:
         elif field.name not in absent:
             values[field.name] = getattr(row, field.name)  # AttributeError names the field
     return cls(**values)
+
+
+def locked(session: Session, table: type[R], key: int, what: str) -> R:
+    """The row ``key`` of ``table``, locked until the change commits (on PostgreSQL; the
+    embedded database has one writer at a time); 404 "there is no ``what`` ``key``"."""
+    row = session.get(table, key, with_for_update=True)
+    if row is None:
+        raise NotFound(f"there is no {what} {key}")
+    return row

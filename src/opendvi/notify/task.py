@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from opendvi import audit
 from opendvi.core.notification import ContactFacts, Delivery, why_not_told
 from opendvi.core.roles import Permission
+from opendvi.db.rows import locked as locked_row
 from opendvi.db.tables import Contact, Identification, MissingPerson, Notification, User
-from opendvi.errors import NotFound
 from opendvi.notify.texts import draft
 from opendvi.people.accounts import acting_user
 from opendvi.settings import Settings
@@ -74,10 +74,7 @@ def caseworker(session: Session, username: str, doing: str) -> User:
 
 def locked(session: Session, task_id: int) -> Notification:
     """The task, locked until the change commits."""
-    task = session.get(Notification, task_id, with_for_update=True)
-    if task is None:
-        raise NotFound(f"there is no notification task {task_id}")
-    return task
+    return locked_row(session, Notification, task_id, "notification task")
 
 
 def snapshot(task: Notification) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.workflow import RuleBroken, check_confirmer, parse_method
+from opendvi.db.rows import locked
 from opendvi.db.tables import Identification, MissingPerson, Remains, utcnow
-from opendvi.errors import InputError, NotFound, Refused
+from opendvi.errors import InputError, Refused
 from opendvi.notify.drafting import open_for_identification
 from opendvi.notify.revocation import cancel_for_revocation
 from opendvi.review.decisions import Pair, decide, pair_of, reviewer
@@ -72,11 +73,7 @@ def propose_identification(
 
 
 def _locked(session: Session, number: int) -> Identification:
-    """The identification, locked until the change commits."""
-    identification = session.get(Identification, number, with_for_update=True)
-    if identification is None:
-        raise NotFound(f"there is no identification {number}")
-    return identification
+    return locked(session, Identification, number, "identification")
 
 
 def _pair(identification: Identification) -> tuple[int, int]:
