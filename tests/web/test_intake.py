@@ -192,3 +192,28 @@ def test_a_reference_with_a_slash_or_a_hash_has_its_pages(site: dict[str, Any]) 
         assert record.full_name == "Ana Ruiz"
     api = web.get("/api/records/missing/AM-2026/07%23b")
     assert api.status_code == 200 and api.json()["ref"] == ref
+
+
+def test_a_change_leaves_the_fields_it_does_not_send_as_they_are(site: dict[str, Any]) -> None:
+    """A field absent from the form's submission is kept; an empty one, sent by a form that
+    showed it, is cleared (issue 13, finding 11: an edit with only the CSRF token erased the
+    name and sex of an identified report)."""
+    from opendvi.records.intake import save_record
+
+    with site["dvi"].db.write() as session:
+        fields = {"full_name": "Ana Ruiz", "sex": "F"}
+        save_record(session, MissingPerson, actor="test", ref="AM-1", fields=fields)
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/AM-1/edit").text)
+
+    def stored() -> tuple[str, str]:
+        with site["dvi"].db.read() as session:
+            report = session.execute(
+                select(MissingPerson).where(MissingPerson.ref == "AM-1")
+            ).scalar_one()
+            return report.full_name, report.sex
+
+    assert web.post("/records/missing/AM-1/edit", data={"csrf": token}).status_code == 303
+    assert stored() == ("Ana Ruiz", "F")
+    cleared = web.post("/records/missing/AM-1/edit", data={"csrf": token, "full_name": ""})
+    assert cleared.status_code == 303 and stored() == ("", "F")
