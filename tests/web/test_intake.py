@@ -158,8 +158,12 @@ def test_a_record_is_changed_and_given_more_photos_from_its_form(site: dict[str,
         data={"csrf": token, "full_name": "Ana Ruíz", "height_cm": "tall"},
     )
     assert wrong.status_code == 422 and 'value="Ana Ruíz"' in wrong.text
-    # Emptying a field clears it; photos not sent stay as they are.
-    cleared = web.post("/records/missing/AM-0/edit", data={"csrf": token, "full_name": "Ana Ruiz"})
+    # Emptying a field (sent empty, as a form that shows it sends it) clears it; photos
+    # not sent stay as they are.
+    cleared = web.post(
+        "/records/missing/AM-0/edit",
+        data={"csrf": token, "full_name": "Ana Ruiz", "height_cm": ""},
+    )
     assert cleared.status_code == 303
     with site["dvi"].db.read() as session:
         record = session.execute(

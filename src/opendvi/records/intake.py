@@ -324,10 +324,11 @@ class Upload:
 
 def _parse(kind: Kind, values: dict[str, str], *, every_field: bool) -> ParsedRecord:
     parse = parse_missing_person if kind == "missing" else parse_remains
-    # A new record reads the fields filled in; a change reads every field, so one emptied
-    # is cleared (as an empty cell of an imported row is).
-    known = {f: (values.get(f) or "").strip() for f in form_fields(kind)}
-    return parse(known if every_field else {k: v for k, v in known.items() if v})
+    # A new record reads the fields filled in; a change reads every field given, so one
+    # sent empty is cleared (as an empty cell of an imported row is) and one not sent is
+    # kept as it is.
+    given = {f: values[f].strip() for f in form_fields(kind) if f in values}
+    return parse(given if every_field else {k: v for k, v in given.items() if v})
 
 
 def _may_add(app: OpenDVI, kind: Kind, actor: str, doing: str) -> None:
@@ -400,8 +401,8 @@ def change_record(
     photos: Sequence[Upload] = (),
     source: str,
 ) -> SaveResult:
-    """Change the record ``ref`` to the values given (every field: one left empty is
-    cleared) and add ``photos`` to those it has."""
+    """Change the record ``ref`` to the values given (a field given empty is cleared, a
+    field not given is kept) and add ``photos`` to those it has."""
     _may_add(app, kind, actor, "change")
     if not _ref_taken(app, kind, ref):
         raise NotFound(f"there is no record {ref}")

@@ -86,7 +86,8 @@ async def _save(
 ) -> Response:
     """Save a new record, or (``editing``: its reference) change one and add photos to it."""
     form = await request.form()
-    values = {f: str(form.get(f, "")).strip() for f in form_fields(kind)}
+    # Only the fields sent: a change keeps what its form did not send.
+    values = {f: str(form[f]).strip() for f in form_fields(kind) if f in form}
     uploads = [Upload(Path(u.filename).name, await u.read()) for u in (photos or []) if u.filename]
     if editing is not None:
         values["ref"] = editing  # the reference names the record; it is not changed here
