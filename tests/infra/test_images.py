@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from opendvi.errors import PhotoError
 from opendvi.infra.images import decode_rgb, inspect_image, served_copy
@@ -114,3 +114,31 @@ def test_an_unaccepted_format_is_refused_with_what_to_do(tmp_path: Path) -> None
     data = encoded(picture(), "PPM")
     with pytest.raises(PhotoError, match="convert it to JPEG or PNG"):
         inspect_image(data, name="scan.ppm", max_pixels=LIMIT)
+
+
+def _markers(jpeg: bytes) -> list[int]:
+    """The JPEG segment markers before the image data: APPn (0xE0-0xEF), COM (0xFE), ..."""
+    found, at = [], 2
+    while at + 4 <= len(jpeg) and jpeg[at] == 0xFF:
+        marker = jpeg[at + 1]
+        if marker == 0xDA:  # start of scan: the pixels follow
+            break
+        found.append(marker)
+        at += 2 + int.from_bytes(jpeg[at + 2 : at + 4], "big")
+    return found
+
+
+def test_the_served_copy_keeps_no_comment_text_or_xmp() -> None:
+    """Issue 13, finding 12: a JPEG's comment survived in the 'metadata-free' copy."""
+    image = picture(size=(80, 60))
+    commented = encoded(image, "JPEG", comment=b"Kovalenko, grave 7")
+    png = PngImagePlugin.PngInfo()
+    png.add_text("Author", "Kovalenko, grave 7")
+    png.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>grave 7</x:xmpmeta>")
+    texted = encoded(image, "PNG", pnginfo=png)
+    for original in (commented, texted):
+        assert b"grave 7" in original
+        served = served_copy(original, name="p", max_pixels=LIMIT, max_side=2048)
+        assert b"grave 7" not in served and b"Kovalenko" not in served
+        # Only the JFIF header (APP0) and the tables that describe the pixels remain.
+        assert [m for m in _markers(served) if m == 0xFE or 0xE1 <= m <= 0xEF] == []
