@@ -110,10 +110,12 @@ def decode_rgb(data: bytes, *, name: str, max_pixels: int) -> Image.Image:
 
 
 def served_copy(data: bytes, *, name: str, max_pixels: int, max_side: int) -> bytes:
-    """A JPEG of the photo with no metadata at all (no EXIF, GPS, ICC or comments)."""
+    """A JPEG of the photo with no metadata at all (no EXIF, GPS, ICC, XMP, text or
+    comments): only its pixels are copied, so nothing the original carried can follow."""
     image = decode_rgb(data, name=name, max_pixels=max_pixels)
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    pixels = Image.frombytes("RGB", image.size, image.tobytes())
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=90, optimize=True)
+    pixels.save(out, format="JPEG", quality=90, optimize=True)
     return out.getvalue()
