@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from opendvi.db.engine import Database
 from opendvi.infra.media import MediaStore
+from opendvi.infra.private import private_folder
 from opendvi.infra.recent import Recent
 from opendvi.settings import Settings
 
@@ -29,6 +30,7 @@ class OpenDVI:
     def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> OpenDVI:
         """Open the configured database (creating and upgrading it as needed) and photo store."""
         settings = settings or Settings()
+        private_folder(settings.data_dir)
         db = Database.open(settings.resolved_database_url(), migrate=migrate)
         return cls(settings, db, MediaStore(settings.resolved_media_dir()))
 

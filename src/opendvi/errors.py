@@ -11,6 +11,7 @@ __all__ = [
     "OpenDVIError",
     "PhotoError",
     "Refused",
+    "SetupError",
 ]
 
 
@@ -58,6 +59,13 @@ class DatabaseError(OpenDVIError):
     """The database cannot be opened or is at an unknown schema version."""
 
     http_status = 503
+
+
+class SetupError(OpenDVIError):
+    """The installation is not as it must be (a file damaged, a setting impossible); the
+    message says what to do."""
+
+    http_status = 500
 
 
 class AuditChainBroken(OpenDVIError):

@@ -196,13 +196,20 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         import secrets
 
+        from opendvi.errors import SetupError
+        from opendvi.infra.private import write_private
+
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+            write_private(path, secrets.token_urlsafe(48).encode())
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise SetupError(
+                f"{path} is shorter than 32 characters (cut short by a crash?); delete it to "
+                "have a new key made at the next start (everyone signs in again), or set "
+                "OPENDVI_SECRET_KEY"
+            )
+        return key
 
     def resolved_workers(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)

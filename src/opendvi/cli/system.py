@@ -20,8 +20,16 @@ db_app = typer.Typer(help="Database schema maintenance.", no_args_is_help=True)
 
 def info() -> None:
     """Where OpenDVI keeps its data, and the database's schema version."""
+    from opendvi.infra.private import owner_only
+
     with opened() as dvi:
-        typer.echo(f"data directory:  {dvi.settings.data_dir}")
+        data = dvi.settings.data_dir
+        who = (
+            "readable by its owner only"
+            if owner_only(data)
+            else f"readable by others: chmod 700 {data}"
+        )
+        typer.echo(f"data directory:  {data} ({who})")
         typer.echo(f"database:        {dvi.db.display_url()}")
         typer.echo(f"photo store:     {dvi.media.root}")
         typer.echo(f"schema version:  {dvi.db.current_revision()}")

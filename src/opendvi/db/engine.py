@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from opendvi.errors import DatabaseError
+from opendvi.infra.private import private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "opendvi_write"
@@ -44,7 +45,8 @@ def _interrupt_wins() -> Iterator[None]:
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Made for its owner only before SQLite opens it: its journal files take its mode.
+        private_file(Path(parsed.database).expanduser())
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
 
     @event.listens_for(engine, "connect")

@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from opendvi.infra.private import private_folder
+
 __all__ = ["MediaStore", "sha256_hex"]
 
 
@@ -33,7 +35,7 @@ class MediaStore:
         target = self.path(digest)
         if target.exists() and target.stat().st_size == len(data) and self.intact(digest):
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(target.parent)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from opendvi.errors import Refused
+from opendvi.infra.private import write_private
 
 if TYPE_CHECKING:
     from opendvi.settings import Settings
@@ -83,12 +84,9 @@ class Outbox:
         self.folder = folder
 
     def deliver(self, message: EmailMessage) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         target = self.folder / f"{stamp}.eml"
-        partial = target.with_suffix(".part")
-        partial.write_bytes(bytes(message))
-        partial.replace(target)  # a file in the outbox is always whole
+        write_private(target, bytes(message))  # a file in the outbox is always whole
         return f"written to {target}"
 
 
