@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from opendvi.infra.recent import Recent
     from opendvi.settings import Settings
     from opendvi.web import api, pages
+    from opendvi.web.headers import SecurityHeaders, policy_allowing
     from opendvi.web.security import LoginLimiter, guard, permits
     from opendvi.web.templating import error_page
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
         same_site="strict",
         https_only=settings.https,
     )
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in [*pages.routers, *api.routers]:
         app.include_router(router)
@@ -86,13 +88,15 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
         """The API's interactive description, served from this machine (works offline)."""
         from fastapi.openapi.docs import get_swagger_ui_html
 
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/api/openapi.json",
             title="OpenDVI API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/favicon.ico",
         )
+        page.headers["content-security-policy"] = policy_allowing(bytes(page.body).decode())
+        return page
 
     @app.get("/api/openapi.json", include_in_schema=False)
     @permits(Permission.READ)
