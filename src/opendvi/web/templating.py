@@ -13,10 +13,15 @@ from fastapi.templating import Jinja2Templates
 from opendvi.core.workflow import PRIMARY, SECONDARY
 from opendvi.web.security import csrf_token, current_viewer
 
-__all__ = ["error_page", "render", "revealed", "templates"]
+__all__ = ["error_page", "render", "revealed", "same_site", "templates"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TITLES = {401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible"}
+
+
+def same_site(target: str | None) -> str:
+    """A page of this site to go back to (a path), else the dashboard: never another site."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
 def revealed(request: Request) -> set[int]:

@@ -6,8 +6,9 @@ is never sent to a browser that did not ask for it.
 from __future__ import annotations
 
 import io
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from PIL import Image, ImageFilter
 
@@ -15,7 +16,7 @@ from opendvi.core.roles import Permission
 from opendvi.records.photos import face_picture, is_post_mortem, photo_file
 from opendvi.web.deps import DviDep
 from opendvi.web.security import permits
-from opendvi.web.templating import revealed
+from opendvi.web.templating import revealed, same_site
 
 router = APIRouter()
 CROP_SIDE = 224
@@ -80,8 +81,11 @@ def face_image(request: Request, dvi: DviDep, face_id: int) -> Response:
 
 @router.post("/photos/{photo_id}/reveal", name="reveal")
 @permits(Permission.READ)
-def reveal(request: Request, dvi: DviDep, photo_id: int) -> Response:
-    """Show this post-mortem photo unblurred for the rest of the session."""
+def reveal(
+    request: Request, dvi: DviDep, photo_id: int, back: Annotated[str, Form()] = "/"
+) -> Response:
+    """Show this post-mortem photo unblurred for the rest of the session, then the page it
+    was revealed on (``back``: no referrer is sent, by policy)."""
     is_post_mortem(dvi, photo_id)  # 404 for a photo that is not there
     request.session["revealed"] = sorted(revealed(request) | {photo_id})
     if request.headers.get("hx-request"):
@@ -95,4 +99,4 @@ def reveal(request: Request, dvi: DviDep, photo_id: int) -> Response:
             f'<img src="{url}?shown=1" alt="post-mortem picture, photo {photo_id}, revealed" '
             'class="picture">'
         )
-    return RedirectResponse(request.headers.get("referer") or "/", status_code=303)
+    return RedirectResponse(same_site(back), status_code=303)

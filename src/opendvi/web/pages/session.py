@@ -11,19 +11,15 @@ from opendvi.core.roles import Permission
 from opendvi.people import sign_in
 from opendvi.web.deps import DviDep
 from opendvi.web.security import permits, start_session
-from opendvi.web.templating import render
+from opendvi.web.templating import render, same_site
 
 router = APIRouter(include_in_schema=False)
-
-
-def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
 @router.get("/login")
 @permits(Permission.PUBLIC)
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", next=_safe_next(next), problem="")
+    return render(request, "login.html", next=same_site(next), problem="")
 
 
 @router.post("/login")
@@ -45,14 +41,14 @@ def login(
         if account is not None:
             limiter.succeeded(username, address)
             start_session(request, account)
-            return RedirectResponse(_safe_next(next), status_code=303)
+            return RedirectResponse(same_site(next), status_code=303)
         limiter.failed(username, address)
         problem, status = "The user name or password is wrong.", 401
     return render(
         request,
         "login.html",
         status_code=status,
-        next=_safe_next(next),
+        next=same_site(next),
         username=username,
         problem=problem,
     )
