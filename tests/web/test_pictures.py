@@ -1,0 +1,74 @@
+"""Who may see a post-mortem photo unblurred (issue 13, finding 5): forensic staff,
+reviewers and admins; a caseworker only for a family who asked to see the photos of their
+identified person; the auditor never. Every reveal is audited: who, which photo, why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from opendvi.app import OpenDVI
+from opendvi.core.roles import Role
+from opendvi.db.tables import AuditEvent
+from tests.factories import build_site, client, csrf_of, sharpness
+
+
+@pytest.fixture
+def site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
+    return build_site(dvi, tmp_path, families=True)
+
+
+def reveal(web: Any, site: dict[str, Any], photo: int, **form: str) -> Any:
+    token = csrf_of(web.get("/").text)
+    return web.post(f"/photos/{photo}/reveal", data={"csrf": token, **form})
+
+
+@pytest.mark.parametrize("role", [role.value for role in Role])
+def test_who_may_reveal_a_post_mortem_photo(site: dict[str, Any], role: str) -> None:
+    photo = site["ids"]["pm0-photo"]
+    web = client(site, role)
+    blurred = sharpness(web.get(f"/photos/{photo}.jpg").content)
+    answer = reveal(web, site, photo, why="comparing PM-0 and AM-0")
+    sharp = sharpness(web.get(f"/photos/{photo}.jpg").content) > 2 * blurred
+    with site["dvi"].db.read() as session:
+        events = (
+            session.execute(select(AuditEvent).where(AuditEvent.action == "photo.revealed"))
+            .scalars()
+            .all()
+        )
+    if role in ("admin", "forensic", "reviewer"):
+        assert answer.status_code == 303 and sharp
+        assert [(e.actor, e.entity_id, e.details["why"]) for e in events] == [
+            (role, photo, "comparing PM-0 and AM-0")
+        ]
+    else:
+        assert answer.status_code == 409 and "may see a post-mortem photo" in answer.text
+        assert not sharp and events == []
+
+
+def test_a_caseworker_reveals_only_for_a_family_who_asked(site: dict[str, Any]) -> None:
+    from opendvi.notify import approve, plan, record_step, save_words, set_checklist
+
+    dvi, ids = site["dvi"], site["ids"]
+    task = ids["task"]  # telling AM-1's mother that PM-1 is her son
+    web = client(site, "caseworker")
+    pm1, pm0 = ids["pm1-photo"], ids["pm0-photo"]
+    assert reveal(web, site, pm1, task=str(task)).status_code == 409  # nothing asked yet
+    plan(dvi, task, channel="in_person", assigned=["caseworker", "admin"], username="caseworker")
+    save_words(dvi, task, text="Words read and saved.", username="caseworker")
+    approve(dvi, task, username="admin")
+    set_checklist(dvi, task, items={"identity": True, "relationship": True}, username="admin")
+    record_step(dvi, task, kind="visit", outcome="told", username="caseworker")
+    record_step(dvi, task, kind="photo_request", note="she asks", username="caseworker")
+    assert reveal(web, site, pm1).status_code == 409  # not for a task: no
+    assert reveal(web, site, pm0, task=str(task)).status_code == 409  # not this family's
+    shown = reveal(web, site, pm1, task=str(task), back=f"/notifications/{task}/photos")
+    assert shown.status_code == 303 and shown.headers["location"] == f"/notifications/{task}/photos"
+    with dvi.db.read() as session:
+        event = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "photo.revealed")
+        ).scalar_one()
+    assert (event.actor, event.entity_id, event.details["task"]) == ("caseworker", pm1, task)
