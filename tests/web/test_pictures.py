@@ -31,7 +31,7 @@ def test_who_may_reveal_a_post_mortem_photo(site: dict[str, Any], role: str) -> 
     photo = site["ids"]["pm0-photo"]
     web = client(site, role)
     blurred = sharpness(web.get(f"/photos/{photo}.jpg").content)
-    answer = reveal(web, site, photo, why="comparing PM-0 and AM-0")
+    answer = reveal(web, site, photo, back=f"/candidates/{site['ids']['candidate']}")
     sharp = sharpness(web.get(f"/photos/{photo}.jpg").content) > 2 * blurred
     with site["dvi"].db.read() as session:
         events = (
@@ -41,8 +41,9 @@ def test_who_may_reveal_a_post_mortem_photo(site: dict[str, Any], role: str) -> 
         )
     if role in ("admin", "forensic", "reviewer"):
         assert answer.status_code == 303 and sharp
+        page = f"/candidates/{site['ids']['candidate']}"
         assert [(e.actor, e.entity_id, e.details["why"]) for e in events] == [
-            (role, photo, "comparing PM-0 and AM-0")
+            (role, photo, f"revealed on {page}")
         ]
     else:
         assert answer.status_code == 409 and "may see a post-mortem photo" in answer.text

@@ -292,7 +292,10 @@ def test_lists_filter_and_record_pages_show_photos_candidates_and_history(
 
     page = web.get("/records/remains/PM-0").text
     assert "Photos and faces" in page and "(the person)" in page
-    assert "Reveal post-mortem photo" in page
+    # A caseworker sees the post-mortem photo blurred, with no way to reveal it here;
+    # those who examine remains may (issue 13, finding 5).
+    assert "Reveal post-mortem photo" not in page
+    assert "Reveal post-mortem photo" in client(site, "forensic").get("/records/remains/PM-0").text
     assert 'href="/candidates/' in page
     assert "remains: created" in page  # the history, from the audit log
     assert web.get("/records/remains/NOPE").status_code == 404

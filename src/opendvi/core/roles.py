@@ -56,6 +56,7 @@ class Permission(StrEnum):
     EDIT_FACES = "edit_faces"  # box a face by hand, choose the person in a group photo
     TELL_FAMILIES = "tell_families"  # notification tasks: words, plan, approval, what was done
     READ_FAMILIES = "read_families"  # families' details and the notification tasks
+    SEE_REMAINS = "see_remains"  # post-mortem photos unblurred (a caseworker: see below)
 
 
 _EVERYONE = tuple(Role)
@@ -70,6 +71,9 @@ GRANTS: dict[Permission, tuple[Role, ...]] = {
     # Caseworkers work with families; the auditor reads what was done, and changes nothing.
     Permission.TELL_FAMILIES: (Role.CASEWORKER, Role.ADMIN),
     Permission.READ_FAMILIES: (Role.CASEWORKER, Role.ADMIN, Role.AUDITOR),
+    # Those who examine remains and decide on them; a caseworker only for a family who asked
+    # to see their identified person (records.photos.reveal); the auditor never.
+    Permission.SEE_REMAINS: (Role.REVIEWER, Role.FORENSIC, Role.ADMIN),
 }
 # How docs/api.md's role column names a permission's roles (a test compares the two).
 _DOC_WORDS = {

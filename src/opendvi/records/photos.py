@@ -13,13 +13,24 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opendvi import audit
 from opendvi.app import OpenDVI
+from opendvi.core.roles import Permission, may, who
 from opendvi.core.uncertain import DateRange
 from opendvi.db.rows import view_of
-from opendvi.db.tables import Face, MissingPerson, Photo, Remains
-from opendvi.errors import NotFound, PhotoError
+from opendvi.db.tables import (
+    Face,
+    Identification,
+    MissingPerson,
+    Notification,
+    NotificationStep,
+    Photo,
+    Remains,
+)
+from opendvi.errors import NotFound, PhotoError, Refused
 from opendvi.infra.images import decode_rgb, inspect_image, served_copy
 from opendvi.infra.media import MediaStore, sha256_hex
+from opendvi.people.accounts import acting_user
 from opendvi.settings import Settings
 
 __all__ = [
@@ -28,10 +39,10 @@ __all__ = [
     "StoredPhoto",
     "current_photos",
     "face_picture",
-    "is_post_mortem",
     "keep_photo",
     "known_photo",
     "photo_file",
+    "reveal",
     "store_photo",
 ]
 
@@ -186,10 +197,54 @@ def _active_photo(session: Session, photo_id: int) -> Photo:
     return photo
 
 
-def is_post_mortem(app: OpenDVI, photo_id: int) -> bool:
-    """Whether a stored photo is of remains (404 for one withdrawn or never stored)."""
-    with app.db.read() as session:
-        return _active_photo(session, photo_id).remains_id is not None
+def reveal(
+    app: OpenDVI, photo_id: int, *, username: str, why: str = "", task: int | None = None
+) -> bool:
+    """Let ``username`` see a post-mortem photo unblurred, for ``why`` (audited); whether
+    the photo is post-mortem (a report's photo is never blurred: nothing to reveal). Refused
+    to a role that may not see remains, unless a caseworker shows the photo to a family who
+    asked to see their identified person (``task``: their notification task)."""
+    with app.db.write() as session:
+        photo = _active_photo(session, photo_id)
+        if photo.remains_id is None:
+            return False
+        user = acting_user(session, username, Permission.READ, doing="see a photo")
+        if not may(user.role, Permission.SEE_REMAINS) and not _family_asked(
+            session, user.role, task, photo.remains_id
+        ):
+            raise Refused(
+                f"{username} is a {user.role}; only {who(Permission.SEE_REMAINS)} may see a "
+                "post-mortem photo, and a caseworker only for a family who asked to see it"
+            )
+        remains = session.get(Remains, photo.remains_id)
+        audit.record(
+            session,
+            actor=username,
+            action="photo.revealed",
+            about=photo,
+            ref=remains.ref if remains else "",
+            details={"why": why.strip(), "task": task},
+        )
+        return True
+
+
+def _family_asked(session: Session, role: str, task: int | None, remains_id: int) -> bool:
+    """Whether the family of ``task`` asked to see photos of these remains, and the user
+    of ``role`` is one who tells families."""
+    if task is None or not may(role, Permission.TELL_FAMILIES):
+        return False
+    found = session.execute(
+        select(Notification.id)
+        .join(Identification, Notification.identification_id == Identification.id)
+        .join(NotificationStep, NotificationStep.notification_id == Notification.id)
+        .where(
+            Notification.id == task,
+            Identification.remains_id == remains_id,
+            NotificationStep.kind == "photo_request",
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def photo_file(app: OpenDVI, photo_id: int) -> PhotoFile:

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from PIL import Image, ImageFilter
 
 from opendvi.core.roles import Permission
-from opendvi.records.photos import face_picture, is_post_mortem, photo_file
-from opendvi.web.deps import DviDep
+from opendvi.records.photos import face_picture, photo_file, reveal
+from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import revealed, same_site
 
@@ -81,12 +81,18 @@ def face_image(request: Request, dvi: DviDep, face_id: int) -> Response:
 
 @router.post("/photos/{photo_id}/reveal", name="reveal")
 @permits(Permission.READ)
-def reveal(
-    request: Request, dvi: DviDep, photo_id: int, back: Annotated[str, Form()] = "/"
+def reveal_photo(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    photo_id: int,
+    back: Annotated[str, Form()] = "/",
+    task: Annotated[int | None, Form()] = None,
 ) -> Response:
-    """Show this post-mortem photo unblurred for the rest of the session, then the page it
-    was revealed on (``back``: no referrer is sent, by policy)."""
-    is_post_mortem(dvi, photo_id)  # 404 for a photo that is not there
+    """Show this post-mortem photo unblurred for the rest of the session, to those who may
+    see it, then the page it was revealed on (``back``: no referrer is sent, by policy)."""
+    page = same_site(back)
+    reveal(dvi, photo_id, username=viewer.username, why=f"revealed on {page}", task=task)
     request.session["revealed"] = sorted(revealed(request) | {photo_id})
     if request.headers.get("hx-request"):
         face = request.query_params.get("face", "")
@@ -99,4 +105,4 @@ def reveal(
             f'<img src="{url}?shown=1" alt="post-mortem picture, photo {photo_id}, revealed" '
             'class="picture">'
         )
-    return RedirectResponse(same_site(back), status_code=303)
+    return RedirectResponse(page, status_code=303)
