@@ -221,3 +221,23 @@ def test_a_change_leaves_the_fields_it_does_not_send_as_they_are(site: dict[str,
     assert stored() == ("Ana Ruiz", "F")
     cleared = web.post("/records/missing/AM-1/edit", data={"csrf": token, "full_name": ""})
     assert cleared.status_code == 303 and stored() == ("", "F")
+
+
+def test_only_forensic_staff_and_admins_edit_the_faces_of_remains(site: dict[str, Any]) -> None:
+    """Issue 13, finding 8: a caseworker could box or choose a face on a post-mortem photo.
+    They still may on a report's photos."""
+    ids = site["ids"]
+    box = {"x": "40", "y": "30", "width": "80", "height": "90"}
+
+    def post(role: str, url: str, **form: str) -> int:
+        web = client(site, role)
+        token = csrf_of(web.get("/").text)
+        return int(web.post(url, data={"csrf": token, **form}).status_code)
+
+    assert post("caseworker", f"/photos/{ids['pm0-photo']}/box", **box) == 409
+    assert post("caseworker", f"/faces/{ids['pm0-face']}/subject") == 409
+    assert post("caseworker", f"/photos/{ids['am0-photo']}/box", **box) == 303
+    assert post("forensic", f"/photos/{ids['pm0-photo']}/box", **box) == 303
+    assert post("admin", f"/faces/{ids['pm0-face']}/subject") == 303
+    page = client(site, "caseworker").get("/records/remains/PM-0").text
+    assert "Box a face by hand" not in page
