@@ -236,7 +236,7 @@ def _choose_centre_faces(data_dir: Path, env: dict[str, str]) -> None:
 
                 choices.append(min(faces, key=off_centre).id)
     for face_id in choices:
-        choose_subject(dvi, face_id=face_id, actor="benchmark")
+        choose_subject(dvi, face_id=face_id, actor="cli:benchmark")
     dvi.close()
 
 

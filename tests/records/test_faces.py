@@ -12,6 +12,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import AuditEvent, Face, Photo
 from opendvi.interchange.csv_import import import_csv, import_folder
+from opendvi.people import add_user
 from opendvi.records.faces import add_manual_face, choose_subject, detect_faces
 from tests.factories import write_csv, write_photo
 
@@ -58,6 +59,7 @@ def test_in_a_group_photo_no_face_is_the_person_until_someone_chooses(
     (photo,) = photos(dvi)
     assert len(photo.faces) >= 2 and not any(f.is_subject for f in photo.faces)
     chosen = photo.faces[1].id
+    add_user(dvi, username="caseworker", role="caseworker", actor="test")
     choose_subject(dvi, face_id=chosen, actor="caseworker")
     choose_subject(dvi, face_id=chosen, actor="caseworker")
     (photo,) = photos(dvi)
@@ -83,6 +85,7 @@ def test_a_photo_without_a_face_can_have_one_boxed_by_hand(dvi: OpenDVI, tmp_pat
     assert report.no_face == 1
     (photo,) = photos(dvi)
     assert photo.detection_status == "no_face" and "by hand" in photo.detection_note
+    add_user(dvi, username="forensic-1", role="forensic", actor="test")
     face_id = add_manual_face(
         dvi, photo_id=photo.id, box=(50, 40, 100, 120), actor="forensic-1"
     ).face_id

@@ -54,6 +54,7 @@ class Permission(StrEnum):
     ADD_REPORTS = "add_reports"  # add and change missing-person reports
     ADD_REMAINS = "add_remains"  # add and change unidentified-remains records
     EDIT_FACES = "edit_faces"  # box a face by hand, choose the person in a group photo
+    EDIT_REMAINS_FACES = "edit_remains_faces"  # the same on a post-mortem photo
     TELL_FAMILIES = "tell_families"  # notification tasks: words, plan, approval, what was done
     READ_FAMILIES = "read_families"  # families' details and the notification tasks
     SEE_REMAINS = "see_remains"  # post-mortem photos unblurred (a caseworker: see below)
@@ -68,6 +69,7 @@ GRANTS: dict[Permission, tuple[Role, ...]] = {
     Permission.ADD_REPORTS: (Role.CASEWORKER, Role.ADMIN),
     Permission.ADD_REMAINS: (Role.FORENSIC, Role.ADMIN),
     Permission.EDIT_FACES: (Role.CASEWORKER, Role.FORENSIC, Role.ADMIN),
+    Permission.EDIT_REMAINS_FACES: (Role.FORENSIC, Role.ADMIN),
     # Caseworkers work with families; the auditor reads what was done, and changes nothing.
     Permission.TELL_FAMILIES: (Role.CASEWORKER, Role.ADMIN),
     Permission.READ_FAMILIES: (Role.CASEWORKER, Role.ADMIN, Role.AUDITOR),

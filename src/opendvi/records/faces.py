@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
+from opendvi.core.roles import Permission
 from opendvi.db.tables import Face, Photo
 from opendvi.errors import NotFound
 from opendvi.faces import FaceBackend, FoundFace, PhotoFaces, find_faces, manual_face, open_backend
 from opendvi.infra.jobs import queue_photo_owner
+from opendvi.people.accounts import acting_user, local_operator
 from opendvi.settings import Settings
 
 __all__ = ["DetectionReport", "FaceChange", "add_manual_face", "choose_subject", "detect_faces"]
@@ -224,6 +226,17 @@ def _count(report: DetectionReport, result: PhotoFaces) -> None:
     report.errors += result.status == "error"
 
 
+def _may_edit(session: Session, actor: str, photo: Photo) -> None:
+    """Refused to a user who may not edit the faces of this photo: only forensic staff and
+    admins those of remains; caseworkers too those of a report."""
+    if local_operator(actor):
+        return
+    remains = photo.remains_id is not None
+    permission = Permission.EDIT_REMAINS_FACES if remains else Permission.EDIT_FACES
+    where = "a post-mortem photo" if remains else "a report's photo"
+    acting_user(session, actor, permission, doing=f"box or choose a face on {where}")
+
+
 def add_manual_face(
     app: OpenDVI,
     *,
@@ -238,6 +251,7 @@ def add_manual_face(
         photo = session.get(Photo, photo_id)
         if photo is None:
             raise NotFound(f"there is no photo {photo_id}; `opendvi faces list REF` shows ids")
+        _may_edit(session, actor, photo)
         found = manual_face(
             app.media.get(photo.sha256),
             backend,
@@ -267,6 +281,7 @@ def choose_subject(app: OpenDVI, *, face_id: int, actor: str) -> FaceChange:
         face = session.get(Face, face_id)
         if face is None:
             raise NotFound(f"there is no face {face_id}; `opendvi faces list REF` shows ids")
+        _may_edit(session, actor, face.photo)
         previous = [f.id for f in face.photo.faces if f.is_subject]
         session.execute(update(Face).where(Face.photo_id == face.photo_id).values(is_subject=False))
         session.execute(update(Face).where(Face.id == face_id).values(is_subject=True))

@@ -87,7 +87,9 @@ def record_page(
         candidates=found.candidates,
         history=found.history,
         pm=kind == "remains",
-        can_edit_faces=viewer.may(Permission.EDIT_FACES),
+        can_edit_faces=viewer.may(
+            Permission.EDIT_FACES if kind == "missing" else Permission.EDIT_REMAINS_FACES
+        ),
         can_change=viewer.may(
             Permission.ADD_REPORTS if kind == "missing" else Permission.ADD_REMAINS
         ),
