@@ -1,0 +1,75 @@
+"""Bad input gets a 4xx that names what is wrong, never a server error (issue 13, finding
+10): numbers beyond what the database holds, and uploads whose names or contents are odd."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from opendvi.app import OpenDVI
+from tests.factories import build_site, client, csrf_of, jpeg_bytes
+
+HUGE = "99999999999999999999"  # beyond 64 bits
+BIG = "9410781112523481088"  # beyond a signed 64-bit integer
+
+
+@pytest.fixture
+def site(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
+    return build_site(dvi, tmp_path)
+
+
+def test_ids_beyond_64_bits_are_refused_by_name(site: dict[str, Any]) -> None:
+    web = client(site, "admin")
+    token = csrf_of(web.get("/").text)
+    headers = {"X-CSRF-Token": token}
+    answers = {
+        f"/photos/{HUGE}.jpg": web.get(f"/photos/{HUGE}.jpg"),
+        f"/faces/{BIG}.jpg": web.get(f"/faces/{BIG}.jpg"),
+        f"/candidates/{BIG}": web.get(f"/candidates/{BIG}"),
+        f"/identifications/{HUGE}": web.get(f"/identifications/{HUGE}"),
+        f"/notifications/{BIG}": web.get(f"/notifications/{BIG}"),
+        f"/api/candidates/{BIG}/refer": web.post(
+            f"/api/candidates/{BIG}/refer", json={"compare": ["dna"]}, headers=headers
+        ),
+        f"/api/identifications/{HUGE}": web.get(f"/api/identifications/{HUGE}"),
+    }
+    for where, answer in answers.items():
+        assert 400 <= answer.status_code < 500, (where, answer.status_code)
+
+
+def _png_with_text_bomb() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG")
+    png = out.getvalue()
+    body = b"Comment\x00\x00" + zlib.compress(b"\x00" * 200_000_000, 9)
+    chunk = len(body).to_bytes(4, "big") + b"zTXt" + body
+    chunk += zlib.crc32(b"zTXt" + body).to_bytes(4, "big")
+    return png[:33] + chunk + png[33:]  # after the IHDR chunk
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("..", jpeg_bytes()),
+        (".", jpeg_bytes()),
+        ("/", jpeg_bytes()),
+        ("a" * 300 + ".jpg", jpeg_bytes()),
+        ("bomb.png", _png_with_text_bomb()),
+    ],
+)
+def test_an_odd_upload_is_refused_or_kept_by_name(
+    site: dict[str, Any], name: str, data: bytes
+) -> None:
+    web = client(site, "caseworker")
+    form = web.get("/records/missing/new")
+    answer = web.post(
+        "/records/missing/new",
+        data={"csrf": csrf_of(form.text), "ref": "AM-ODD"},
+        files=[("photos", (name, data, "image/jpeg"))],
+    )
+    assert answer.status_code in (303, 422), (name, answer.status_code)
