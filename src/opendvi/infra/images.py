@@ -42,7 +42,7 @@ def _open(data: bytes, *, name: str, max_pixels: int) -> Image.Image:
             "check that the file is a photo and not damaged",
             field="photos",
         ) from None
-    except OSError as exc:
+    except (OSError, SyntaxError, ValueError) as exc:  # ValueError: a text chunk too large
         raise PhotoError(
             f"{name}: the image is damaged or cut short ({exc}); export or copy it again",
             field="photos",

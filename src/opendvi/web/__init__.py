@@ -28,6 +28,8 @@ HERE = Path(__file__).parent
 
 def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) -> FastAPI:
     from fastapi import Depends, FastAPI, HTTPException, Request
+    from fastapi.exception_handlers import request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
     from starlette.middleware.sessions import SessionMiddleware
@@ -111,6 +113,13 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         return error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        fields = ", ".join(str(e["loc"][-1]) for e in exc.errors()) or "the request"
+        return error_page(request, 422, f"{fields}: not a value this page can use")
 
     @app.exception_handler(OpenDVIError)
     async def domain_error(request: Request, exc: OpenDVIError) -> Response:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from opendvi.app import OpenDVI
 from opendvi.people import Account
 
-__all__ = ["DviDep", "Paging", "PagingDep", "ViewerDep"]
+__all__ = ["DviDep", "Paging", "PagingDep", "RowId", "ViewerDep"]
 
 
 # Asynchronous, though they wait for nothing: FastAPI runs a plain function dependency in a
@@ -27,6 +27,9 @@ async def _viewer(request: Request) -> Account:
 
 
 DviDep = Annotated[OpenDVI, Depends(_dvi)]
+# The number of a stored row in a path: what the database can hold (a larger one is refused
+# with its name, not carried to the database to overflow there).
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
 ViewerDep = Annotated[Account, Depends(_viewer)]
 
 

@@ -14,7 +14,7 @@ from opendvi.matching.queries import CandidateView, candidate, candidates
 from opendvi.review import exclude, judge, propose_identification, refer
 from opendvi.web.api.answers import Answer
 from opendvi.web.api.identifications import IdentificationDetail
-from opendvi.web.deps import DviDep, PagingDep, ViewerDep
+from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -109,14 +109,16 @@ def api_candidates(
 
 @router.get("/candidates/{candidate_id}")
 @permits(Permission.READ)
-def api_candidate(dvi: DviDep, candidate_id: int) -> CandidateOut:
+def api_candidate(dvi: DviDep, candidate_id: RowId) -> CandidateOut:
     """One candidate pair with every factor."""
     return CandidateOut.of(candidate(dvi, candidate_id))
 
 
 @router.post("/candidates/{candidate_id}/exclude")
 @permits(Permission.REVIEW)
-def api_exclude(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ExcludeIn) -> CandidateOut:
+def api_exclude(
+    dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: ExcludeIn
+) -> CandidateOut:
     """Record that the pair is not the same person (see docs/matching.md, Exclusions)."""
     done = exclude(dvi, candidate_id, reason=body.reason, username=viewer.username)
     return CandidateOut.of(done.candidate)
@@ -124,7 +126,7 @@ def api_exclude(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: Exclude
 
 @router.post("/candidates/{candidate_id}/refer")
 @permits(Permission.REVIEW)
-def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ReferIn) -> CandidateOut:
+def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: ReferIn) -> CandidateOut:
     """Refer the pair as a possible match, for comparison of primary identifiers."""
     done = refer(
         dvi, candidate_id, compare=body.compare, reason=body.reason, username=viewer.username
@@ -134,7 +136,7 @@ def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: ReferIn) 
 
 @router.post("/candidates/{candidate_id}/judge", status_code=201)
 @permits(Permission.REVIEW)
-def api_judge(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: JudgeIn) -> JudgedOut:
+def api_judge(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: JudgeIn) -> JudgedOut:
     """Record your own judgement of the pair, made before seeing its score (blind review)."""
     done = judge(dvi, candidate_id, verdict=body.verdict, note=body.note, username=viewer.username)
     return JudgedOut.model_validate(done)
@@ -143,7 +145,7 @@ def api_judge(dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: JudgeIn) 
 @router.post("/candidates/{candidate_id}/identify", status_code=201)
 @permits(Permission.REVIEW)
 def api_identify(
-    response: Response, dvi: DviDep, viewer: ViewerDep, candidate_id: int, body: IdentifyIn
+    response: Response, dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: IdentifyIn
 ) -> IdentificationDetail:
     """Propose that the remains are the reported person, on the method given; two other
     reviewers must confirm it (docs/matching.md)."""

@@ -17,7 +17,7 @@ from opendvi.review import (
     revoke_identification,
 )
 from opendvi.web.api.answers import Answer
-from opendvi.web.deps import DviDep, PagingDep, ViewerDep
+from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
 from opendvi.web.security import permits
 
 __all__ = ["IdentificationDetail", "router"]
@@ -37,7 +37,7 @@ class DecisionOut(Answer):
 
 
 class IdentificationOut(Answer):
-    number: int
+    number: RowId
     pm_ref: str
     am_ref: str
     status: str = Field(description="proposed, confirmed or revoked")
@@ -52,7 +52,7 @@ class IdentificationOut(Answer):
 
 
 class IdentificationDetail(IdentificationOut):
-    candidate_id: int | None
+    candidate_id: RowId | None
     history: list[DecisionOut] = Field(description="Every decision on the pair, oldest first")
 
 
@@ -70,14 +70,14 @@ def api_identifications(
 
 @router.get("/identifications/{number}")
 @permits(Permission.READ)
-def api_identification(dvi: DviDep, viewer: ViewerDep, number: int) -> IdentificationDetail:
+def api_identification(dvi: DviDep, viewer: ViewerDep, number: RowId) -> IdentificationDetail:
     """One identification with every decision on its pair."""
     return IdentificationDetail.model_validate(identification(dvi, number, role=viewer.role))
 
 
 @router.post("/identifications/{number}/confirm")
 @permits(Permission.REVIEW)
-def api_confirm(dvi: DviDep, viewer: ViewerDep, number: int) -> IdentificationDetail:
+def api_confirm(dvi: DviDep, viewer: ViewerDep, number: RowId) -> IdentificationDetail:
     """Add a confirmation; the second, by another reviewer, confirms the identification.
     Refused (409) to the proposer, and to whoever confirmed it already."""
     done = confirm_identification(dvi, number, username=viewer.username)
@@ -86,7 +86,9 @@ def api_confirm(dvi: DviDep, viewer: ViewerDep, number: int) -> IdentificationDe
 
 @router.post("/identifications/{number}/revoke")
 @permits(Permission.REVIEW)
-def api_revoke(dvi: DviDep, viewer: ViewerDep, number: int, body: RevokeIn) -> IdentificationDetail:
+def api_revoke(
+    dvi: DviDep, viewer: ViewerDep, number: RowId, body: RevokeIn
+) -> IdentificationDetail:
     """Revoke an identification, its history kept; the records are open again."""
     done = revoke_identification(dvi, number, reason=body.reason, username=viewer.username)
     return IdentificationDetail.model_validate(done)

@@ -15,7 +15,7 @@ from opendvi.core.notification import CHECKLIST
 from opendvi.core.roles import Permission
 from opendvi.notify import TaskChange
 from opendvi.web.api.answers import Answer
-from opendvi.web.deps import DviDep, PagingDep, ViewerDep
+from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -177,7 +177,7 @@ def api_notifications(
 
 @router.get("/notifications/{task_id}")
 @permits(Permission.READ_FAMILIES)
-def api_notification(dvi: DviDep, task_id: int) -> NotificationDetail:
+def api_notification(dvi: DviDep, task_id: RowId) -> NotificationDetail:
     """One task: the contact and how to reach them, the report's contacts who are not told
     and why, the plan, the checklist, the words, and every step."""
     return NotificationDetail.model_validate(notify.task_view(dvi, task_id))
@@ -186,7 +186,7 @@ def api_notification(dvi: DviDep, task_id: int) -> NotificationDetail:
 @router.post("/notifications/{task_id}/words")
 @permits(Permission.TELL_FAMILIES)
 def api_notification_words(
-    dvi: DviDep, viewer: ViewerDep, task_id: int, body: WordsIn
+    dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: WordsIn
 ) -> NotificationDetail:
     """Save the words you have read (and perhaps changed); someone else approves them. Words
     changed after an approval need a new approval."""
@@ -200,7 +200,7 @@ def api_notification_words(
 @router.post("/notifications/{task_id}/redraft")
 @permits(Permission.TELL_FAMILIES)
 def api_notification_redraft(
-    dvi: DviDep, viewer: ViewerDep, task_id: int, body: RedraftIn
+    dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: RedraftIn
 ) -> NotificationDetail:
     """New words from the template in a language, to be read and saved again."""
     return _now(notify.redraft(dvi, task_id, language=body.language, username=viewer.username))
@@ -209,7 +209,7 @@ def api_notification_redraft(
 @router.post("/notifications/{task_id}/plan")
 @permits(Permission.TELL_FAMILIES)
 def api_notification_plan(
-    dvi: DviDep, viewer: ViewerDep, task_id: int, body: PlanIn
+    dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: PlanIn
 ) -> NotificationDetail:
     """How the family is told, by which two staff, by when. A changed plan needs a new
     approval."""
@@ -231,7 +231,7 @@ def api_notification_plan(
 @router.post("/notifications/{task_id}/checklist")
 @permits(Permission.TELL_FAMILIES)
 def api_notification_checklist(
-    dvi: DviDep, viewer: ViewerDep, task_id: int, body: ChecklistIn
+    dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: ChecklistIn
 ) -> NotificationDetail:
     """Tick (true) or untick (false) items of the checklist; the others stay as they are."""
     return _now(notify.set_checklist(dvi, task_id, items=body.checklist, username=viewer.username))
@@ -239,7 +239,7 @@ def api_notification_checklist(
 
 @router.post("/notifications/{task_id}/approve")
 @permits(Permission.TELL_FAMILIES)
-def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: int) -> NotificationDetail:
+def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> NotificationDetail:
     """Approve the words and the plan. Refused (409) to whoever saved the words, before
     anyone saved them, and before two people are named to tell the family."""
     return _now(notify.approve(dvi, task_id, username=viewer.username))
@@ -247,7 +247,7 @@ def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: int) -> No
 
 @router.post("/notifications/{task_id}/send")
 @permits(Permission.TELL_FAMILIES)
-def api_notification_send(dvi: DviDep, viewer: ViewerDep, task_id: int) -> SentOut:
+def api_notification_send(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> SentOut:
     """Send the approved e-mail as plain text, without attachment, through the mail server,
     or write it to the outbox folder when none is set."""
     sent = notify.send(dvi, task_id, username=viewer.username)
@@ -257,7 +257,7 @@ def api_notification_send(dvi: DviDep, viewer: ViewerDep, task_id: int) -> SentO
 @router.post("/notifications/{task_id}/steps", status_code=201)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_step(
-    dvi: DviDep, viewer: ViewerDep, task_id: int, body: StepIn
+    dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: StepIn
 ) -> NotificationDetail:
     """Record what was done: a visit, call or letter with its outcome, the family's
     acknowledgement, a follow-up, a referral, a request to see photos, photos viewed, a note."""
@@ -277,7 +277,7 @@ def api_notification_step(
 @router.post("/notifications/{task_id}/close")
 @permits(Permission.TELL_FAMILIES)
 def api_notification_close(
-    dvi: DviDep, viewer: ViewerDep, task_id: int, body: CloseIn
+    dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: CloseIn
 ) -> NotificationDetail:
     """Close a task once the family was told."""
     return _now(notify.close(dvi, task_id, note=body.note, username=viewer.username))

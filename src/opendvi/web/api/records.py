@@ -17,7 +17,7 @@ from opendvi.errors import FormProblems
 from opendvi.records import Filters, add_record, page_of_records, record_detail
 from opendvi.records.intake import Kind
 from opendvi.web.api.answers import Answer
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
 
@@ -62,7 +62,7 @@ class PhotoOut(Answer):
 
 
 class RecordCandidateOut(Answer):
-    candidate_id: int
+    candidate_id: RowId
     ref: str = Field(description="The other side's reference")
     rank: int
     score: float

@@ -16,7 +16,7 @@ from opendvi.review import (
     identifications,
     revoke_identification,
 )
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import render
 
@@ -34,7 +34,7 @@ def _page(
     request: Request,
     dvi: DviDep,
     viewer: ViewerDep,
-    number: int,
+    number: RowId,
     status: int = 200,
     **typed: Any,
 ) -> HTMLResponse:
@@ -42,21 +42,21 @@ def _page(
     return render(request, "identification.html", status_code=status, identification=found, **typed)
 
 
-def _back(number: int) -> RedirectResponse:
+def _back(number: RowId) -> RedirectResponse:
     return RedirectResponse(f"/identifications/{number}", status_code=303)
 
 
 @router.get("/identifications/{number}")
 @permits(Permission.READ)
 def identification_page(
-    request: Request, dvi: DviDep, viewer: ViewerDep, number: int
+    request: Request, dvi: DviDep, viewer: ViewerDep, number: RowId
 ) -> HTMLResponse:
     return _page(request, dvi, viewer, number)
 
 
 @router.post("/identifications/{number}/confirm")
 @permits(Permission.REVIEW)
-def confirm(request: Request, dvi: DviDep, viewer: ViewerDep, number: int) -> Response:
+def confirm(request: Request, dvi: DviDep, viewer: ViewerDep, number: RowId) -> Response:
     try:
         confirm_identification(dvi, number, username=viewer.username)
     except Refused as problem:
@@ -70,7 +70,7 @@ def revoke(
     request: Request,
     dvi: DviDep,
     viewer: ViewerDep,
-    number: int,
+    number: RowId,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     try:

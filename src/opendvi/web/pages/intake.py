@@ -20,7 +20,7 @@ from opendvi.errors import FormProblems, NotFound, OpenDVIError
 from opendvi.records import Upload, add_manual_face, add_record, change_record, choose_subject
 from opendvi.records import form_values as stored_values
 from opendvi.records.intake import Kind
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
 from opendvi.web.templating import render
@@ -158,7 +158,7 @@ _routes("remains")
 
 @router.post("/faces/{face_id}/subject")
 @permits(Permission.EDIT_FACES)
-def choose_face(dvi: DviDep, viewer: ViewerDep, face_id: int) -> Response:
+def choose_face(dvi: DviDep, viewer: ViewerDep, face_id: RowId) -> Response:
     """This face is the record's person (in a group photo)."""
     chosen = choose_subject(dvi, face_id=face_id, actor=viewer.username)
     return to_record(chosen.kind, chosen.ref)
@@ -169,7 +169,7 @@ def choose_face(dvi: DviDep, viewer: ViewerDep, face_id: int) -> Response:
 def box_face(
     dvi: DviDep,
     viewer: ViewerDep,
-    photo_id: int,
+    photo_id: RowId,
     x: Annotated[float, Form()],
     y: Annotated[float, Form()],
     width: Annotated[float, Form()],

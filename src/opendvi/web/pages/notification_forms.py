@@ -19,7 +19,7 @@ from opendvi.core.roles import Permission
 from opendvi.errors import InputError, NotFound, Refused
 from opendvi.notify.texts import LANGUAGES
 from opendvi.people import Account
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.pages.notifications import TELLING, problem_of, task_page
 from opendvi.web.security import permits
 from opendvi.web.templating import render
@@ -35,7 +35,7 @@ class TaskForm:
     request: Request
     dvi: OpenDVI
     viewer: Account
-    task_id: int
+    task_id: RowId
 
     @property
     def username(self) -> str:
@@ -69,7 +69,7 @@ class TaskForm:
         return RedirectResponse(target, status_code=303)
 
 
-async def _task_form(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> TaskForm:
+async def _task_form(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> TaskForm:
     return TaskForm(request, dvi, viewer, task_id)
 
 
@@ -209,7 +209,7 @@ def close_task(on: TaskFormDep, note: Annotated[str, Form()] = "") -> Response:
 
 
 def _photos_page(
-    request: Request, dvi: DviDep, viewer: Account, task_id: int, status: int = 200, **extra: Any
+    request: Request, dvi: DviDep, viewer: Account, task_id: RowId, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     from opendvi.core.notification import STEP_WORDS
 
@@ -234,7 +234,7 @@ def _photos_page(
 
 @router.get("/notifications/{task_id}/photos")
 @permits(Permission.TELL_FAMILIES)
-def photos_page(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> HTMLResponse:
+def photos_page(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> HTMLResponse:
     """The identified remains' post-mortem photos, blurred until revealed, for staff showing
     them to a family who asked (never sent, never linked in a message)."""
     return _photos_page(request, dvi, viewer, task_id)
@@ -246,7 +246,7 @@ def photos_viewed(
     request: Request,
     dvi: DviDep,
     viewer: ViewerDep,
-    task_id: int,
+    task_id: RowId,
     note: Annotated[str, Form()] = "",
 ) -> Response:
     try:

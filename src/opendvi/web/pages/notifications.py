@@ -28,7 +28,7 @@ from opendvi.notify import alerts, mark_alert_seen, task_view, tasks, transport_
 from opendvi.notify.queue import STATUS_WORDS, TaskView
 from opendvi.notify.texts import LANGUAGES, direction
 from opendvi.people import Account, staff
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import render
 
@@ -116,7 +116,7 @@ def alert_seen(
     request: Request, dvi: DviDep, viewer: ViewerDep, step: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        if not step.strip().isdigit():
+        if not step.strip().isdigit() or int(step) >= 2**63:
             raise InputError("step: say which alert was seen", field="step")
         mark_alert_seen(dvi, int(step), username=viewer.username)
     except (InputError, Refused, NotFound) as problem:
@@ -186,7 +186,7 @@ def task_page(
     request: Request,
     dvi: DviDep,
     viewer: Account,
-    task_id: int,
+    task_id: RowId,
     status: int = 200,
     problem: dict[str, str] | None = None,
     typed: dict[str, Any] | None = None,
@@ -224,5 +224,7 @@ def task_page(
 
 @router.get("/notifications/{task_id}")
 @permits(Permission.READ_FAMILIES)
-def task_page_route(request: Request, dvi: DviDep, viewer: ViewerDep, task_id: int) -> HTMLResponse:
+def task_page_route(
+    request: Request, dvi: DviDep, viewer: ViewerDep, task_id: RowId
+) -> HTMLResponse:
     return task_page(request, dvi, viewer, task_id)

@@ -14,7 +14,7 @@ from PIL import Image, ImageFilter
 
 from opendvi.core.roles import Permission
 from opendvi.records.photos import face_picture, photo_file, reveal
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import revealed, same_site
 
@@ -23,7 +23,7 @@ CROP_SIDE = 224
 NO_STORE = {"Cache-Control": "private, no-store"}
 
 
-def _hidden(request: Request, photo_id: int, post_mortem: bool) -> bool:
+def _hidden(request: Request, photo_id: RowId, post_mortem: bool) -> bool:
     """A post-mortem photo not yet revealed in this session."""
     return post_mortem and photo_id not in revealed(request)
 
@@ -42,7 +42,7 @@ def _jpeg(image: Image.Image, *, blur: bool) -> bytes:
 
 @router.get("/photos/{photo_id}.jpg", name="photo")
 @permits(Permission.READ)
-def photo_image(request: Request, dvi: DviDep, photo_id: int) -> Response:
+def photo_image(request: Request, dvi: DviDep, photo_id: RowId) -> Response:
     photo = photo_file(dvi, photo_id)
     image = Image.open(io.BytesIO(photo.data))
     blur = _hidden(request, photo.id, photo.post_mortem)
@@ -67,7 +67,7 @@ def _crop(upright: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
 
 @router.get("/faces/{face_id}.jpg", name="face")
 @permits(Permission.READ)
-def face_image(request: Request, dvi: DviDep, face_id: int) -> Response:
+def face_image(request: Request, dvi: DviDep, face_id: RowId) -> Response:
     """The face cut out of its photo, turned upright, with a margin around it."""
     from opendvi.faces.rotation import rotate
 
@@ -85,9 +85,9 @@ def reveal_photo(
     request: Request,
     dvi: DviDep,
     viewer: ViewerDep,
-    photo_id: int,
+    photo_id: RowId,
     back: Annotated[str, Form()] = "/",
-    task: Annotated[int | None, Form()] = None,
+    task: Annotated[int | None, Form(ge=0, le=2**63 - 1)] = None,
 ) -> Response:
     """Show this post-mortem photo unblurred for the rest of the session, to those who may
     see it, then the page it was revealed on (``back``: no referrer is sent, by policy)."""

@@ -26,7 +26,7 @@ from opendvi.review import (
     refer,
 )
 from opendvi.review.queue import Shown, blind_for, review_queue
-from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import render
 
@@ -60,7 +60,7 @@ def compared(
     request: Request,
     dvi: DviDep,
     viewer: ViewerDep,
-    candidate_id: int,
+    candidate_id: RowId,
     status: int = 200,
     **typed: Any,
 ) -> HTMLResponse:
@@ -78,7 +78,7 @@ class PairForm:
     request: Request
     dvi: OpenDVI
     viewer: Account
-    candidate_id: int
+    candidate_id: RowId
 
     @property
     def username(self) -> str:
@@ -112,7 +112,7 @@ class PairForm:
 
 
 async def _pair_form(
-    request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: int
+    request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: RowId
 ) -> PairForm:
     return PairForm(request, dvi, viewer, candidate_id)
 
@@ -123,7 +123,7 @@ PairFormDep = Annotated[PairForm, Depends(_pair_form)]
 @router.get("/candidates/{candidate_id}", name="compare")
 @permits(Permission.READ)
 def compare_page(
-    request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: int
+    request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: RowId
 ) -> HTMLResponse:
     return compared(request, dvi, viewer, candidate_id)
 
