@@ -9,11 +9,9 @@ import is run again) but never a record that points at a missing file.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
-from opendvi.infra.private import private_folder
+from opendvi.infra.private import write_private
 
 __all__ = ["MediaStore", "sha256_hex"]
 
@@ -35,23 +33,8 @@ class MediaStore:
         target = self.path(digest)
         if target.exists() and target.stat().st_size == len(data) and self.intact(digest):
             return digest
-        private_folder(target.parent)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        # The rename must be on disk before the database commits a row that refers to it.
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        # On disk, rename included, before the database commits a row that refers to it.
+        write_private(target, data)
         return digest
 
     def get(self, sha256: str) -> bytes:
