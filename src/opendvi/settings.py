@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         default=None,
-        description="Key that signs the web application's session cookies (at least 32 "
+        description="Key that signs the sign-in form's token before a session exists (at least 32 "
         "characters). Default: a random key made on first start and kept in data_dir/secret_key, "
         "readable by its owner only.",
     )
@@ -120,8 +120,35 @@ class Settings(BaseSettings):
     login_attempts: int = Field(
         default=5,
         ge=1,
-        description="Failed logins allowed per user name and address within 15 minutes before "
-        "further attempts are refused until the window passes.",
+        description="Failed sign-ins allowed per account (however its name is typed, from any "
+        "address) within 15 minutes; then it is refused until the window passes. Counted in "
+        "the database, so every server process sees the same count.",
+    )
+    login_attempts_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins allowed from one address (whatever the names tried) "
+        "within 15 minutes.",
+    )
+    trusted_proxies: str | None = Field(
+        default=None,
+        description="Addresses of the reverse proxies in front of `opendvi serve`, comma "
+        "separated (e.g. 127.0.0.1): only a request from one of them may name the client's "
+        "address in X-Forwarded-For. Unset: that header is never believed.",
+    )
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A web session not used for this long ends; the user signs in again.",
+    )
+    session_hours: int = Field(
+        default=12, ge=1, le=24 * 7, description="A web session ends this long after sign-in."
+    )
+    cli_session_hours: int = Field(
+        default=8,
+        ge=1,
+        le=24 * 7,
+        description="A command-line sign-in (`opendvi login`) lasts this long.",
     )
     team_name: str = Field(
         default="the identification team",

@@ -11,7 +11,16 @@ from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission
 from opendvi.db.tables import User
 from opendvi.errors import InputError, NotFound, Refused
-from opendvi.people import account, acting_user, add_user, ensure_admin, set_password, sign_in
+from opendvi.people import (
+    SignInRefused,
+    account,
+    acting_user,
+    add_user,
+    ensure_admin,
+    session_of,
+    set_password,
+    sign_in,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -34,16 +43,18 @@ def test_an_account_is_added_with_its_role_and_only_a_hash_of_its_password(dvi: 
 
 def test_signing_in_needs_the_password_and_an_active_account(dvi: OpenDVI) -> None:
     added = add_user(dvi, username="rita", role="reviewer", actor="test", password=PASSWORD)
-    assert sign_in(dvi, "RITA", PASSWORD) == added
-    assert sign_in(dvi, "rita", "wrong password") is None
-    assert sign_in(dvi, "nobody", PASSWORD) is None
-    before = account(dvi, added.id)
+    signed = sign_in(dvi, "RITA", PASSWORD, address="test")
+    assert signed.account == added and session_of(dvi, signed.token) == signed
+    for name, password in (("rita", "wrong password"), ("nobody", PASSWORD)):
+        with pytest.raises(SignInRefused, match="user name or password is wrong"):
+            sign_in(dvi, name, password, address="test")
     set_password(dvi, username="rita", password="another long one", actor="admin")
-    after = account(dvi, added.id)
-    assert before is not None and after is not None and before.epoch != after.epoch
+    assert session_of(dvi, signed.token) is None
+    assert account(dvi, added.id) == added
     with dvi.db.write() as session:
         session.execute(update(User).values(active=False))
-    assert sign_in(dvi, "rita", "another long one") is None
+    with pytest.raises(SignInRefused):
+        sign_in(dvi, "rita", "another long one", address="test")
 
 
 def test_who_may_act_is_read_from_the_role_table(dvi: OpenDVI) -> None:
@@ -59,7 +70,10 @@ def test_who_may_act_is_read_from_the_role_table(dvi: OpenDVI) -> None:
 
 def test_the_first_administrator_is_made_once(dvi: OpenDVI) -> None:
     password = ensure_admin(dvi, actor="serve")
-    assert password is not None and sign_in(dvi, "admin", password) is not None
+    assert (
+        password is not None
+        and sign_in(dvi, "admin", password, address="test").account.role == "admin"
+    )
     assert ensure_admin(dvi, actor="serve") is None
     with pytest.raises(InputError, match="at least 10 characters"):
         set_password(dvi, username="admin", password="short", actor="admin")

@@ -3,7 +3,7 @@ audit log, and the web application."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -88,8 +88,7 @@ def serve(
         typer.Option(
             "--processes",
             min=1,
-            help="Server processes (more serve more people at once; each keeps its own "
-            "failed-login counts).",
+            help="Server processes (more serve more people at once).",
         ),
     ] = 1,
 ) -> None:
@@ -121,8 +120,14 @@ def _run_server(dvi: OpenDVI, host: str, port: int, processes: int) -> None:
 
     from opendvi.web import create_app
 
+    # X-Forwarded-For is believed only from the proxies the settings name: by default,
+    # never (uvicorn would believe any local client).
+    proxies = dvi.settings.trusted_proxies
+    forwarding: dict[str, Any] = {"proxy_headers": bool(proxies)}
+    if proxies:
+        forwarding["forwarded_allow_ips"] = proxies
     if processes == 1:
-        uvicorn.run(create_app(dvi=dvi), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(dvi=dvi), host=host, port=port, log_level="warning", **forwarding)
         return
     # Each process opens the same database and photo store from these settings.
     os.environ["OPENDVI_DATA_DIR"] = str(dvi.settings.data_dir)
@@ -135,6 +140,7 @@ def _run_server(dvi: OpenDVI, host: str, port: int, processes: int) -> None:
         port=port,
         workers=processes,
         log_level="warning",
+        **forwarding,
     )
 
 

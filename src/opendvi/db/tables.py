@@ -130,8 +130,46 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin','forensic','caseworker','reviewer','auditor')", name="role"
+            "role IN ('admin','forensic','caseworker','reviewer','auditor','importer')",
+            name="role",
         ),
+    )
+
+
+class UserSession(Base):
+    """A signed-in session, in the web application or at the command line: the cookie or
+    the token file holds a random id, this table only its SHA-256, so a copy of the database
+    signs nobody in. Ended by signing out, a new password or role, a deactivation; a web
+    session also by an idle spell."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    csrf: Mapped[str] = mapped_column(String(64))
+    revealed: Mapped[list[Any]] = mapped_column(default=list)
+    address: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_why: Mapped[str] = mapped_column(String(40), default="")
+    __table_args__ = (CheckConstraint("kind IN ('web','cli')", name="kind"),)
+
+
+class SignInFailure(Base):
+    """A failed sign-in, by the account as stored (whatever was typed) and the address it
+    came from: the limits count these, in every process."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        Index("ix_sign_in_failures_account_at", "account", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
     )
 
 

@@ -8,20 +8,37 @@ from opendvi.people.accounts import (
     Person,
     acting_user,
     add_user,
+    deactivate,
     ensure_admin,
     set_password,
+    set_role,
     staff,
 )
-from opendvi.people.sessions import account, sign_in
+from opendvi.people.sessions import (
+    SignedIn,
+    SignInRefused,
+    TooManyAttempts,
+    account,
+    end_session,
+    session_of,
+    sign_in,
+)
 
 __all__ = [
     "Account",
     "Person",
+    "SignInRefused",
+    "SignedIn",
+    "TooManyAttempts",
     "account",
     "acting_user",
     "add_user",
+    "deactivate",
+    "end_session",
     "ensure_admin",
+    "session_of",
     "set_password",
+    "set_role",
     "sign_in",
     "staff",
 ]

@@ -7,16 +7,18 @@ is acting, used inside every use-case that changes something on someone's behalf
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission, Role, may, roles_for, who
 from opendvi.db.rows import view_of
-from opendvi.db.tables import User
+from opendvi.db.tables import User, UserSession, utcnow
 from opendvi.errors import InputError, NotFound, Refused
 
 __all__ = [
@@ -24,10 +26,14 @@ __all__ = [
     "Person",
     "acting_user",
     "add_user",
+    "deactivate",
+    "end_sessions_of",
     "ensure_admin",
     "hash_password",
     "local_operator",
+    "normal_name",
     "set_password",
+    "set_role",
     "staff",
     "verify_password",
 ]
@@ -38,15 +44,13 @@ MIN_PASSWORD = 10
 
 @dataclass(frozen=True)
 class Account:
-    """A user as the front ends need them; ``epoch`` changes with the password or role, which
-    ends every session signed with the old one."""
+    """A user as the front ends need them (never their password's hash)."""
 
     id: int
     username: str
     display_name: str
     role: str
     active: bool
-    epoch: str
 
     @property
     def name(self) -> str:
@@ -59,7 +63,7 @@ class Account:
 
     @classmethod
     def of(cls, user: User) -> Account:
-        return view_of(cls, user, epoch=(user.password_hash or "")[-16:] + user.role)
+        return view_of(cls, user)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,11 @@ class Person:
     username: str
     name: str
     role: str
+
+
+def normal_name(username: str) -> str:
+    """A user name as stored: without the spaces around it, in lower case."""
+    return username.strip().lower()
 
 
 def hash_password(password: str) -> str:
@@ -129,7 +138,7 @@ def _add(
     display_name: str = "",
     email: str | None = None,
 ) -> User:
-    username = username.strip().lower()
+    username = normal_name(username)
     if not USERNAME.match(username):
         raise InputError(
             f"username {username!r}: use 2–80 lower-case letters, digits, dots, dashes or "
@@ -161,24 +170,81 @@ def _add(
     return user
 
 
-def set_password(app: OpenDVI, *, username: str, password: str, actor: str) -> Account:
-    """A new password for ``username``; their sessions end."""
-    _check_password(password)
+def end_sessions_of(session: Session, user_id: int, why: str) -> int:
+    """Inside an account change's transaction: every open session of the user ends."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), ended_why=why)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _changed(
+    app: OpenDVI, username: str, actor: str, action: str, why: str, change: Callable[[User], Any]
+) -> Account:
+    """One change to an account, audited, that ends the account's sessions."""
     with app.db.write() as session:
         user = session.execute(
-            select(User).where(User.username == username.strip().lower())
+            select(User).where(User.username == normal_name(username))
         ).scalar_one_or_none()
         if user is None:
             raise NotFound(f"there is no user {username!r}; `opendvi users add` adds one")
-        user.password_hash = hash_password(password)
+        before = {"role": user.role, "active": user.active}
+        change(user)
+        ended = end_sessions_of(session, user.id, why)
         audit.record(
             session,
             actor=actor,
-            action="user.password_changed",
+            action=action,
             about=user,
             ref=user.username,
+            before=before,
+            after={"role": user.role, "active": user.active},
+            details={"sessions_ended": ended},
         )
         return Account.of(user)
+
+
+def set_password(app: OpenDVI, *, username: str, password: str, actor: str) -> Account:
+    """A new password for ``username``; their sessions end."""
+    _check_password(password)
+    hashed = hash_password(password)
+    return _changed(
+        app,
+        username,
+        actor,
+        "user.password_changed",
+        "password changed",
+        lambda user: setattr(user, "password_hash", hashed),
+    )
+
+
+def set_role(app: OpenDVI, *, username: str, role: str, actor: str) -> Account:
+    """``username`` now has ``role``; their sessions end (they sign in again)."""
+    if role not in set(Role):
+        raise InputError(f"role {role!r}: choose one of {', '.join(Role)}", field="role")
+    return _changed(
+        app,
+        username,
+        actor,
+        "user.role_changed",
+        "role changed",
+        lambda u: setattr(u, "role", role),
+    )
+
+
+def deactivate(app: OpenDVI, *, username: str, actor: str) -> Account:
+    """``username`` may no longer sign in or act; their sessions end. Their name stays on
+    what they did."""
+    return _changed(
+        app,
+        username,
+        actor,
+        "user.deactivated",
+        "deactivated",
+        lambda user: setattr(user, "active", False),
+    )
 
 
 def local_operator(actor: str) -> bool:

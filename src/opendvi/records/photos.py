@@ -31,6 +31,7 @@ from opendvi.errors import NotFound, PhotoError, Refused
 from opendvi.infra.images import decode_rgb, inspect_image, served_copy
 from opendvi.infra.media import MediaStore, sha256_hex
 from opendvi.people.accounts import acting_user
+from opendvi.people.sessions import remember_revealed
 from opendvi.settings import Settings
 
 __all__ = [
@@ -198,12 +199,19 @@ def _active_photo(session: Session, photo_id: int) -> Photo:
 
 
 def reveal(
-    app: OpenDVI, photo_id: int, *, username: str, why: str = "", task: int | None = None
+    app: OpenDVI,
+    photo_id: int,
+    *,
+    username: str,
+    why: str = "",
+    task: int | None = None,
+    session_id: int | None = None,
 ) -> bool:
     """Let ``username`` see a post-mortem photo unblurred, for ``why`` (audited); whether
     the photo is post-mortem (a report's photo is never blurred: nothing to reveal). Refused
     to a role that may not see remains, unless a caseworker shows the photo to a family who
-    asked to see their identified person (``task``: their notification task)."""
+    asked to see their identified person (``task``: their notification task). With
+    ``session_id``, that signed-in session shows it unblurred from now on."""
     with app.db.write() as session:
         photo = _active_photo(session, photo_id)
         if photo.remains_id is None:
@@ -225,6 +233,8 @@ def reveal(
             ref=remains.ref if remains else "",
             details={"why": why.strip(), "task": task},
         )
+        if session_id is not None:
+            remember_revealed(session, session_id, photo.id)
         return True
 
 

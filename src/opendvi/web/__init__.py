@@ -32,16 +32,14 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
-    from starlette.middleware.sessions import SessionMiddleware
 
     from opendvi.app import OpenDVI
     from opendvi.core.roles import Permission
     from opendvi.errors import OpenDVIError
-    from opendvi.infra.recent import Recent
     from opendvi.settings import Settings
     from opendvi.web import api, pages
     from opendvi.web.headers import SecurityHeaders, policy_allowing
-    from opendvi.web.security import LoginLimiter, guard, permits
+    from opendvi.web.security import guard, permits
     from opendvi.web.templating import error_page
 
     if dvi is None:
@@ -69,16 +67,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
         openapi_url=None,
     )
     app.state.dvi = dvi
-    app.state.limiter = LoginLimiter(settings.login_attempts)
-    app.state.accounts = Recent(dvi.db, max_age_s=2.0)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.resolved_secret_key(),
-        session_cookie="opendvi_session",
-        max_age=12 * 3600,
-        same_site="strict",
-        https_only=settings.https,
-    )
+    app.state.secret_key = settings.resolved_secret_key()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in [*pages.routers, *api.routers]:

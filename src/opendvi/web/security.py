@@ -1,31 +1,35 @@
 """Who may use which page: every route declares the permission it needs (``core.roles``),
 and one guard checks it (failing closed on a route that declares none), the sign-in, the
-CSRF token on every change, and the limit on failed sign-ins. The use-cases check the
-same permissions again, whichever front end calls them.
+CSRF token on every change. Sessions live in the database (``people.sessions``); the
+cookie holds a random id. The use-cases check the same permissions again, whichever front
+end calls them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from opendvi.core.roles import Permission, roles_for
-from opendvi.people import Account, account
+from opendvi.people import Account, SignedIn, end_session, session_of
 
 __all__ = [
-    "LoginLimiter",
+    "client_address",
     "csrf_token",
     "current_viewer",
     "declared_roles",
+    "end_browser_session",
     "guard",
     "permits",
+    "set_cookies",
+    "signed_in",
     "start_session",
 ]
 
@@ -51,12 +55,54 @@ def declared_roles(endpoint: Callable[..., Any]) -> frozenset[str] | None:
     return getattr(endpoint, "opendvi_roles", None)
 
 
+SESSION_COOKIE = "opendvi_session"
+# Before a session exists (the sign-in form): a random nonce in this cookie, and the form's
+# token is its HMAC under the secret key, so a cookie set by a neighbouring site is useless.
+PRE_COOKIE = "opendvi_pre"
+
+
+def signed_in(request: Request) -> SignedIn | None:
+    """The open session the request's cookie names, read once per request (None: none)."""
+    if not hasattr(request.state, "signed"):
+        token = request.cookies.get(SESSION_COOKIE, "")
+        request.state.signed = session_of(request.app.state.dvi, token) if token else None
+    found: SignedIn | None = request.state.signed
+    return found
+
+
 def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return str(token)
+    """The token a form of this page must send back: the session's, or before sign-in one
+    tied to the browser's nonce cookie (made here if it has none yet)."""
+    signed = getattr(request.state, "signed", None)
+    if signed is not None:
+        return str(signed.csrf)
+    nonce = request.cookies.get(PRE_COOKIE) or getattr(request.state, "new_nonce", None)
+    if not nonce:
+        nonce = request.state.new_nonce = secrets.token_urlsafe(24)
+    return _keyed(request, str(nonce))
+
+
+def _keyed(request: Request, nonce: str) -> str:
+    key = request.app.state.secret_key.encode()
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def set_cookies(request: Request, response: Response) -> None:
+    """The nonce cookie of a page that made one (see ``csrf_token``)."""
+    nonce = getattr(request.state, "new_nonce", None)
+    if nonce:
+        _cookie(request, response, PRE_COOKIE, nonce, max_age=3600)
+
+
+def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.dvi.settings.https,
+    )
 
 
 def _is_api(request: Request) -> bool:
@@ -70,19 +116,19 @@ async def guard(request: Request) -> None:
     if allowed is None:
         # Fail closed: a route nobody declared roles for is usable by nobody.
         raise HTTPException(403, "this page declares no roles, so nobody may use it")
+    # A database read: off the event loop, so one slow query never stalls other requests.
+    viewer = await run_in_threadpool(current_viewer, request)
     if request.method in UNSAFE:
-        expected = request.session.get("csrf")
+        expected = csrf_token(request)
         given = request.headers.get("x-csrf-token")
         if given is None and "form" in request.headers.get("content-type", ""):
             given = str((await request.form()).get("csrf", ""))
-        if not expected or not given or not secrets.compare_digest(str(expected), given):
+        if not given or not hmac.compare_digest(expected, given):
             raise HTTPException(
                 403, "the form had expired or came from elsewhere; reload the page and try again"
             )
     if "public" in allowed:
         return
-    # A database read: off the event loop, so one slow query never stalls other requests.
-    viewer = await run_in_threadpool(current_viewer, request)
     if viewer is None:
         if _is_api(request):
             raise HTTPException(401, "sign in first")
@@ -96,62 +142,28 @@ async def guard(request: Request) -> None:
 
 
 def current_viewer(request: Request) -> Account | None:
-    """The signed-in user, or None (and the session cleared) when the account is gone,
-    deactivated, or its password or role changed since the sign-in."""
-    cached = getattr(request.state, "viewer", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    user_id = request.session.get("user_id")
-    if not isinstance(user_id, int):
-        return None
-    dvi = request.app.state.dvi
-    # Read again after any change made here, and at least every two seconds: a user
-    # deactivated or given a new password by another process is signed out within that.
-    found = request.app.state.accounts.get(f"user:{user_id}", lambda: account(dvi, user_id))
-    if found is None or not found.active or found.epoch != request.session.get("epoch"):
-        request.session.clear()
-        return None
-    request.state.viewer = found
-    return found  # type: ignore[no-any-return]
+    """The signed-in user, or None: no session, or it ended (signed out, a new password or
+    role, deactivated, idle too long, expired)."""
+    signed = signed_in(request)
+    return signed.account if signed is not None else None
 
 
-def start_session(request: Request, signed_in: Account) -> None:
-    """A new session for the user just signed in, with a new CSRF token."""
-    request.session.clear()
-    request.session["user_id"] = signed_in.id
-    request.session["epoch"] = signed_in.epoch
-    request.session["csrf"] = secrets.token_urlsafe(32)
+def start_session(request: Request, response: Response, signed: SignedIn) -> None:
+    """The browser keeps the new session's random id (and forgets its sign-in nonce)."""
+    seconds = int((signed.expires_at - dt.datetime.now(dt.UTC)).total_seconds())
+    _cookie(request, response, SESSION_COOKIE, signed.token, max_age=seconds)
+    response.delete_cookie(PRE_COOKIE)
 
 
-class LoginLimiter:
-    """Failed logins per (user name, address) in a sliding window, in memory."""
+def end_browser_session(request: Request, response: Response) -> None:
+    """Sign out: the session ends on the server; the browser forgets its id."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        end_session(request.app.state.dvi, token)
+    response.delete_cookie(SESSION_COOKIE)
 
-    def __init__(self, attempts: int, window_s: float = 15 * 60) -> None:
-        self.attempts = attempts
-        self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self.window_s:
-            failures.popleft()
-        return failures
-
-    def blocked_for(self, username: str, address: str) -> float:
-        """Seconds until another attempt is allowed (0: allowed now)."""
-        now = time.monotonic()
-        with self._lock:
-            failures = self._recent((username.lower(), address), now)
-            if len(failures) < self.attempts:
-                return 0.0
-            return self.window_s - (now - failures[0])
-
-    def failed(self, username: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent((username.lower(), address), now).append(now)
-
-    def succeeded(self, username: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop((username.lower(), address), None)
+def client_address(request: Request) -> str:
+    """Where the request came from (a forwarded address only from a trusted proxy: the
+    server believes X-Forwarded-For only from those named in ``trusted_proxies``)."""
+    return request.client.host if request.client else ""

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from opendvi.core.workflow import PRIMARY, SECONDARY
-from opendvi.web.security import csrf_token, current_viewer
+from opendvi.web.security import csrf_token, current_viewer, set_cookies, signed_in
 
 __all__ = ["error_page", "render", "revealed", "same_site", "templates"]
 
@@ -26,12 +26,13 @@ def same_site(target: str | None) -> str:
 
 def revealed(request: Request) -> set[int]:
     """The post-mortem photos this session has chosen to see unblurred."""
-    return set(request.session.get("revealed", []))
+    signed = signed_in(request)
+    return set(signed.revealed) if signed is not None else set()
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     viewer = getattr(request.state, "viewer", None) or current_viewer(request)
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -44,6 +45,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         },
         status_code=status_code,
     )
+    set_cookies(request, response)
+    return response
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

@@ -15,7 +15,7 @@ from PIL import Image, ImageFilter
 from opendvi.core.roles import Permission
 from opendvi.records.photos import face_picture, photo_file, reveal
 from opendvi.web.deps import DviDep, RowId, ViewerDep
-from opendvi.web.security import permits
+from opendvi.web.security import permits, signed_in
 from opendvi.web.templating import revealed, same_site
 
 router = APIRouter()
@@ -92,8 +92,15 @@ def reveal_photo(
     """Show this post-mortem photo unblurred for the rest of the session, to those who may
     see it, then the page it was revealed on (``back``: no referrer is sent, by policy)."""
     page = same_site(back)
-    reveal(dvi, photo_id, username=viewer.username, why=f"revealed on {page}", task=task)
-    request.session["revealed"] = sorted(revealed(request) | {photo_id})
+    signed = signed_in(request)
+    reveal(
+        dvi,
+        photo_id,
+        username=viewer.username,
+        why=f"revealed on {page}",
+        task=task,
+        session_id=signed.id if signed is not None else None,
+    )
     if request.headers.get("hx-request"):
         face = request.query_params.get("face", "")
         url = (

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opendvi.core.roles import Permission
-from opendvi.people import sign_in
+from opendvi.people import SignInRefused, TooManyAttempts, sign_in
 from opendvi.web.deps import DviDep
-from opendvi.web.security import permits, start_session
+from opendvi.web.security import client_address, end_browser_session, permits, start_session
 from opendvi.web.templating import render, same_site
 
 router = APIRouter(include_in_schema=False)
@@ -31,31 +31,25 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    limiter = request.app.state.limiter
-    address = request.client.host if request.client else ""
-    wait = limiter.blocked_for(username, address)
-    if wait > 0:
-        problem, status = f"Too many failed attempts. Try again in {wait / 60:.0f} minutes.", 429
-    else:
-        account = sign_in(dvi, username, password)
-        if account is not None:
-            limiter.succeeded(username, address)
-            start_session(request, account)
-            return RedirectResponse(same_site(next), status_code=303)
-        limiter.failed(username, address)
-        problem, status = "The user name or password is wrong.", 401
-    return render(
-        request,
-        "login.html",
-        status_code=status,
-        next=same_site(next),
-        username=username,
-        problem=problem,
-    )
+    try:
+        signed = sign_in(dvi, username, password, address=client_address(request))
+    except (SignInRefused, TooManyAttempts) as refused:
+        return render(
+            request,
+            "login.html",
+            status_code=refused.http_status,
+            next=same_site(next),
+            username=username,
+            problem=str(refused),
+        )
+    response = RedirectResponse(same_site(next), status_code=303)
+    start_session(request, response, signed)
+    return response
 
 
 @router.post("/logout")
 @permits(Permission.READ)
 def logout(request: Request) -> Response:
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/login", status_code=303)
+    end_browser_session(request, response)
+    return response
