@@ -61,6 +61,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "OPENDVI_DATA_DIR": str(settings.data_dir),
         "OPENDVI_DATABASE_URL": settings.resolved_database_url(),
         "OPENDVI_WORKERS": "1",
+        # `opendvi login` keeps its token here, never in the real user's folder.
+        "XDG_CONFIG_HOME": str(settings.data_dir.parent / "config"),
     }
 
 
@@ -71,8 +73,8 @@ def cli(cli_env: dict[str, str]) -> object:
 
     runner = CliRunner()
 
-    def run(*args: str) -> object:
-        return runner.invoke(app, list(args), env=cli_env, catch_exceptions=False)
+    def run(*args: str, input: str | None = None) -> object:
+        return runner.invoke(app, list(args), env=cli_env, catch_exceptions=False, input=input)
 
     return run
 
