@@ -40,6 +40,7 @@ from common import (
     lfw_identities,
     metrics,
     naive_embed_all,
+    signed_in_env,
     simulate,
     table,
     write_result,
@@ -246,7 +247,7 @@ def import_backend(folder: Path, build_info: dict, backend: str, workers: int) -
     done = data_dir / "imported.json"
     if done.exists():
         return float(json.loads(done.read_text())["per_image"])
-    env = {**os.environ, **BACKENDS[backend], "OPENDVI_DATA_DIR": str(data_dir)}
+    env = signed_in_env({**os.environ, **BACKENDS[backend]}, data_dir)
     started = time.perf_counter()
     for kind, name in (("missing", "am.csv"), ("unidentified", "pm.csv")):
         subprocess.run(

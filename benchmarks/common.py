@@ -223,3 +223,23 @@ def write_result(name: str, title: str, body: str, notes: str = "") -> Path:
     path.write_text(text)
     print(text)
     return path
+
+
+def signed_in_env(env: dict[str, str], data_dir: Path) -> dict[str, str]:
+    """``env`` with an admin signed in at the command line of the database in ``data_dir``
+    (imports act as a signed-in user); the token is kept beside the data, not in the home
+    folder."""
+    import subprocess
+
+    env = {**env, "OPENDVI_DATA_DIR": str(data_dir), "XDG_CONFIG_HOME": str(data_dir / "config")}
+    password = "benchmark password"
+    for command in (["users", "add", "bench", "--role", "admin"], ["login", "bench"]):
+        subprocess.run(
+            [sys.executable, "-m", "opendvi", *command, "--password-stdin"],
+            env=env,
+            input=password + "\n",
+            text=True,
+            capture_output=True,
+            check=command[0] == "login",
+        )
+    return env

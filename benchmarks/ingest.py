@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import LFW, lfw_identities, table, write_result
+from common import LFW, lfw_identities, signed_in_env, table, write_result
 
 NAIVE_LOOP = """
 import sys, numpy as np
@@ -97,11 +97,7 @@ def main() -> None:
             writer = csv.writer(handle)
             writer.writerow(["ref", "photos"])
             writer.writerows([f"AM-{n:05d}", p] for n, p in enumerate(paths))
-        env = {
-            **os.environ,
-            "OPENDVI_DATA_DIR": str(folder / "data"),
-            "OPENDVI_FACE_BACKEND": "dlib",
-        }
+        env = signed_in_env({**os.environ, "OPENDVI_FACE_BACKEND": "dlib"}, folder / "data")
         naive_s, naive_peak, _ = measure(
             [
                 sys.executable,

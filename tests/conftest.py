@@ -85,3 +85,28 @@ def small_knn() -> Path:
     if not folder.is_dir():
         pytest.skip("../shared/data/small-knn is not beside the project")
     return folder
+
+
+@pytest.fixture
+def cli_as(cli: object) -> object:
+    """Runs ``opendvi ARGS`` as ``username``, signed in first with ``opendvi login`` (their
+    password is the test sites' one)."""
+    from tests.factories import login
+
+    def run(username: str, *args: str, input: str | None = None) -> object:
+        login(cli, username)
+        return cli(*args, input=input)  # type: ignore[operator]
+
+    return run
+
+
+@pytest.fixture
+def operator(dvi: OpenDVI, cli: object) -> str:
+    """An admin, "operator", signed in at the test's command line (for tests of imports and
+    other commands that act as a user)."""
+    from opendvi.people import add_user
+    from tests.factories import PASSWORD, login
+
+    add_user(dvi, username="operator", role="admin", actor="test", password=PASSWORD)
+    login(cli, "operator")
+    return "operator"

@@ -243,6 +243,12 @@ def client(site: dict[str, Any], role: str | None = None) -> TestClient:
     return web
 
 
+def login(cli: Any, username: str, password: str = PASSWORD) -> None:
+    """Sign in at the command line as ``username`` (``opendvi login``)."""
+    signed = cli("login", username, "--password-stdin", input=password + "\n")
+    assert signed.exit_code == 0, signed.output
+
+
 def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, "no CSRF field on the page"

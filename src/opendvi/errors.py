@@ -8,6 +8,7 @@ __all__ = [
     "FormProblems",
     "InputError",
     "NotFound",
+    "NotSignedIn",
     "OpenDVIError",
     "PhotoError",
     "Refused",
@@ -53,6 +54,13 @@ class Refused(OpenDVIError):
     """The action is not allowed in the record's present state or for this user."""
 
     http_status = 409
+
+
+class NotSignedIn(OpenDVIError):
+    """Nobody is signed in where the action needs a user (the command line's
+    ``opendvi login``)."""
+
+    http_status = 401
 
 
 class DatabaseError(OpenDVIError):

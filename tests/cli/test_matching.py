@@ -8,7 +8,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from opendvi.app import OpenDVI
+
+# Imports and face edits act as a signed-in user.
+pytestmark = pytest.mark.usefixtures("operator")
 
 
 def test_real_photos_find_their_people_and_group_photos_wait_for_a_choice(

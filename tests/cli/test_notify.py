@@ -19,7 +19,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Notification, NotificationStep
 from opendvi.errors import InputError, NotFound, Refused
-from tests.factories import identified, users
+from tests.factories import identified, login, users
 
 SENDER = "team@dvi.example.org"
 
@@ -53,7 +53,7 @@ def _ok(result: Any) -> str:
 
 
 def test_a_family_told_from_the_command_line(
-    dvi: OpenDVI, site: dict[str, Any], cli: Any, tmp_path: Path
+    dvi: OpenDVI, site: dict[str, Any], cli: Any, cli_as: Any, tmp_path: Path
 ) -> None:
     task = _task(dvi)
     n = str(task.id)
@@ -79,16 +79,24 @@ def test_a_family_told_from_the_command_line(
     assert "steps: none yet" in shown
 
     planned = _ok(
-        cli(
-            "notify", "plan", n, "--channel", "email", "--assign", "case1,case3",
-            "--due", "2030-01-31", "--by", "case1",
+        cli_as(
+            "case1",
+            "notify",
+            "plan",
+            n,
+            "--channel",
+            "email",
+            "--assign",
+            "case1,case3",
+            "--due",
+            "2030-01-31",
         )
-    )  # fmt: skip
+    )
     assert f"task {n}: email, told by case1 and case3, due 2030-01-31" in planned
     assert "drafted for in_person; draft them again for email" in planned
-    assert f"opendvi notify redraft {n} --language uk --by case1" in planned
+    assert f"opendvi notify redraft {n} --language uk`" in planned
 
-    redrafted = _ok(cli("notify", "redraft", n, "--language", "uk", "--by", "case1"))
+    redrafted = _ok(cli_as("case1", "notify", "redraft", n, "--language", "uk"))
     assert "new words from the template in Українська (uk)" in redrafted
     fresh = _task(dvi)
     assert fresh.subject == "Щодо Andrii Kovalenko" and fresh.drafted_by_id is None
@@ -96,19 +104,19 @@ def test_a_family_told_from_the_command_line(
 
     words = tmp_path / "words.txt"
     words.write_text(fresh.draft + "\n\nЗ повагою, Марія", encoding="utf-8")
-    saved = _ok(cli("notify", "words", n, "--file", str(words), "--by", "case1"))
+    saved = _ok(cli_as("case1", "notify", "words", n, "--file", str(words)))
     assert f"task {n}: words saved by case1" in saved
     kept = _task(dvi)
     assert kept.draft == fresh.draft + "\n\nЗ повагою, Марія"
     assert kept.subject == "Щодо Andrii Kovalenko"  # no --subject: the subject stays
 
     with pytest.raises(Refused, match="you wrote these words; a second person approves them"):
-        cli("notify", "approve", n, "--by", "case1")
-    approved = _ok(cli("notify", "approve", n, "--by", "case2"))
+        cli_as("case1", "notify", "approve", n)
+    approved = _ok(cli_as("case2", "notify", "approve", n))
     assert f"task {n}: words and plan approved by case2" in approved
-    assert f"`opendvi notify send {n} --by NAME`" in approved
+    assert f"`opendvi notify send {n}`" in approved
 
-    sent = _ok(cli("notify", "send", n, "--by", "case3"))
+    sent = _ok(cli_as("case3", "notify", "send", n))
     outbox = list((tmp_path / "outbox").glob("*.eml"))
     assert len(outbox) == 1
     assert f"task {n}: e-mail to olena@example.org written to {outbox[0]}" in sent
@@ -124,21 +132,30 @@ def test_a_family_told_from_the_command_line(
 
     # The e-mail asked to meet; the family is told in person, after the checks.
     with pytest.raises(Refused, match="first: the contact's identity is checked"):
-        cli("notify", "log", n, "visit", "--outcome", "told", "--by", "case3")
-    checked = _ok(cli("notify", "check", n, "identity", "relationship", "--by", "case3"))
+        cli_as("case3", "notify", "log", n, "visit", "--outcome", "told")
+    checked = _ok(cli_as("case3", "notify", "check", n, "identity", "relationship"))
     assert "[x] The contact's identity is checked (identity)" in checked
     assert "[x] Their relationship to the missing person is checked (relationship)" in checked
     assert "[ ] Family support offered (psychosocial, legal, practical) (support)" in checked
     visit = _ok(
-        cli(
-            "notify", "log", n, "visit", "--outcome", "told", "--on", "2030-01-20",
-            "--note", "with her son", "--by", "case3",
+        cli_as(
+            "case3",
+            "notify",
+            "log",
+            n,
+            "visit",
+            "--outcome",
+            "told",
+            "--on",
+            "2030-01-20",
+            "--note",
+            "with her son",
         )
-    )  # fmt: skip
+    )
     assert f"task {n}: Visit (the family was told) recorded; the task is carried_out" in visit
-    acknowledged = _ok(cli("notify", "log", n, "acknowledged", "--by", "case1"))
+    acknowledged = _ok(cli_as("case1", "notify", "log", n, "acknowledged"))
     assert "The family acknowledged the news recorded; the task is acknowledged" in acknowledged
-    assert _ok(cli("notify", "close", n, "--note", "remains returned", "--by", "case1")) == (
+    assert _ok(cli_as("case1", "notify", "close", n, "--note", "remains returned")) == (
         f"task {n}: closed\n"
     )
 
@@ -171,30 +188,43 @@ def test_a_family_told_from_the_command_line(
             ("acknowledged", ""),
         ]
         assert audit.verify(session).ok
-        actions = [e.action for e in audit.recent(session, limit=12)]
+        actions = [
+            e.action
+            for e in audit.recent(session, limit=40)
+            if not e.action.startswith("user.signed")
+        ]
     for action in ("planned", "redrafted", "drafted", "approved", "sent", "visit", "closed"):
         assert f"notification.{action}" in actions
 
 
 def test_words_from_standard_input_and_an_overdue_task(
-    dvi: OpenDVI, site: dict[str, Any], cli: Any, cli_env: dict[str, str]
+    dvi: OpenDVI, site: dict[str, Any], cli: Any, cli_as: Any, cli_env: dict[str, str]
 ) -> None:
     n = str(_task(dvi).id)
     _ok(
-        cli(
-            "notify", "plan", n, "--channel", "in_person", "--assign", "case1, case3",
-            "--due", "2020-01-01", "--by", "case1",
+        cli_as(
+            "case1",
+            "notify",
+            "plan",
+            n,
+            "--channel",
+            "in_person",
+            "--assign",
+            "case1, case3",
+            "--due",
+            "2020-01-01",
         )
-    )  # fmt: skip
+    )
     listed = _ok(cli("notify", "list"))
     assert "2020-01-01 OVERDUE" in listed
     assert "OVERDUE" in _ok(cli("notify", "show", n))
 
     from opendvi.cli import app
 
+    login(cli, "case3")
     typed = CliRunner().invoke(
         app,
-        ["notify", "words", n, "--file", "-", "--subject", "Про Андрія", "--by", "case3"],
+        ["notify", "words", n, "--file", "-", "--subject", "Про Андрія"],
         env=cli_env,
         input="Ми маємо дуже сумну звістку.\n".encode(),
         catch_exceptions=False,
@@ -203,13 +233,14 @@ def test_words_from_standard_input_and_an_overdue_task(
     task = _task(dvi)
     assert task.draft == "Ми маємо дуже сумну звістку." and task.subject == "Про Андрія"
     # The due date stays when a new plan does not give one.
-    _ok(cli(*f"notify plan {n} --channel in_person --assign case1,case2 --by case3".split()))
+    _ok(cli_as("case3", *f"notify plan {n} --channel in_person --assign case1,case2".split()))
     assert _task(dvi).due_on == dt.date(2020, 1, 1)
-    _ok(cli("notify", "approve", n, "--by", "case1"))
+    _ok(cli_as("case1", "notify", "approve", n))
     assert _task(dvi).status == "approved"
+    login(cli, "case3")
     resaved = CliRunner().invoke(
         app,
-        ["notify", "words", n, "--file", "-", "--by", "case3"],
+        ["notify", "words", n, "--file", "-"],
         env=cli_env,
         input="Ми маємо дуже сумну звістку. Андрій загинув.\n".encode(),
         catch_exceptions=False,
@@ -220,34 +251,32 @@ def test_words_from_standard_input_and_an_overdue_task(
 
 
 def test_who_may_act_and_what_is_refused(
-    dvi: OpenDVI, site: dict[str, Any], cli: Any, tmp_path: Path
+    dvi: OpenDVI, site: dict[str, Any], cli: Any, cli_as: Any, tmp_path: Path
 ) -> None:
     n = str(_task(dvi).id)
-    with pytest.raises(Refused, match="auditor is a auditor; only a caseworker or an admin"):
-        cli("notify", "plan", n, "--channel", "in_person", "--assign", "case1,case3",
-            "--by", "auditor")  # fmt: skip
+    with pytest.raises(Refused, match="auditor is an auditor; only a caseworker or an admin"):
+        cli_as("auditor", "notify", "plan", n, "--channel", "in_person", "--assign", "case1,case3")
     with pytest.raises(Refused, match="rev1 is a reviewer; only a caseworker or an admin"):
-        cli("notify", "check", n, "identity", "--by", "rev1")
+        cli_as("rev1", "notify", "check", n, "identity")
     with pytest.raises(InputError, match="chose a visit in person or an e-mail, not a phone"):
-        cli("notify", "plan", n, "--channel", "phone", "--assign", "case1,case3",
-            "--by", "case1")  # fmt: skip
+        cli_as("case1", "notify", "plan", n, "--channel", "phone", "--assign", "case1,case3")
     with pytest.raises(InputError, match="unknown item 'hugs'; the items are identity, "):
-        cli("notify", "check", n, "hugs", "--by", "case1")
+        cli_as("case1", "notify", "check", n, "hugs")
     with pytest.raises(InputError, match="kind: choose one of visit, call, letter"):
-        cli("notify", "log", n, "dance", "--by", "case1")
+        cli_as("case1", "notify", "log", n, "dance")
     with pytest.raises(Refused, match="nobody has read and saved these words"):
-        cli("notify", "approve", n, "--by", "case2")
+        cli_as("case2", "notify", "approve", n)
     with pytest.raises(Refused, match="to be carried out by in person; record it"):
-        cli("notify", "send", n, "--by", "case1")
+        cli_as("case1", "notify", "send", n)
     with pytest.raises(NotFound, match="there is no notification task 999"):
         cli("notify", "show", "999")
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("Très triste".encode("latin-1"))
     with pytest.raises(InputError, match="is not UTF-8 text"):
-        cli("notify", "words", n, "--file", str(latin1), "--by", "case1")
+        cli_as("case1", "notify", "words", n, "--file", str(latin1))
     with pytest.raises(InputError, match="draft: the words are empty"):
         (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
-        cli("notify", "words", n, "--file", str(tmp_path / "empty.txt"), "--by", "case1")
+        cli_as("case1", "notify", "words", n, "--file", str(tmp_path / "empty.txt"))
     task = _task(dvi)
     assert task.status == "prepared" and task.assigned == [] and task.drafted_by_id is None
 
@@ -256,6 +285,7 @@ def test_a_refusal_is_a_message_and_exit_status_2(
     dvi: OpenDVI,
     site: dict[str, Any],
     cli: Any,
+    cli_as: Any,
     cli_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -266,12 +296,11 @@ def test_a_refusal_is_a_message_and_exit_status_2(
     n = str(_task(dvi).id)
     for name, value in cli_env.items():
         monkeypatch.setenv(name, value)
-    _ok(cli("notify", "plan", n, "--channel", "in_person", "--assign", "case1,case3",
-            "--by", "case1"))  # fmt: skip
+    _ok(cli_as("case1", "notify", "plan", n, "--channel", "in_person", "--assign", "case1,case3"))
     words = tmp_path / "words.txt"
     words.write_text("Слова.", encoding="utf-8")
-    _ok(cli("notify", "words", n, "--file", str(words), "--by", "case1"))
-    monkeypatch.setattr(sys, "argv", ["opendvi", "notify", "approve", n, "--by", "case1"])
+    _ok(cli_as("case1", "notify", "words", n, "--file", str(words)))
+    monkeypatch.setattr(sys, "argv", ["opendvi", "notify", "approve", n])
     with pytest.raises(SystemExit) as refused:
         main()
     assert refused.value.code == 2
@@ -282,11 +311,11 @@ def test_a_refusal_is_a_message_and_exit_status_2(
 
 
 def test_a_revoked_identification_cancels_the_pending_task(
-    dvi: OpenDVI, site: dict[str, Any], cli: Any
+    dvi: OpenDVI, site: dict[str, Any], cli: Any, cli_as: Any
 ) -> None:
     n = str(_task(dvi).id)
     number = str(site["identification"])
-    _ok(cli("identify", "revoke", number, "--reason", "DNA sample mix-up", "--by", "rev1"))
+    _ok(cli_as("rev1", "identify", "revoke", number, "--reason", "DNA sample mix-up"))
     assert _ok(cli("notify", "list")) == "no open notification tasks\n"
     assert "cancelled" in _ok(cli("notify", "list", "--all"))
     shown = _ok(cli("notify", "show", n))
@@ -294,4 +323,4 @@ def test_a_revoked_identification_cancels_the_pending_task(
     assert f"cancelled: identification {number} revoked: DNA sample mix-up" in shown
     assert f"identification {number} (revoked, dna)" in shown
     with pytest.raises(Refused, match="its words and plan are kept as they were used"):
-        cli("notify", "redraft", n, "--language", "en", "--by", "case1")
+        cli_as("case1", "notify", "redraft", n, "--language", "en")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,29 @@ from sqlalchemy import text
 
 from opendvi import audit
 from opendvi.app import OpenDVI
+from opendvi.errors import OpenDVIError
 from opendvi.people import add_user
 from opendvi.review import propose_identification
-from tests.factories import PASSWORD, build_site
+from tests.factories import PASSWORD, build_site, write_photo
+
+
+@dataclass
+class Answer:
+    exit_code: int
+    output: str
+
+
+@pytest.fixture
+def cli(cli: Any) -> Any:
+    """The command as `opendvi` runs it: a refusal is printed, and the exit status is 2."""
+
+    def run(*args: str, input: str | None = None) -> Any:
+        try:
+            return cli(*args, input=input)
+        except OpenDVIError as refused:
+            return Answer(2, f"error: {refused}")
+
+    return run
 
 
 @pytest.fixture
@@ -49,7 +70,7 @@ def test_one_shell_cannot_confirm_as_two_reviewers(cli: Any, site: dict[str, Any
         actors = [
             e.actor
             for e in audit.recent(session, limit=20)
-            if e.action == "identification.confirmation_added"
+            if e.action.startswith("identification.confirm")
         ]
     assert sorted(actors) == ["reviewer", "second"]
 
@@ -101,8 +122,9 @@ def test_a_service_account_imports_and_does_nothing_else(
 
     add_user(site["dvi"], username="loader", role="importer", actor="test", password=PASSWORD)
     assert login(cli, "loader").exit_code == 0
+    write_photo(tmp_path / "am77.jpg", seed=77)
     rows = tmp_path / "reports.csv"
-    rows.write_text("ref,full_name\nAM-77,Test Person\n")
+    rows.write_text("ref,full_name,photos\nAM-77,Test Person,am77.jpg\n")
     imported = cli("import", "missing", str(rows), "--no-faces", "--no-match")
     assert imported.exit_code == 0, imported.output
     with site["dvi"].db.read() as session:
@@ -163,7 +185,8 @@ def test_propose_and_family_steps_need_a_sign_in_too(cli: Any, site: dict[str, A
         ("judge", "PM-0", "AM-1", "same"),
         ("notify", "approve", "1"),
         ("notify", "close", "1", "--note", "done"),
-        ("faces", "choose", "1"),
+        ("faces", "subject", "1"),
+        ("faces", "box", "1", "1,1,20,20"),
     ):
         answer = cli(*command)
         assert answer.exit_code == 2 and "opendvi login" in answer.output, command

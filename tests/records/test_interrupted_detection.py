@@ -20,6 +20,9 @@ from tests.factories import write_csv
 
 LFW = SHARED / "data" / "lfw"
 
+# The import acts as a signed-in user.
+pytestmark = pytest.mark.usefixtures("operator")
+
 
 def done(dvi: OpenDVI) -> int:
     with dvi.db.read() as session:

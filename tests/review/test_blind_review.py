@@ -79,8 +79,8 @@ def test_without_blind_review_the_score_is_shown_at_once(site: dict[str, Any]) -
         assert not session.execute(select(Decision).where(Decision.kind == "judgement")).first()
 
 
-def test_a_judgement_from_the_command_line(site: dict[str, Any], cli: Any) -> None:
-    result = cli("judge", "PM-0", "AM-0", "different", "--by", "second", "--note", "chin")
+def test_a_judgement_from_the_command_line(site: dict[str, Any], cli: Any, cli_as: Any) -> None:
+    result = cli_as("second", "judge", "PM-0", "AM-0", "different", "--note", "chin")
     assert result.exit_code == 0, result.output
     assert "second judged PM-0 / AM-0: different people" in result.output
     with site["dvi"].db.read() as session:

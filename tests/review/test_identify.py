@@ -22,6 +22,7 @@ from opendvi.review import (
     refer,
     revoke_identification,
 )
+from tests.factories import PASSWORD
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def pair(dvi: OpenDVI) -> dict[str, Any]:
         ("rosa", "forensic"),
         ("carl", "caseworker"),
     ):
-        add_user(dvi, username=name, role=role, actor="test")
+        add_user(dvi, username=name, role=role, actor="test", password=PASSWORD)
     with dvi.db.write() as session:
         save_record(session, MissingPerson, actor="test", ref="AM-1", fields={"sex": "F"})
         save_record(session, Remains, actor="test", ref="PM-1", fields={"sex": "F"})
@@ -153,16 +154,16 @@ def test_a_possible_match_is_referred_and_stays_referred(
         assert candidate.factors["referral"]["reason"] == "compare dental, dna: family sample taken"
 
 
-def test_the_identification_commands(cli: Any, pair: dict[str, Any]) -> None:
+def test_the_identification_commands(cli: Any, cli_as: Any, pair: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="a face alone"):
-        cli("identify", "propose", "PM-1", "AM-1", "--secondary", "face", "--by", "paula")
-    proposed = cli("identify", "propose", "PM-1", "AM-1", "--primary", "dna", "--by", "paula")
+        cli_as("paula", "identify", "propose", "PM-1", "AM-1", "--secondary", "face")
+    proposed = cli_as("paula", "identify", "propose", "PM-1", "AM-1", "--primary", "dna")
     assert proposed.exit_code == 0 and "identification 1 proposed" in proposed.stdout
-    assert "one more reviewer" in cli("identify", "confirm", "1", "--by", "quinn").stdout
-    assert "now identified" in cli("identify", "confirm", "1", "--by", "rosa").stdout
-    revoked = cli("identify", "revoke", "1", "--reason", "wrong family", "--by", "rosa")
+    assert "one more reviewer" in cli_as("quinn", "identify", "confirm", "1").stdout
+    assert "now identified" in cli_as("rosa", "identify", "confirm", "1").stdout
+    revoked = cli_as("rosa", "identify", "revoke", "1", "--reason", "wrong family")
     assert "revoked" in revoked.stdout
-    referred = cli("refer", "PM-1", "AM-2", "--compare", "dental", "--by", "quinn")
+    referred = cli_as("quinn", "refer", "PM-1", "AM-2", "--compare", "dental")
     assert referred.exit_code == 0 and "referred" in referred.stdout
 
 

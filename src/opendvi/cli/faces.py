@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opendvi.cli.common import ActorOpt, QuietOpt, WorkersOpt, acting, interrupted, opened
+from opendvi.cli.common import (
+    ActorOpt,
+    QuietOpt,
+    WorkersOpt,
+    acting,
+    interrupted,
+    opened,
+    signed_in,
+)
 
 if TYPE_CHECKING:
     from opendvi.app import OpenDVI
@@ -91,7 +99,6 @@ def faces_box(
     rotation: Annotated[
         float, typer.Option("--rotation", help="Degrees the photo is turned (anticlockwise).")
     ] = 0.0,
-    actor: ActorOpt = None,
 ) -> None:
     """Mark a face by hand where the detector found none, and embed it."""
     from opendvi.errors import InputError
@@ -101,9 +108,9 @@ def faces_box(
         x, y, w, h = (float(v) for v in box.split(","))
     except ValueError:
         raise InputError(f"box {box!r}: write x,y,width,height, e.g. 120,80,200,240") from None
-    with opened() as dvi:
+    with signed_in() as (dvi, me):
         added = add_manual_face(
-            dvi, photo_id=photo_id, box=(x, y, w, h), rotation_deg=rotation, actor=acting(actor)
+            dvi, photo_id=photo_id, box=(x, y, w, h), rotation_deg=rotation, actor=me
         )
     typer.echo(f"face {added.face_id} added to photo {photo_id}")
 
@@ -111,13 +118,12 @@ def faces_box(
 @faces_app.command("subject")
 def faces_subject(
     face_id: Annotated[int, typer.Argument(help="Face id (see `opendvi faces list REF`).")],
-    actor: ActorOpt = None,
 ) -> None:
     """Choose which face in a group photo is the record's person."""
     from opendvi.records.faces import choose_subject
 
-    with opened() as dvi:
-        choose_subject(dvi, face_id=face_id, actor=acting(actor))
+    with signed_in() as (dvi, me):
+        choose_subject(dvi, face_id=face_id, actor=me)
     typer.echo(f"face {face_id} is now the person in its photo")
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opendvi.cli.common import opened, plain_console, words
+from opendvi.cli.common import opened, plain_console, signed_in, words
 
 # The words of the notification rules (core imports the standard library only).
 from opendvi.core.notification import (
@@ -32,7 +32,6 @@ notify_app = typer.Typer(
     no_args_is_help=True,
 )
 TaskArg = Annotated[int, typer.Argument(help="The task's number (see `opendvi notify list`).")]
-StaffOpt = Annotated[str, typer.Option("--by", help="Your username (a caseworker or an admin).")]
 
 
 def _names(names: list[str]) -> str:
@@ -177,7 +176,6 @@ def notify_words(
     file: Annotated[
         str, typer.Option("--file", help="The words, a UTF-8 text file; - reads standard input.")
     ],
-    by: StaffOpt,
     subject: Annotated[
         str | None,
         typer.Option("--subject", help="Subject of the e-mail or letter (default: keep it)."),
@@ -187,11 +185,11 @@ def notify_words(
     from opendvi.notify import save_words
 
     text = _read_words(file)
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         change = save_words(dvi, task_id, subject=subject, text=text, username=by)
     typer.echo(
         f"task {task_id}: words saved by {by}; another caseworker or admin approves them "
-        f"(`opendvi notify approve {task_id} --by NAME`)"
+        f"(signed in as themselves: `opendvi notify approve {task_id}`)"
     )
     if change.approval_withdrawn:
         typer.echo("the earlier approval is withdrawn: changed words are approved again")
@@ -203,19 +201,18 @@ def notify_redraft(
     language: Annotated[
         str, typer.Option("--language", help="Language code: en, es, fr, ar, uk, ru, ...")
     ],
-    by: StaffOpt,
 ) -> None:
     """New words from the template, in a language; they are read and saved again."""
     from opendvi.notify import redraft
     from opendvi.notify.texts import LANGUAGES, language_of
 
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         after = redraft(dvi, task_id, language=language, username=by).task
     used = language_of(after.language)
     typer.echo(
         f"task {task_id}: new words from the template in {LANGUAGES[used]} ({used}); read them "
         f"(`opendvi notify show {task_id}`), then save them (`opendvi notify words {task_id} "
-        "--file FILE --by NAME`)"
+        "--file FILE`)"
     )
     if after.note:
         typer.echo(f"note: {after.note}")
@@ -243,12 +240,12 @@ DueOpt = Annotated[
 
 @notify_app.command("plan")
 def notify_plan(
-    task_id: TaskArg, channel: ChannelOpt, assign: AssignOpt, by: StaffOpt, due: DueOpt = None
+    task_id: TaskArg, channel: ChannelOpt, assign: AssignOpt, due: DueOpt = None
 ) -> None:
     """How the family is told, by which two staff, by when."""
     from opendvi.notify import plan
 
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         change = plan(
             dvi,
             task_id,
@@ -268,7 +265,7 @@ def notify_plan(
         typer.echo(
             f"the words were drafted for {change.drafted_for}; draft them again for "
             f"{after.channel}: `opendvi notify redraft {task_id} --language "
-            f"{after.language or 'en'} --by {by}`"
+            f"{after.language or 'en'}`"
         )
 
 
@@ -276,7 +273,6 @@ def notify_plan(
 def notify_check(
     task_id: TaskArg,
     items: Annotated[list[str], typer.Argument(help=f"Items done: {', '.join(CHECKLIST)}.")],
-    by: StaffOpt,
     undo: Annotated[bool, typer.Option("--undo", help="Mark the items not done.")] = False,
 ) -> None:
     """Tick items of the checklist of the two people who tell the family."""
@@ -289,35 +285,35 @@ def notify_check(
             f"checklist: unknown item {unknown[0]!r}; the items are {', '.join(CHECKLIST)}",
             field="checklist",
         )
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         after = set_checklist(dvi, task_id, items=dict.fromkeys(items, not undo), username=by).task
     for item, label in CHECKLIST.items():
         typer.echo(f"[{'x' if after.checklist.get(item) else ' '}] {label} ({item})")
 
 
 @notify_app.command("approve")
-def notify_approve(task_id: TaskArg, by: StaffOpt) -> None:
+def notify_approve(task_id: TaskArg) -> None:
     """Approve the words and the plan (you did not write them); only then are they used."""
     from opendvi.notify import approve
 
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         after = approve(dvi, task_id, username=by).task
     then = (
-        f"send it: `opendvi notify send {task_id} --by NAME`"
+        f"send it: `opendvi notify send {task_id}`"
         if after.channel == "email"
         else "record it when it is done: `opendvi notify log "
-        f"{task_id} {CARRIED_OUT_BY[after.channel]} --outcome told --by NAME`"
+        f"{task_id} {CARRIED_OUT_BY[after.channel]} --outcome told`"
     )
     typer.echo(f"task {task_id}: words and plan approved by {by}; {then}")
 
 
 @notify_app.command("send")
-def notify_send(task_id: TaskArg, by: StaffOpt) -> None:
+def notify_send(task_id: TaskArg) -> None:
     """Send the approved e-mail, as plain text (or put it in the outbox without a mail
     server)."""
     from opendvi.notify import send, transport_for
 
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         way = transport_for(dvi.settings)
         sent = send(dvi, task_id, username=by, transport=way)
     typer.echo(f"task {task_id}: e-mail to {sent.task.contact_details.email} {sent.where}")
@@ -332,7 +328,6 @@ def notify_send(task_id: TaskArg, by: StaffOpt) -> None:
 def notify_log(
     task_id: TaskArg,
     kind: Annotated[str, typer.Argument(help=f"What was done: {', '.join(STEPS)}.")],
-    by: StaffOpt,
     outcome: Annotated[
         str,
         typer.Option("--outcome", help=f"For a visit, call or letter: {', '.join(OUTCOMES)}."),
@@ -348,7 +343,7 @@ def notify_log(
     from opendvi.notify import record_step
 
     kind, outcome = kind.strip(), outcome.strip()
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         after = record_step(
             dvi,
             task_id,
@@ -366,11 +361,11 @@ EndingOpt = Annotated[str, typer.Option("--note", help="How it ended (kept with 
 
 
 @notify_app.command("close")
-def notify_close(task_id: TaskArg, note: EndingOpt, by: StaffOpt) -> None:
+def notify_close(task_id: TaskArg, note: EndingOpt) -> None:
     """Close a task once the family was told (and, usually, acknowledged it)."""
     from opendvi.notify import close
 
-    with opened() as dvi:
+    with signed_in() as (dvi, by):
         close(dvi, task_id, note=note, username=by)
     typer.echo(f"task {task_id}: closed")
 

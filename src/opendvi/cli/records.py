@@ -22,6 +22,7 @@ from opendvi.cli.common import (
     echo_error,
     interrupted,
     opened,
+    signed_in,
 )
 from opendvi.cli.faces import detect
 from opendvi.cli.matching import match_queued
@@ -77,7 +78,6 @@ def _report(report: ImportReport, quiet: bool) -> None:
 @dataclass(frozen=True)
 class _Options:
     quiet: bool
-    actor: str | None
     workers: int | None
     faces: bool  # find the faces after the import
     match: bool  # then match what was imported
@@ -89,10 +89,10 @@ def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None
 
     run = import_folder if folder else import_csv
     keep = "Rows already saved are complete; run the same command again to finish the import."
-    quiet, actor = how.quiet, how.actor
-    with opened() as dvi, interrupted(keep):
+    quiet = how.quiet
+    with signed_in() as (dvi, actor), interrupted(keep):
         with Bar(f"Importing {source.name}", quiet=quiet) as bar:
-            report = run(dvi, source, kind=kind.value, actor=acting(actor), progress=bar.update)
+            report = run(dvi, source, kind=kind.value, actor=actor, progress=bar.update)
         _report(report, quiet)
         if how.faces:
             detect(dvi, quiet=quiet, actor=actor, workers=how.workers, redo=False)
@@ -108,12 +108,11 @@ def _csv_import(kind: RecordKind, rows: str, what: str) -> None:
     def command(
         file: Path = typer.Argument(..., help=f"CSV file, one {rows} per row."),
         quiet: QuietOpt = False,
-        actor: ActorOpt = None,
         workers: WorkersOpt = None,
         no_faces: NoFacesOpt = False,
         no_match: NoMatchOpt = False,
     ) -> None:
-        _import(kind, file, False, _Options(quiet, actor, workers, not no_faces, not no_match))
+        _import(kind, file, False, _Options(quiet, workers, not no_faces, not no_match))
 
     command.__doc__ = f"Import {what} from a CSV file (columns: see docs/import.md)."
     import_app.command(kind.value)(command)
@@ -130,14 +129,13 @@ def import_folder_cmd(
         RecordKind, typer.Option("--as", help="Import as missing-person reports or remains.")
     ],
     quiet: QuietOpt = False,
-    actor: ActorOpt = None,
     workers: WorkersOpt = None,
     no_faces: NoFacesOpt = False,
     no_match: NoMatchOpt = False,
 ) -> None:
     """Import a folder of photos: each sub-folder is one record named after it; a photo
     directly in the folder is a record of its own."""
-    _import(as_, folder, True, _Options(quiet, actor, workers, not no_faces, not no_match))
+    _import(as_, folder, True, _Options(quiet, workers, not no_faces, not no_match))
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from opendvi.cli.common import ByOpt, opened, words
+from opendvi.cli.common import signed_in, words
 
 __all__ = ["register"]
 
@@ -23,13 +23,12 @@ def exclude(
     pm_ref: PmArg,
     am_ref: AmArg,
     reason: Annotated[str, typer.Option("--reason", help="Why they are not the same person.")],
-    by: ByOpt,
 ) -> None:
     """Record that a remains record and a report are not the same person."""
     from opendvi.review import exclude as exclude_pair
 
-    with opened() as dvi:
-        done = exclude_pair(dvi, (pm_ref, am_ref), reason=reason, username=by)
+    with signed_in() as (dvi, me):
+        done = exclude_pair(dvi, (pm_ref, am_ref), reason=reason, username=me)
     typer.echo(
         f"excluded {pm_ref} / {am_ref} (decision {done.decision_id}); the pair comes back, "
         "flagged, if the evidence behind it changes"
@@ -40,17 +39,16 @@ def judge(
     pm_ref: PmArg,
     am_ref: AmArg,
     verdict: Annotated[str, typer.Argument(help="same, different or unsure.")],
-    by: ByOpt,
     note: Annotated[str, typer.Option("--note", help="What the judgement rests on.")] = "",
 ) -> None:
     """Record a reviewer's own judgement of a pair, made before seeing its score."""
     from opendvi.review import VERDICTS
     from opendvi.review import judge as judge_pair
 
-    with opened() as dvi:
-        done = judge_pair(dvi, (pm_ref, am_ref), verdict=verdict, note=note, username=by)
+    with signed_in() as (dvi, me):
+        done = judge_pair(dvi, (pm_ref, am_ref), verdict=verdict, note=note, username=me)
     typer.echo(
-        f"{by} judged {pm_ref} / {am_ref}: {VERDICTS[verdict.strip().lower()]} "
+        f"{me} judged {pm_ref} / {am_ref}: {VERDICTS[verdict.strip().lower()]} "
         f"(decision {done.decision_id}); `opendvi explain {pm_ref} {am_ref}` shows the score"
     )
 
@@ -61,14 +59,13 @@ def refer(
     compare: Annotated[
         str, typer.Option("--compare", help="What to compare: dna, fingerprints, dental.")
     ],
-    by: ByOpt,
     reason: Annotated[str, typer.Option("--reason", help="A note for the record.")] = "",
 ) -> None:
     """Record a possible match, referred for comparison of primary identifiers."""
     from opendvi.review import refer as refer_pair
 
-    with opened() as dvi:
-        done = refer_pair(dvi, (pm_ref, am_ref), compare=words(compare), reason=reason, username=by)
+    with signed_in() as (dvi, me):
+        done = refer_pair(dvi, (pm_ref, am_ref), compare=words(compare), reason=reason, username=me)
     typer.echo(f"{pm_ref} / {am_ref} referred (decision {done.decision_id})")
 
 
@@ -76,7 +73,6 @@ def refer(
 def identify_propose(
     pm_ref: PmArg,
     am_ref: AmArg,
-    by: ByOpt,
     primary: Annotated[
         str,
         typer.Option(
@@ -96,29 +92,29 @@ def identify_propose(
     """Propose that the remains are the reported person; two other reviewers confirm."""
     from opendvi.review import propose_identification
 
-    with opened() as dvi:
+    with signed_in() as (dvi, me):
         proposed = propose_identification(
             dvi,
             (pm_ref, am_ref),
             primary=words(primary),
             secondary=words(secondary),
             note=note,
-            username=by,
+            username=me,
         )
     number = proposed.number
     typer.echo(
         f"identification {number} proposed: {pm_ref} is {am_ref}, pending confirmation by two "
-        f"other reviewers (`opendvi identify confirm {number} --by NAME`)"
+        f"other reviewers (each signed in: `opendvi identify confirm {number}`)"
     )
 
 
 @identify_app.command("confirm")
-def identify_confirm(number: NumberArg, by: ByOpt) -> None:
+def identify_confirm(number: NumberArg) -> None:
     """Add your confirmation; the second one confirms the identification."""
     from opendvi.review import confirm_identification
 
-    with opened() as dvi:
-        status = confirm_identification(dvi, number, username=by).status
+    with signed_in() as (dvi, me):
+        status = confirm_identification(dvi, number, username=me).status
     typer.echo(
         f"identification {number} confirmed: both records are now identified"
         if status == "confirmed"
@@ -130,12 +126,12 @@ RevokeReasonOpt = Annotated[str, typer.Option("--reason", help="Why it is revoke
 
 
 @identify_app.command("revoke")
-def identify_revoke(number: NumberArg, reason: RevokeReasonOpt, by: ByOpt) -> None:
+def identify_revoke(number: NumberArg, reason: RevokeReasonOpt) -> None:
     """Revoke an identification: records reopen, pending notifications are cancelled."""
     from opendvi.review import revoke_identification
 
-    with opened() as dvi:
-        revoke_identification(dvi, number, reason=reason, username=by)
+    with signed_in() as (dvi, me):
+        revoke_identification(dvi, number, reason=reason, username=me)
     typer.echo(f"identification {number} revoked; its history is kept")
 
 

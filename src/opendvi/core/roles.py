@@ -15,6 +15,7 @@ __all__ = [
     "ROLE_WORDS",
     "Permission",
     "Role",
+    "a_person",
     "doc_words",
     "may",
     "roles_for",
@@ -28,6 +29,7 @@ class Role(StrEnum):
     CASEWORKER = "caseworker"
     REVIEWER = "reviewer"
     AUDITOR = "auditor"
+    IMPORTER = "importer"  # a service account for scripts: imports, nothing else
 
 
 ROLE_WORDS = {
@@ -36,6 +38,8 @@ ROLE_WORDS = {
     Role.CASEWORKER: "missing-person reports and families",
     Role.REVIEWER: "reviews candidates: excludes, refers, proposes and confirms identifications",
     Role.AUDITOR: "reads everything and the audit log; changes nothing",
+    Role.IMPORTER: "a service account for scripts: imports records at the command line; "
+    "nothing else, and no web pages",
 }
 # A person of each role, as a refusal names them ("only a caseworker or an admin may ...").
 _NOUNS = {
@@ -44,6 +48,7 @@ _NOUNS = {
     Role.CASEWORKER: "caseworker",
     Role.REVIEWER: "reviewer",
     Role.AUDITOR: "auditor",
+    Role.IMPORTER: "importer",
 }
 
 
@@ -58,9 +63,13 @@ class Permission(StrEnum):
     TELL_FAMILIES = "tell_families"  # notification tasks: words, plan, approval, what was done
     READ_FAMILIES = "read_families"  # families' details and the notification tasks
     SEE_REMAINS = "see_remains"  # post-mortem photos unblurred (a caseworker: see below)
+    IMPORT_REPORTS = "import_reports"  # missing-person reports from files
+    IMPORT_REMAINS = "import_remains"  # remains records from files
+    MANAGE_USERS = "manage_users"  # add users, set passwords and roles, deactivate
 
 
-_EVERYONE = tuple(Role)
+# Every person's role; a service account reads nothing and has no pages.
+_EVERYONE = tuple(role for role in Role if role is not Role.IMPORTER)
 GRANTS: dict[Permission, tuple[Role, ...]] = {
     Permission.PUBLIC: (),
     Permission.READ: _EVERYONE,
@@ -76,6 +85,10 @@ GRANTS: dict[Permission, tuple[Role, ...]] = {
     # Those who examine remains and decide on them; a caseworker only for a family who asked
     # to see their identified person (records.photos.reveal); the auditor never.
     Permission.SEE_REMAINS: (Role.REVIEWER, Role.FORENSIC, Role.ADMIN),
+    # Those who may add a kind of record may import it; so may a service account.
+    Permission.IMPORT_REPORTS: (Role.CASEWORKER, Role.IMPORTER, Role.ADMIN),
+    Permission.IMPORT_REMAINS: (Role.FORENSIC, Role.IMPORTER, Role.ADMIN),
+    Permission.MANAGE_USERS: (Role.ADMIN,),
 }
 # How docs/api.md's role column names a permission's roles (a test compares the two).
 _DOC_WORDS = {
@@ -95,13 +108,14 @@ def may(role: str, permission: Permission) -> bool:
     return role in roles_for(permission)
 
 
-def _a(noun: str) -> str:
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+def a_person(noun: str) -> str:
+    """ "a reviewer", "an admin", "an importer"."""
+    return f"{'an' if noun[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
 
 
 def who(permission: Permission) -> str:
     """The people who hold ``permission``, in words: "a caseworker or an admin"."""
-    nouns = [_a(_NOUNS[role]) for role in GRANTS[permission]]
+    nouns = [a_person(_NOUNS[role]) for role in GRANTS[permission]]
     if len(nouns) < 2:
         return nouns[0] if nouns else "nobody"
     return f"{', '.join(nouns[:-1])} or {nouns[-1]}"

@@ -27,8 +27,10 @@ from opendvi.core.fields import (
     parse_missing_person,
     parse_remains,
 )
+from opendvi.core.roles import Permission
 from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
 from opendvi.errors import InputError, OpenDVIError
+from opendvi.people.accounts import check_if_user
 from opendvi.records.intake import save_parsed
 from opendvi.records.photos import StoredPhoto, known_photo, store_photo
 
@@ -265,7 +267,12 @@ def import_rows(
     actor: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import rows already read (line number, values by column) from ``source``."""
+    """Import rows already read (line number, values by column) from ``source``, by
+    ``actor``: a user who may import this kind of record (or a service account)."""
+    permission = Permission.IMPORT_REPORTS if kind == "missing" else Permission.IMPORT_REMAINS
+    what = "missing-person reports" if kind == "missing" else "remains records"
+    with app.db.read() as session:
+        check_if_user(session, actor, permission, doing=f"import {what}")
     known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
     parse = parse_missing_person if kind == "missing" else parse_remains
     report = ImportReport(str(source), rows=len(rows))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.core.roles import Permission, Role, may, roles_for, who
+from opendvi.core.roles import Permission, Role, a_person, may, roles_for, who
 from opendvi.db.rows import view_of
 from opendvi.db.tables import User, UserSession, utcnow
 from opendvi.errors import InputError, NotFound, Refused
@@ -26,11 +26,12 @@ __all__ = [
     "Person",
     "acting_user",
     "add_user",
+    "check_if_user",
     "deactivate",
     "end_sessions_of",
     "ensure_admin",
+    "has_admin",
     "hash_password",
-    "local_operator",
     "normal_name",
     "set_password",
     "set_role",
@@ -149,6 +150,7 @@ def _add(
         raise InputError(f"role {role!r}: choose one of {', '.join(Role)}", field="role")
     if password is not None:
         _check_password(password)
+    check_if_user(session, actor, Permission.MANAGE_USERS, doing="add a user")
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Refused(f"there is already a user {username!r}")
     user = User(
@@ -188,6 +190,7 @@ def _changed(
         user = session.execute(
             select(User).where(User.username == normal_name(username))
         ).scalar_one_or_none()
+        check_if_user(session, actor, Permission.MANAGE_USERS, doing="change a user's account")
         if user is None:
             raise NotFound(f"there is no user {username!r}; `opendvi users add` adds one")
         before = {"role": user.role, "active": user.active}
@@ -247,11 +250,15 @@ def deactivate(app: OpenDVI, *, username: str, actor: str) -> Account:
     )
 
 
-def local_operator(actor: str) -> bool:
-    """Whether ``actor`` names the person at the command line ("cli" or "cli:NAME"), not a
-    user: a user name holds no ":". The command line does not yet make its person sign in
-    (issue 13, finding 4); until it does, what it records is under this name."""
-    return actor == "cli" or actor.startswith("cli:")
+def check_if_user(session: Session, actor: str, permission: Permission, *, doing: str) -> None:
+    """Inside a use-case's transaction: when ``actor`` names a user, they must be active and
+    hold ``permission``. Any other actor is the library's own caller (a script's name; the
+    machine's work at the command line, "cli:NAME"): the web application and the command
+    line pass only users who signed in."""
+    if actor == "cli" or ":" in actor:
+        return
+    if session.execute(select(User.id).where(User.username == actor)).first() is not None:
+        acting_user(session, actor, permission, doing=doing)
 
 
 def acting_user(session: Session, username: str, permission: Permission, *, doing: str) -> User:
@@ -261,7 +268,7 @@ def acting_user(session: Session, username: str, permission: Permission, *, doin
     if user is None or not user.active:
         raise NotFound(f"there is no active user {username!r}; `opendvi users add` adds one")
     if not may(user.role, permission):
-        raise Refused(f"{username} is a {user.role}; only {who(permission)} may {doing}")
+        raise Refused(f"{username} is {a_person(user.role)}; only {who(permission)} may {doing}")
     return user
 
 
@@ -275,6 +282,13 @@ def staff(app: OpenDVI, permission: Permission) -> list[Person]:
             .order_by(User.username)
         ).all()
     return [Person(username, name or username, role) for username, name, role in rows]
+
+
+def has_admin(app: OpenDVI) -> bool:
+    """Whether an active admin exists (until one does, the command line may add the first)."""
+    with app.db.read() as session:
+        found = session.execute(select(User.id).where(User.role == Role.ADMIN, User.active))
+        return found.first() is not None
 
 
 def ensure_admin(app: OpenDVI, *, actor: str) -> str | None:

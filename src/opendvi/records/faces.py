@@ -26,7 +26,7 @@ from opendvi.db.tables import Face, Photo
 from opendvi.errors import NotFound
 from opendvi.faces import FaceBackend, FoundFace, PhotoFaces, find_faces, manual_face, open_backend
 from opendvi.infra.jobs import queue_photo_owner
-from opendvi.people.accounts import acting_user, local_operator
+from opendvi.people.accounts import check_if_user
 from opendvi.settings import Settings
 
 __all__ = ["DetectionReport", "FaceChange", "add_manual_face", "choose_subject", "detect_faces"]
@@ -229,12 +229,10 @@ def _count(report: DetectionReport, result: PhotoFaces) -> None:
 def _may_edit(session: Session, actor: str, photo: Photo) -> None:
     """Refused to a user who may not edit the faces of this photo: only forensic staff and
     admins those of remains; caseworkers too those of a report."""
-    if local_operator(actor):
-        return
     remains = photo.remains_id is not None
     permission = Permission.EDIT_REMAINS_FACES if remains else Permission.EDIT_FACES
     where = "a post-mortem photo" if remains else "a report's photo"
-    acting_user(session, actor, permission, doing=f"box or choose a face on {where}")
+    check_if_user(session, actor, permission, doing=f"box or choose a face on {where}")
 
 
 def add_manual_face(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.core.roles import Permission, may, who
+from opendvi.core.roles import Permission, a_person, may, who
 from opendvi.core.uncertain import DateRange
 from opendvi.db.rows import view_of
 from opendvi.db.tables import (
@@ -221,8 +221,9 @@ def reveal(
             session, user.role, task, photo.remains_id
         ):
             raise Refused(
-                f"{username} is a {user.role}; only {who(Permission.SEE_REMAINS)} may see a "
-                "post-mortem photo, and a caseworker only for a family who asked to see it"
+                f"{username} is {a_person(user.role)}; only {who(Permission.SEE_REMAINS)} "
+                "may see a post-mortem photo, and a caseworker only for a family who asked to "
+                "see it"
             )
         remains = session.get(Remains, photo.remains_id)
         audit.record(
