@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from opendvi.audit_anchor import Keeper
 from opendvi.db.engine import Database
+from opendvi.infra.anchor import anchor_path
 from opendvi.infra.media import MediaStore
 from opendvi.infra.private import private_folder
 from opendvi.infra.recent import Recent
@@ -25,6 +27,7 @@ class OpenDVI:
 
     def __post_init__(self) -> None:
         self.counts = Recent(self.db)
+        self.db.after_commit.append(Keeper(self.db, anchor_path(self.settings.data_dir)))
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> OpenDVI:

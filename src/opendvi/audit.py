@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
+# Where ``record`` leaves the chain's new head in its session, for the anchor (audit_anchor).
+HEAD_KEY = "opendvi.audit_head"
 
 
 def canonical_json(value: Any) -> str:
@@ -161,6 +163,7 @@ def record(
     event.hash = link_hash(event)
     head.last_id, head.last_hash = event.id, event.hash
     session.add(event)
+    session.info[HEAD_KEY] = (event.id, event.hash)
     return event
 
 

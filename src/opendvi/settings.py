@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="Folder where original photos (unchanged, named by SHA-256) and their "
         "served copies are kept. Default: media/ in data_dir.",
     )
+    pg_bin_dir: Path | None = Field(
+        default=None,
+        description="Folder holding PostgreSQL's pg_dump and pg_restore, used by opendvi "
+        "backup and restore on a PostgreSQL database (the server's major version or newer). "
+        "Default: found on PATH.",
+    )
     max_image_pixels: int = Field(
         default=80_000_000,
         ge=1,

@@ -60,8 +60,9 @@ def set_location(database_url: str | None, data_dir: Path | None) -> None:
 
 
 @contextmanager
-def opened() -> Iterator[OpenDVI]:
-    """The application on the configured database and photo store, closed after."""
+def opened(*, migrate: bool = True) -> Iterator[OpenDVI]:
+    """The application on the configured database and photo store, closed after
+    (``migrate=False``: the schema is left as it is, for a restore)."""
     from opendvi.app import OpenDVI
     from opendvi.settings import Settings
 
@@ -70,7 +71,7 @@ def opened() -> Iterator[OpenDVI]:
         overrides["data_dir"] = _where.data_dir
     if _where.database_url is not None:
         overrides["database_url"] = _where.database_url
-    dvi = OpenDVI.open(Settings(**overrides))
+    dvi = OpenDVI.open(Settings(**overrides), migrate=migrate)
     try:
         yield dvi
     finally:

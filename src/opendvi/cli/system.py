@@ -44,20 +44,33 @@ def db_upgrade() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain of the audit log; name the first broken link."""
-    from opendvi.audit import verify_chain
+    """Check the hash chain of the audit log, and its head against the anchor beside the
+    data; name the first broken link, or the rollback."""
+    from opendvi.audit_anchor import verify_anchored
 
     with opened() as dvi:
-        result = verify_chain(dvi)
-    if result.ok:
-        typer.echo(f"audit log intact: {result.checked:,} events verified")
-        return
-    echo_error(
-        f"AUDIT LOG BROKEN at event {result.broken_id}: {result.reason}. "
-        f"{result.checked:,} events before it verified. Keep a copy of the database as it is "
-        "and report it to the administrator."
-    )
-    raise typer.Exit(1)
+        report = verify_anchored(dvi)
+    result = report.chain
+    if not result.ok:
+        echo_error(
+            f"AUDIT LOG BROKEN at event {result.broken_id}: {result.reason}. "
+            f"{result.checked:,} events before it verified. Keep a copy of the database as it "
+            "is and report it to the administrator."
+        )
+        raise typer.Exit(1)
+    if report.problem:
+        echo_error(
+            f"AUDIT LOG ROLLED BACK: {report.problem}. The {result.checked:,} events it holds "
+            "verify. Keep a copy of the database as it is and report it to the administrator; "
+            "a backup restored on purpose is restored with `opendvi restore --replace "
+            "--rollback`, which records the rollback."
+        )
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {result.checked:,} events verified")
+    if report.anchor is not None:
+        typer.echo(f"the anchor beside the data agrees: event {report.anchor.event:,}")
+    else:
+        typer.echo(report.note)
 
 
 @audit_app.command("log")

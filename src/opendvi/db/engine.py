@@ -7,7 +7,7 @@ that take the lock at ``BEGIN IMMEDIATE`` so two writers queue instead of deadlo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,9 @@ class Database:
         # Bumped by every commit made through this handle: lets a cache of counts know that
         # this process changed something (other processes are covered by the cache's age).
         self.generation = 0
+        # Called with the session's ``info`` after each commit through ``write`` (the audit
+        # anchor moves forward there).
+        self.after_commit: list[Callable[[dict[Any, Any]], None]] = []
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -121,6 +124,8 @@ class Database:
                 except BaseException:
                     session.rollback()
                     raise
+            for hook in self.after_commit:
+                hook(session.info)
 
     # -- schema -----------------------------------------------------------------------------
 
