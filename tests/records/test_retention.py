@@ -61,6 +61,7 @@ def test_a_dry_run_lists_what_would_go_and_erases_nothing(
         retention_contacts_days=30,
     )
     close_case(dvi, "missing", "AM-0", actor="caseworker")
+    close_case(dvi, "remains", "PM-0", actor="forensic")  # buried unidentified, say
     release_remains(dvi, "PM-0", actor="forensic")
     assert plan_retention(dvi).empty  # closed today: not yet
     plan = plan_retention(dvi, now=LATER)
@@ -78,14 +79,21 @@ def test_apply_erases_photos_faces_and_contact_details_and_audits_each(
     site: dict[str, Any], settings: Settings
 ) -> None:
     ids = site["ids"]
-    dvi = kept(settings, retention_biometric_days=30, retention_contacts_days=30)
+    dvi = kept(
+        settings,
+        retention_biometric_days=30,
+        retention_remains_photos_days=30,
+        retention_contacts_days=30,
+    )
     close_case(dvi, "missing", "AM-0", actor="caseworker")
+    close_case(dvi, "remains", "PM-0", actor="forensic")
+    release_remains(dvi, "PM-0", actor="forensic")  # PM-0 holds the same photo as AM-0
     with dvi.db.read() as session:
         photo = session.get(Photo, ids["am0-photo"])
         assert photo is not None
         files = [dvi.media.path(photo.sha256), dvi.media.path(photo.served_sha256)]
     done = apply_retention(dvi, actor="cli:operator", now=LATER)
-    assert (done.photos, done.contacts) == (1, 1)
+    assert (done.photos, done.contacts) == (2, 1)
     assert not any(f.exists() for f in files)
     with dvi.db.read() as session:
         assert session.get(Photo, ids["am0-photo"]) is None
@@ -114,13 +122,16 @@ def test_closing_and_releasing_are_audited_and_checked(site: dict[str, Any], dvi
         close_case(dvi, "missing", "AM-0", actor="caseworker")
     with pytest.raises(Refused, match="only a forensic specialist or an admin"):
         release_remains(dvi, "PM-0", actor="caseworker")
+    with pytest.raises(Refused, match="PM-0 is open; remains are released once identified"):
+        release_remains(dvi, "PM-0", actor="forensic")
+    close_case(dvi, "remains", "PM-0", actor="forensic")
     release_remains(dvi, "PM-0", actor="forensic")
     with dvi.db.read() as session:
         record = session.execute(select(Remains).where(Remains.ref == "PM-0")).scalar_one()
         assert record.released_at is not None
         report = session.execute(select(MissingPerson).where(MissingPerson.ref == "AM-0"))
         assert report.scalar_one().closed_at is not None
-    assert {e.action for e in audit.events(dvi, limit=3)} >= {
+    assert {e.action for e in audit.events(dvi, limit=4)} >= {
         "missing_person.closed",
         "remains.released",
     }

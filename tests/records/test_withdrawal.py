@@ -23,7 +23,7 @@ from opendvi.db.tables import (
     Photo,
 )
 from opendvi.errors import Refused
-from opendvi.records import store_photo, withdraw_photo, withdraw_report
+from opendvi.records import withdraw_photo, withdraw_report
 from opendvi.records.intake import save_record
 from tests.factories import build_site, client, csrf_of, write_csv, write_photo
 
@@ -69,22 +69,19 @@ def events_named(dvi: OpenDVI, action: str) -> list[AuditEvent]:
         return list(session.execute(query).scalars())
 
 
-def test_a_withdrawn_photo_leaves_no_file_no_embedding_and_no_candidate_on_its_strength(
+def test_a_withdrawn_photo_leaves_no_embedding_and_no_candidate_on_its_strength(
     site: dict[str, Any], dvi: OpenDVI
 ) -> None:
     ids = site["ids"]
-    files = files_of(dvi, ids["am0-photo"])
     with dvi.db.read() as session:
         sha = session.get(Photo, ids["am0-photo"]).sha256  # type: ignore[union-attr]
-    assert all(f.exists() for f in files) and candidates_of(dvi, ids["am0"]) > 0
+    assert candidates_of(dvi, ids["am0"]) > 0
     done = withdraw_photo(dvi, ids["am0-photo"], actor="caseworker", reason="contact_request")
     assert (done.ref, done.photos, done.faces) == ("AM-0", 1, 1)
-    assert not any(f.exists() for f in files)
     with dvi.db.read() as session:
         assert session.get(Photo, ids["am0-photo"]) is None
-        assert (
-            session.execute(select(Face).where(Face.photo_id == ids["am0-photo"])).first() is None
-        )
+        faces = select(Face).where(Face.photo_id == ids["am0-photo"])
+        assert session.execute(faces).first() is None
         queued = session.execute(select(Job.subject).where(Job.status == "queued")).scalars()
         assert f"missing:{ids['am0']}" in set(queued)
     assert candidates_of(dvi, ids["am0"]) == 0
@@ -95,6 +92,17 @@ def test_a_withdrawn_photo_leaves_no_file_no_embedding_and_no_candidate_on_its_s
     assert audit.verify_chain(dvi).ok
 
 
+def test_the_files_go_once_no_record_holds_the_photo(site: dict[str, Any], dvi: OpenDVI) -> None:
+    ids = site["ids"]
+    files = files_of(dvi, ids["am0-photo"])
+    assert files == files_of(dvi, ids["pm0-photo"])  # the site gives both the same photo
+    assert all(f.exists() for f in files)
+    withdraw_photo(dvi, ids["am0-photo"], actor="caseworker", reason="contact_request")
+    assert all(f.exists() for f in files)  # still PM-0's photo
+    withdraw_photo(dvi, ids["pm0-photo"], actor="forensic", reason="wrong_person")
+    assert not any(f.exists() for f in files)
+
+
 def test_a_photo_dropped_by_an_import_is_erased_as_well(
     site: dict[str, Any], dvi: OpenDVI, tmp_path: Path
 ) -> None:
@@ -103,36 +111,24 @@ def test_a_photo_dropped_by_an_import_is_erased_as_well(
     ids = site["ids"]
     files = files_of(dvi, ids["am1-photo"])
     other = write_photo(tmp_path / "other.jpg", seed=77)
-    rows = [{"ref": "AM-1", "photos": str(other)}]
-    import_csv(dvi, write_csv(tmp_path / "again.csv", rows), kind="missing", actor="test")
+    for kind, ref in (("missing", "AM-1"), ("unidentified", "PM-1")):
+        rows = [{"ref": ref, "photos": str(other)}]
+        import_csv(dvi, write_csv(tmp_path / f"{ref}.csv", rows), kind=kind, actor="test")
     with dvi.db.read() as session:
-        assert session.get(Photo, ids["am1-photo"]) is None
-        assert (
-            session.execute(select(Face).where(Face.photo_id == ids["am1-photo"])).first() is None
-        )
-    assert [e.entity_ref for e in events_named(dvi, "photo.erased")] == ["AM-1"]
+        for photo_id in (ids["am1-photo"], ids["pm1-photo"]):
+            assert session.get(Photo, photo_id) is None
+            faces = select(Face).where(Face.photo_id == photo_id)
+            assert session.execute(faces).first() is None
+    assert [e.entity_ref for e in events_named(dvi, "photo.erased")] == ["AM-1", "PM-1"]
     assert not any(f.exists() for f in files)
-
-
-def test_a_file_still_used_by_another_record_is_kept(
-    site: dict[str, Any], dvi: OpenDVI, tmp_path: Path
-) -> None:
-    ids = site["ids"]
-    again = store_photo(tmp_path / "am0.jpg", media=dvi.media, settings=dvi.settings)
-    with dvi.db.write() as session:
-        save_record(session, MissingPerson, actor="test", ref="AM-9", fields={}, photos=[again])
-    withdraw_photo(dvi, ids["am0-photo"], actor="caseworker", reason="wrong_person")
-    assert dvi.media.path(again.sha256).exists()
 
 
 def test_withdrawing_a_report_erases_its_person_photos_and_contacts_and_keeps_its_ref(
     site: dict[str, Any], dvi: OpenDVI
 ) -> None:
     ids = site["ids"]
-    files = files_of(dvi, ids["am0-photo"])
     done = withdraw_report(dvi, "AM-0", actor="caseworker", reason="contact_request")
     assert (done.ref, done.photos, done.contacts) == ("AM-0", 1, 1)
-    assert not any(f.exists() for f in files)
     with dvi.db.read() as session:
         record = session.get(MissingPerson, ids["am0"])
         assert record is not None and record.ref == "AM-0" and record.status == "withdrawn"

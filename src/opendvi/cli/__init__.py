@@ -53,9 +53,9 @@ def _options(
 
 def _register() -> None:
     # Each module adds its commands to ``app`` (or a group of its own) when imported.
-    from opendvi.cli import faces, matching, notify, people, records, review, system
+    from opendvi.cli import faces, matching, notify, people, records, review, system, withdrawal
 
-    for module in (records, system, matching, review, people, faces, notify):
+    for module in (records, system, matching, review, people, faces, notify, withdrawal):
         module.register(app)
 
 

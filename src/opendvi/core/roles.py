@@ -58,6 +58,7 @@ class Permission(StrEnum):
     TELL_FAMILIES = "tell_families"  # notification tasks: words, plan, approval, what was done
     READ_FAMILIES = "read_families"  # families' details and the notification tasks
     SEE_REMAINS = "see_remains"  # post-mortem photos unblurred (a caseworker: see below)
+    WITHDRAW_PHOTOS = "withdraw_photos"  # erase a photo: a report's, or (see below) remains'
 
 
 _EVERYONE = tuple(Role)
@@ -76,6 +77,9 @@ GRANTS: dict[Permission, tuple[Role, ...]] = {
     # Those who examine remains and decide on them; a caseworker only for a family who asked
     # to see their identified person (records.photos.reveal); the auditor never.
     Permission.SEE_REMAINS: (Role.REVIEWER, Role.FORENSIC, Role.ADMIN),
+    # Whoever may change the record: a report's photo by a caseworker, remains' by forensic
+    # staff (records.withdrawal decides which); the guard lets both through.
+    Permission.WITHDRAW_PHOTOS: (Role.CASEWORKER, Role.FORENSIC, Role.ADMIN),
 }
 # How docs/api.md's role column names a permission's roles (a test compares the two).
 _DOC_WORDS = {
