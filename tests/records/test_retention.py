@@ -151,3 +151,19 @@ def test_the_command_lists_then_applies(
     assert "erased" in applied.output
     assert "nothing to erase" in cli("retention", "--dry-run").output
     assert cli("retention").exit_code != 0  # neither --dry-run nor --apply
+
+
+def test_revoking_the_identification_opens_a_closed_case_again(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    from opendvi.review import revoke_identification
+
+    site = build_site(dvi, tmp_path, families=True)
+    close_case(dvi, "missing", "AM-1", actor="caseworker")
+    revoke_identification(
+        dvi, site["ids"]["identification"], reason="DNA mix-up", username="reviewer"
+    )
+    with dvi.db.read() as session:
+        record = session.execute(select(MissingPerson).where(MissingPerson.ref == "AM-1"))
+        report = record.scalar_one()
+        assert (report.status, report.closed_at) == ("open", None)
