@@ -208,6 +208,24 @@ class Settings(BaseSettings):
         description="Worker processes for face detection during imports. Default: the number "
         "of CPU cores.",
     )
+    retention_biometric_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="Days after a report's case is closed when its photos, faces and face "
+        "embeddings are erased by `opendvi retention --apply`. Default: none (kept).",
+    )
+    retention_remains_photos_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="Days after remains are released when their photos, faces and embeddings "
+        "are erased by `opendvi retention --apply`. Default: none (kept).",
+    )
+    retention_contacts_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="Days after a report's case is closed when its reporting contacts' names "
+        "and addresses are erased by `opendvi retention --apply`. Default: none (kept).",
+    )
 
     @field_validator("secret_key")
     @classmethod

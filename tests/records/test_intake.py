@@ -76,7 +76,9 @@ def test_a_withdrawn_consent_is_not_given_back_by_a_silent_import(dvi: OpenDVI) 
         assert contact.consent_contact is False and contact.consent_withdrawn_at is not None
 
 
-def test_a_photo_no_longer_listed_is_withdrawn_not_deleted(dvi: OpenDVI, tmp_path: Path) -> None:
+def test_a_photo_no_longer_listed_is_erased_and_comes_back_only_as_a_new_photo(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
     first, second = (
         store_photo(
             write_photo(tmp_path / f"{n}.jpg", seed=n), media=dvi.media, settings=dvi.settings
@@ -84,15 +86,17 @@ def test_a_photo_no_longer_listed_is_withdrawn_not_deleted(dvi: OpenDVI, tmp_pat
         for n in (1, 2)
     )
     save(dvi, fields={}, photos=[first, second])
-    assert save(dvi, fields={}, photos=[second]) == "updated"
+    with dvi.db.write() as session:
+        saved = save_record(
+            session, MissingPerson, actor="c", ref="AM-1", fields={}, photos=[second]
+        )
+    assert saved.outcome == "updated" and saved.erased == {first.sha256, first.served_sha256}
     with dvi.db.read() as session:
         photos = session.execute(select(Photo).order_by(Photo.id)).scalars().all()
-        assert len(photos) == 2
-        assert photos[0].withdrawn_at is not None and photos[1].withdrawn_at is None
-    assert dvi.media.intact(first.sha256)
+        assert [p.sha256 for p in photos] == [second.sha256]
     assert save(dvi, fields={}, photos=[first, second]) == "updated"
     with dvi.db.read() as session:
-        assert all(p.withdrawn_at is None for p in session.execute(select(Photo)).scalars())
+        assert len(session.execute(select(Photo)).scalars().all()) == 2
 
 
 def test_the_original_is_kept_byte_for_byte(dvi: OpenDVI, tmp_path: Path) -> None:

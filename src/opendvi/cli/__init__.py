@@ -53,9 +53,19 @@ def _options(
 
 def _register() -> None:
     # Each module adds its commands to ``app`` (or a group of its own) when imported.
-    from opendvi.cli import backup, faces, matching, notify, people, records, review, system
+    from opendvi.cli import (
+        backup,
+        faces,
+        matching,
+        notify,
+        people,
+        records,
+        review,
+        system,
+        withdrawal,
+    )
 
-    for module in (records, system, backup, matching, review, people, faces, notify):
+    for module in (records, system, backup, matching, review, people, faces, notify, withdrawal):
         module.register(app)
 
 

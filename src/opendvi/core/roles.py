@@ -66,6 +66,7 @@ class Permission(StrEnum):
     IMPORT_REPORTS = "import_reports"  # missing-person reports from files
     IMPORT_REMAINS = "import_remains"  # remains records from files
     MANAGE_USERS = "manage_users"  # add users, set passwords and roles, deactivate
+    WITHDRAW_PHOTOS = "withdraw_photos"  # erase a photo: a report's, or (see below) remains'
 
 
 # Every person's role; a service account reads nothing and has no pages.
@@ -89,6 +90,9 @@ GRANTS: dict[Permission, tuple[Role, ...]] = {
     Permission.IMPORT_REPORTS: (Role.CASEWORKER, Role.IMPORTER, Role.ADMIN),
     Permission.IMPORT_REMAINS: (Role.FORENSIC, Role.IMPORTER, Role.ADMIN),
     Permission.MANAGE_USERS: (Role.ADMIN,),
+    # Whoever may change the record: a report's photo by a caseworker, remains' by forensic
+    # staff (records.withdrawal decides which); the guard lets both through.
+    Permission.WITHDRAW_PHOTOS: (Role.CASEWORKER, Role.FORENSIC, Role.ADMIN),
 }
 # How docs/api.md's role column names a permission's roles (a test compares the two).
 _DOC_WORDS = {

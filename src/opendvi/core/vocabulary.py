@@ -1,4 +1,5 @@
-"""The closed lists of the domain: sex, condition of remains, record status."""
+"""The closed lists of the domain: sex, condition of remains, record status, why a photo or a
+report is withdrawn."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ __all__ = [
     "Condition",
     "RecordStatus",
     "Sex",
+    "WithdrawalReason",
     "parse_choice",
     "parse_sex",
     "parse_yes_no",
@@ -38,6 +40,17 @@ class RecordStatus(StrEnum):
     IDENTIFIED = "identified"
     CLOSED = "closed"
     MERGED = "merged"
+    WITHDRAWN = "withdrawn"  # a report withdrawn by its reporting contact
+
+
+class WithdrawalReason(StrEnum):
+    """Why a photo or a report is withdrawn: a word from this list, never free text, so the
+    audit event that outlives the erased data names nobody."""
+
+    CONTACT_REQUEST = "contact_request"  # the reporting contact asked
+    WRONG_PERSON = "wrong_person"  # not a photo of this person, or of these remains
+    LEGAL_BASIS_ENDED = "legal_basis_ended"  # the authority's basis for keeping it ended
+    DUPLICATE = "duplicate"  # the same photo or report is kept elsewhere
 
 
 _SEX_WORDS = {

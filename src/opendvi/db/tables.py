@@ -212,13 +212,19 @@ class MissingPerson(CaseRecord, Base):
     dental_records: Mapped[bool | None] = mapped_column(Boolean)
     fingerprint_records: Mapped[bool | None] = mapped_column(Boolean)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("missing_persons.id"))
+    # When the case was closed (records.closing), which retention counts from.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="missing_person", order_by="Contact.id", cascade="all, delete-orphan"
     )
     __table_args__ = (
         CheckConstraint("sex IN ('F','M','U')", name="sex"),
-        CheckConstraint("status IN ('open','identified','closed','merged')", name="status"),
+        # withdrawn: at the reporting contact's request, its personal data erased, its
+        # reference and history kept (records.withdrawal).
+        CheckConstraint(
+            "status IN ('open','identified','closed','merged','withdrawn')", name="status"
+        ),
     )
 
 
@@ -245,6 +251,9 @@ class Remains(CaseRecord, Base):
     dental_charted: Mapped[bool | None] = mapped_column(Boolean)
     # Fragments of one body are linked to the record that holds the body's main part.
     linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("remains.id"))
+    # When the case was closed, and when the remains were released (records.closing).
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint("sex IN ('F','M','U')", name="sex"),

@@ -141,7 +141,11 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
     owner_column = Photo.missing_person_id if side == "missing" else Photo.remains_id
     records = cast(
         "Sequence[MissingPerson | Remains]",
-        session.execute(select(kind).options(selectinload(kind.marks), selectinload(kind.effects)))
+        session.execute(
+            select(kind)
+            .where(kind.status != "withdrawn")  # a withdrawn report is matched no more
+            .options(selectinload(kind.marks), selectinload(kind.effects))
+        )
         .scalars()
         .all(),
     )

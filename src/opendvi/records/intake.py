@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from sqlalchemy import select
@@ -39,8 +39,9 @@ from opendvi.db.tables import (
     utcnow,
 )
 from opendvi.errors import FormProblems, NotFound, PhotoError
-from opendvi.infra.jobs import queue_match
+from opendvi.infra.jobs import Side, queue_match
 from opendvi.people.accounts import acting_user
+from opendvi.records.erasure import Erased, erase_photo, forget_pairs, remove_unused
 from opendvi.records.photos import StoredPhoto, current_photos, keep_photo
 
 __all__ = [
@@ -69,6 +70,8 @@ class SaveResult:
     outcome: Outcome
     record_id: int
     ref: str
+    # Files of the photos the save erased, removed from the photo store once it commits.
+    erased: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 def find(session: Session, kind: type[Record], ref: str) -> Record | None:
@@ -179,10 +182,15 @@ def _set_contacts(record: MissingPerson, contacts: Sequence[ContactInput]) -> No
             known.consent_withdrawn_at = utcnow()
 
 
-def _set_photos(record: Record, photos: Sequence[StoredPhoto]) -> int:
-    """Make ``photos`` the record's active photos, in order; others are withdrawn, not deleted."""
+def _set_photos(
+    session: Session, record: Record, photos: Sequence[StoredPhoto], actor: str, erased: Erased
+) -> int:
+    """Make ``photos`` the record's photos, in order; the others are erased (a withdrawal)."""
     by_sha = {p.sha256: p for p in record.photos}
     wanted = {p.sha256 for p in photos}
+    for dropped in [p for p in record.photos if p.sha256 not in wanted]:
+        erase_photo(session, dropped, actor=actor, reason="not_listed", erased=erased)
+        del by_sha[dropped.sha256]
     added = 0
     for position, given in enumerate(photos):
         taken_earliest = given.taken.earliest if given.taken else None
@@ -204,9 +212,6 @@ def _set_photos(record: Record, photos: Sequence[StoredPhoto]) -> int:
         photo.withdrawn_at = None
         photo.position = position
         photo.taken_earliest, photo.taken_latest = taken_earliest, taken_latest
-    for photo in record.photos:
-        if photo.sha256 not in wanted and photo.withdrawn_at is None:
-            photo.withdrawn_at = utcnow()
     return added
 
 
@@ -227,7 +232,9 @@ def save_record(
     """Inside the caller's transaction: create or update the record ``ref`` of ``kind``.
 
     Values not given (``None`` lists, absent keys) are left as stored. ``photos``, when
-    given, become the record's active photos; photos no longer listed are withdrawn.
+    given, become the record's photos; photos no longer listed are erased, and the caller
+    removes the files in ``SaveResult.erased`` once the transaction has committed
+    (``records.erasure.remove_unused``).
     """
     record = find(session, kind, ref)
     before = snapshot(record) if record is not None else None
@@ -249,12 +256,16 @@ def save_record(
         session.flush()
         # A contact who withdrew consent gets nothing more: pending tasks are cancelled.
         cancel_for_contacts(session, list(record.contacts), actor=actor)
-    added = _set_photos(record, photos) if photos is not None else 0
+    erased = Erased()
+    added = _set_photos(session, record, photos, actor, erased) if photos is not None else 0
     # Flushing applies column defaults, so the snapshot is the one a later read would take.
     session.flush()
     after = snapshot(record)
+    side: Side = "missing" if kind is MissingPerson else "remains"
+    if erased.photos:
+        forget_pairs(session, side, record.id)  # no pair stands on an erased photo
     if after == before:
-        return SaveResult("unchanged", record.id, ref)
+        return SaveResult("unchanged", record.id, ref, frozenset(erased.files))
     entity = "missing_person" if kind is MissingPerson else "remains"
     outcome: Outcome = "created" if before is None else "updated"
     details: dict[str, Any] = {"photos_added": added}
@@ -272,8 +283,8 @@ def save_record(
         after=after,
         details=details,
     )
-    queue_match(session, "missing" if kind is MissingPerson else "remains", record.id)
-    return SaveResult(outcome, record.id, ref)
+    queue_match(session, side, record.id)
+    return SaveResult(outcome, record.id, ref, frozenset(erased.files))
 
 
 def _save_parsed(
@@ -311,7 +322,9 @@ def save_parsed(
     """Save a record read by ``core.fields`` (a CSV row) with its photos."""
     model = MissingPerson if kind == "missing" else Remains
     with app.db.write() as session:
-        return _save_parsed(session, model, parsed, photos, actor, source)
+        saved = _save_parsed(session, model, parsed, photos, actor, source)
+    remove_unused(app, saved.erased)
+    return saved
 
 
 @dataclass(frozen=True)
@@ -412,4 +425,6 @@ def change_record(
     with app.db.write() as session:
         record = find(session, model, ref)
         added = current_photos(record) + stored if stored and record is not None else None
-        return _save_parsed(session, model, parsed, added, actor, source)
+        saved = _save_parsed(session, model, parsed, added, actor, source)
+    remove_unused(app, saved.erased)
+    return saved

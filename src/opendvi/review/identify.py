@@ -150,8 +150,9 @@ def revoke_identification(
             session.get(Remains, identification.remains_id),
             session.get(MissingPerson, identification.missing_person_id),
         ):
-            if record is not None and record.status == "identified":
-                record.status = "open"
+            # A case closed on this identification is open again: retention counts no more.
+            if record is not None and record.status in ("identified", "closed"):
+                record.status, record.closed_at = "open", None
         cancelled, alerted = cancel_for_revocation(
             session, identification, reason=reason.strip(), actor=username
         )

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from opendvi.web.api import candidates, identifications, notifications, records
+from opendvi.web.api import candidates, identifications, notifications, records, withdrawal
 
 __all__ = ["routers"]
 
 routers: list[APIRouter] = [
-    part.router for part in (candidates, identifications, records, notifications)
+    part.router for part in (candidates, identifications, withdrawal, records, notifications)
 ]

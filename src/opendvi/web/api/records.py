@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api", tags=["api"])
 class RecordOut(Answer):
     kind: Kind
     ref: str
-    status: str = Field(description="open, identified, closed or merged")
+    status: str = Field(description="open, identified, closed, merged or withdrawn")
     fields: dict[str, str] = Field(
         description="The record's fields as text, named as the import's columns "
         "(docs/import.md); photos and the reporting contact are not included"
@@ -119,7 +119,7 @@ def api_records(
     dvi: DviDep,
     kind: Kind,
     q: Annotated[str, Query(description="Words in the reference, names, description, place")] = "",
-    status: Annotated[str, Query(pattern="^(|open|identified|closed|merged)$")] = "",
+    status: Annotated[str, Query(pattern="^(|open|identified|closed|merged|withdrawn)$")] = "",
     sex: Annotated[str, Query(pattern="^(|F|M|U)$")] = "",
     age: Annotated[int | None, Query(ge=0, le=120)] = None,
     since: Annotated[dt.date | None, Query(description="Last seen or found on or after")] = None,

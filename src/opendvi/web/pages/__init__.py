@@ -16,6 +16,7 @@ from opendvi.web.pages import (
     records,
     review,
     session,
+    withdrawal,
 )
 
 __all__ = ["routers"]
@@ -31,5 +32,6 @@ _IN_ORDER = (
     records,
     notifications,
     notification_forms,
+    withdrawal,
 )
 routers: list[APIRouter] = [part.router for part in _IN_ORDER]

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from opendvi.core.roles import Permission
 from opendvi.records import Filters, page_of_records, record_detail
 from opendvi.records.intake import KINDS, Kind
+from opendvi.records.withdrawal import REASONS
 from opendvi.web.deps import DviDep, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import render
@@ -43,7 +44,7 @@ def record_list(
     dvi: DviDep,
     kind: str,
     q: str = "",
-    status: Annotated[str, Query(pattern="^(|open|identified|closed|merged)$")] = "",
+    status: Annotated[str, Query(pattern="^(|open|identified|closed|merged|withdrawn)$")] = "",
     sex: Annotated[str, Query(pattern="^(|F|M|U)$")] = "",
     age: Annotated[int | None, Query(ge=0, le=120)] = None,
     since: str = "",
@@ -93,4 +94,5 @@ def record_page(
         can_change=viewer.may(
             Permission.ADD_REPORTS if kind == "missing" else Permission.ADD_REMAINS
         ),
+        reasons=REASONS,
     )
