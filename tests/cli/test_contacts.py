@@ -1,0 +1,64 @@
+"""The reporting contact at the command line: ``opendvi notify show`` masks the e-mail and
+phone for the auditor (and for a person who does not say who they are), and ``opendvi
+notify reveal`` shows one contact in full for a recorded reason, audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from opendvi.app import OpenDVI
+from opendvi.db.tables import AuditEvent, Notification
+from tests.factories import identified, users
+
+EMAIL, PHONE = "olena@example.org", "+380440000000"
+WHY = "checking that the e-mail went to the address the mother gave"
+
+
+@pytest.fixture
+def task(dvi: OpenDVI) -> str:
+    users(dvi)
+    identified(dvi)
+    with dvi.db.read() as session:
+        return str(session.execute(select(Notification.id)).scalar_one())
+
+
+def test_notify_show_masks_the_contact_for_the_auditor(cli: Any, task: str) -> None:
+    shown = cli("notify", "show", task, "--by", "auditor")
+    assert shown.exit_code == 0, shown.output
+    assert EMAIL not in shown.stdout and PHONE not in shown.stdout
+    assert "o…@…" in shown.stdout and "+38 … 00" in shown.stdout
+
+
+def test_notify_show_masks_the_contact_for_whoever_does_not_say_who_they_are(
+    cli: Any, task: str
+) -> None:
+    shown = cli("notify", "show", task)
+    assert shown.exit_code == 0, shown.output
+    assert EMAIL not in shown.stdout and "o…@…" in shown.stdout
+
+
+def test_notify_show_gives_a_caseworker_the_contact_in_full(cli: Any, task: str) -> None:
+    shown = cli("notify", "show", task, "--by", "case1")
+    assert EMAIL in shown.stdout and PHONE in shown.stdout
+
+
+def test_notify_reveal_shows_the_contact_for_a_reason_and_audits_it(
+    cli: Any, dvi: OpenDVI, task: str
+) -> None:
+    shown = cli("notify", "reveal", task, "--why", WHY, "--by", "auditor")
+    assert shown.exit_code == 0, shown.output
+    assert EMAIL in shown.stdout and PHONE in shown.stdout
+    with dvi.db.read() as session:
+        [event] = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "contact.revealed")
+        ).scalars()
+    assert event.actor == "auditor" and event.details["why"] == WHY
+
+
+def test_notify_reveal_without_a_reason_says_one_is_needed(cli: Any, task: str) -> None:
+    refused = cli("notify", "reveal", task, "--why", " ", "--by", "auditor")
+    assert refused.exit_code == 2
+    assert "reason" in refused.output and EMAIL not in refused.output
