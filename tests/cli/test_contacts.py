@@ -4,6 +4,7 @@ notify reveal`` shows one contact in full for a recorded reason, audited."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from opendvi.app import OpenDVI
 from opendvi.db.tables import AuditEvent, Notification
-from tests.factories import identified, users
+from opendvi.errors import InputError
+from tests.factories import OLENA, identified, users
 
 EMAIL, PHONE = "olena@example.org", "+380440000000"
 WHY = "checking that the e-mail went to the address the mother gave"
@@ -19,6 +21,7 @@ WHY = "checking that the e-mail went to the address the mother gave"
 
 @pytest.fixture
 def task(dvi: OpenDVI) -> str:
+    """Olena's task (tests/factories.py), her details shared with the team."""
     users(dvi)
     identified(dvi)
     with dvi.db.read() as session:
@@ -58,7 +61,31 @@ def test_notify_reveal_shows_the_contact_for_a_reason_and_audits_it(
     assert event.actor == "auditor" and event.details["why"] == WHY
 
 
-def test_notify_reveal_without_a_reason_says_one_is_needed(cli: Any, task: str) -> None:
-    refused = cli("notify", "reveal", task, "--why", " ", "--by", "auditor")
-    assert refused.exit_code == 2
-    assert "reason" in refused.output and EMAIL not in refused.output
+def test_notify_reveal_without_a_reason_says_one_is_needed(
+    cli: Any, dvi: OpenDVI, task: str
+) -> None:
+    with pytest.raises(InputError, match="why: give the reason"):
+        cli("notify", "reveal", task, "--why", " ", "--by", "auditor")
+    with dvi.db.read() as session:
+        assert (
+            session.execute(
+                select(AuditEvent).where(AuditEvent.action == "contact.revealed")
+            ).first()
+            is None
+        )
+
+
+@pytest.mark.parametrize("scope", ["none", "team", "partners"])
+def test_notify_show_and_list_give_the_auditor_what_the_sharing_scope_lets_through(
+    cli: Any, dvi: OpenDVI, scope: str
+) -> None:
+    users(dvi)
+    identified(dvi, contacts=(dataclasses.replace(OLENA, sharing_scope=scope),))
+    with dvi.db.read() as session:
+        task = str(session.execute(select(Notification.id)).scalar_one())
+    shown = cli("notify", "show", task, "--by", "auditor").stdout
+    listed = cli("notify", "list", "--by", "auditor").stdout
+    assert EMAIL not in shown + listed
+    assert ("Olena Kovalenko" in shown + listed) is (scope != "none")
+    assert ("withheld: the reporter chose not to share" in shown) is (scope == "none")
+    assert "Olena Kovalenko" in cli("notify", "show", task, "--by", "case1").stdout

@@ -123,3 +123,84 @@ def test_a_reviewer_may_not_reveal_a_contact(site: dict[str, Any]) -> None:
     url = f"/api/notifications/{site['task']}/contact/reveal"
     assert web.post(url, json={"why": WHY}, headers=headers).status_code == 403
     assert _revealed_events(site["dvi"]) == []
+
+
+SCOPES = ("none", "team", "partners")
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_the_task_page_shows_the_auditor_what_the_sharing_scope_lets_through(
+    dvi: OpenDVI, scope: str
+) -> None:
+    site = _site(dvi, scope)
+    page = client(site, "auditor").get(f"/notifications/{site['task']}").text
+    assert EMAIL not in page and PHONE not in page
+    if scope == "none":
+        assert "Olena Kovalenko" not in page and "Petro Kovalenko" not in page
+        assert WITHHELD in page and MASKED_EMAIL not in page
+        assert f'action="/notifications/{site["task"]}/reveal"' not in page
+    else:
+        assert "Olena Kovalenko" in page and "Petro Kovalenko" in page
+        assert MASKED_EMAIL in page and WITHHELD not in page
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_caseworker_sees_the_contact_in_full_whatever_the_sharing_scope(
+    dvi: OpenDVI, scope: str
+) -> None:
+    site = _site(dvi, scope)
+    page = client(site, "case1").get(f"/notifications/{site['task']}").text
+    assert EMAIL in page and "Olena Kovalenko" in page and WITHHELD not in page
+    answer = client(site, "case1").get(f"/api/notifications/{site['task']}").json()
+    assert answer["contact_details"]["email"] == EMAIL
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_the_api_gives_the_auditor_what_the_sharing_scope_lets_through(
+    dvi: OpenDVI, scope: str
+) -> None:
+    site = _site(dvi, scope)
+    web, _ = _api(site, "auditor")
+    detail = web.get(f"/api/notifications/{site['task']}").json()
+    [listed] = web.get("/api/notifications").json()
+    identification = web.get(f"/api/identifications/{site['identification']}").json()
+    everything = json.dumps([detail, listed, identification], ensure_ascii=False)
+    assert EMAIL not in everything and PHONE not in everything
+    if scope == "none":
+        assert "Olena" not in everything and "Petro" not in everything
+        assert detail["contact_details"]["name"] == WITHHELD == listed["contact"]
+        assert detail["contact_details"]["shown"] == "withheld"
+        assert [u["contact"] for u in detail["unreached"]] == [WITHHELD]
+    else:
+        assert detail["contact_details"]["name"] == "Olena Kovalenko" == listed["contact"]
+        assert detail["contact_details"]["shown"] == "masked"
+        assert [u["contact"] for u in detail["unreached"]] == ["Petro Kovalenko"]
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_the_queue_and_the_identification_page_name_a_contact_as_the_scope_lets_them(
+    dvi: OpenDVI, scope: str
+) -> None:
+    site = _site(dvi, scope)
+    web = client(site, "auditor")
+    pages = web.get("/notifications").text + web.get(
+        f"/identifications/{site['identification']}"
+    ).text
+    assert ("Olena Kovalenko" in pages) is (scope != "none")
+    assert (WITHHELD in pages) is (scope == "none")
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_contact_who_chose_to_share_with_no_one_is_never_revealed_to_the_auditor(
+    dvi: OpenDVI, scope: str
+) -> None:
+    site = _site(dvi, scope)
+    web, headers = _api(site, "auditor")
+    url = f"/api/notifications/{site['task']}/contact/reveal"
+    answer = web.post(url, json={"why": WHY}, headers=headers)
+    if scope == "none":
+        assert answer.status_code == 409 and EMAIL not in answer.text
+        assert "share their details with no one" in answer.json()["detail"]
+        assert _revealed_events(dvi) == []
+    else:
+        assert answer.status_code == 200 and answer.json()["email"] == EMAIL
