@@ -183,9 +183,9 @@ def test_the_queue_and_the_identification_page_name_a_contact_as_the_scope_lets_
 ) -> None:
     site = _site(dvi, scope)
     web = client(site, "auditor")
-    pages = web.get("/notifications").text + web.get(
-        f"/identifications/{site['identification']}"
-    ).text
+    pages = (
+        web.get("/notifications").text + web.get(f"/identifications/{site['identification']}").text
+    )
     assert ("Olena Kovalenko" in pages) is (scope != "none")
     assert (WITHHELD in pages) is (scope == "none")
 
