@@ -152,6 +152,8 @@ def test_an_exported_csv_imports_back_unchanged(cli: Any, tmp_path: Path) -> Non
     result = cli(
         "export",
         "missing",
+        "--for",
+        "team",
         "--output",
         str(exported),
         "--photos-dir",

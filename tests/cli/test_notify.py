@@ -65,7 +65,7 @@ def test_a_family_told_from_the_command_line(
     assert str(due) in listed and "OVERDUE" not in listed
     assert "Petro" not in listed and "Ivan" not in listed
 
-    shown = _ok(cli("notify", "show", n))
+    shown = _ok(cli_as("case1", "notify", "show", n))
     assert f"task {n}: prepared, due {due}" in shown
     assert "remains PM-0 are AM-0, Andrii Kovalenko" in shown
     assert "contact: Olena Kovalenko (mother), language uk" in shown

@@ -90,7 +90,10 @@ def test_a_confirmed_identification_opens_a_task_only_for_the_contact_who_said_y
     with dvi.db.read() as session:
         contact = session.get(Contact, task.contact_id)
         assert contact is not None and contact.name == "Olena Kovalenko"
-        why = {u.contact: u.why for u in unreached(session, contact.missing_person_id)}
+        why = {
+            u.contact: u.why
+            for u in unreached(session, contact.missing_person_id, role="caseworker")
+        }
         assert why["Petro Kovalenko"] == "Petro Kovalenko did not consent to be contacted"
         assert "not recorded" in why["Ivan Shevchuk"]
         actions = [e.action for e in audit.recent(session, limit=20)]

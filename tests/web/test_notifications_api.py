@@ -77,6 +77,7 @@ def test_a_family_told_through_the_api(site: dict[str, Any], tmp_path: Path) -> 
         "email": "olena@example.org",
         "phone": "+380440000000",
         "address": "",
+        "shown": "full",
     }
     assert one["unreached"] == [
         {

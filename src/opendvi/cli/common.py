@@ -34,6 +34,7 @@ __all__ = [
     "set_location",
     "sign_in_here",
     "signed_in",
+    "signed_in_name",
     "signed_in_user",
     "who_signed_in",
     "words",
@@ -156,6 +157,12 @@ def who_signed_in(dvi: OpenDVI) -> SignedIn | None:
 
     token = kept_token(dvi)
     return session_of(dvi, token, kind="cli") if token else None
+
+
+def signed_in_name(dvi: OpenDVI) -> str | None:
+    """Who is signed in at this command line, if anyone (for reads shown by role)."""
+    signed = who_signed_in(dvi)
+    return signed.account.username if signed is not None else None
 
 
 def signed_in_user(dvi: OpenDVI) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opendvi.cli.common import opened, plain_console, signed_in, words
+from opendvi.cli.common import opened, plain_console, signed_in, signed_in_name, words
 
 # The words of the notification rules (core imports the standard library only).
 from opendvi.core.notification import (
@@ -23,6 +23,7 @@ from opendvi.core.notification import (
 )
 
 if TYPE_CHECKING:
+    from opendvi.notify.contacts import ContactView
     from opendvi.notify.queue import TaskView
 
 __all__ = ["register"]
@@ -48,10 +49,11 @@ def notify_list(
     from rich import box
     from rich.table import Table
 
-    from opendvi.notify import tasks
+    from opendvi.notify import reader_role, tasks
 
     with opened() as dvi:
-        found = tasks(dvi, only_open=not everything, limit=None)
+        role = reader_role(dvi, signed_in_name(dvi))
+        found = tasks(dvi, role=role, only_open=not everything, limit=None)
     if not found:
         typer.echo("no notification tasks" if everything else "no open notification tasks")
         return
@@ -69,16 +71,9 @@ def notify_list(
     plain_console().print(table)
 
 
-def _about(view: TaskView) -> list[str]:
-    """The task, its identification and its contact, in lines."""
-    contact = view.contact_details
-    lines = [
-        f"task {view.id}: {view.status}"
-        + (f", due {view.due_on}" if view.due_on else "")
-        + (" — OVERDUE" if view.overdue else ""),
-        f"identification {view.identification} ({view.identification_status}, "
-        f"{view.method}): remains {view.pm_ref} are {view.am_ref}"
-        + (f", {view.missing_name}" if view.missing_name else ""),
+def _contact_lines(contact: ContactView) -> list[str]:
+    """The contact and how to reach them, in two lines."""
+    return [
         f"contact: {contact.name}"
         + (f" ({contact.relationship})" if contact.relationship else "")
         + f", language {contact.language or '-'}",
@@ -86,6 +81,21 @@ def _about(view: TaskView) -> list[str]:
         f"{contact.email or '-'}; phone {contact.phone or '-'}"
         + (f"; address {contact.address}" if contact.address else ""),
     ]
+
+
+def _about(view: TaskView) -> list[str]:
+    """The task, its identification and its contact, in lines."""
+    lines = [
+        f"task {view.id}: {view.status}"
+        + (f", due {view.due_on}" if view.due_on else "")
+        + (" — OVERDUE" if view.overdue else ""),
+        f"identification {view.identification} ({view.identification_status}, "
+        f"{view.method}): remains {view.pm_ref} are {view.am_ref}"
+        + (f", {view.missing_name}" if view.missing_name else ""),
+        *_contact_lines(view.contact_details),
+    ]
+    if view.contact_details.shown == "masked":
+        lines.append(f"  (masked: `opendvi notify reveal {view.id} --why TEXT --by USER`)")
     if view.cancel_reason:
         lines.append(f"cancelled: {view.cancel_reason}")
     lines.append("not told: nobody" if not view.unreached else "not told:")
@@ -139,10 +149,10 @@ def _print_steps(view: TaskView) -> None:
 def notify_show(task_id: TaskArg) -> None:
     """Everything about one task: the contact, why others are not told, the plan, the
     checklist, the words and what was done."""
-    from opendvi.notify import task_view
+    from opendvi.notify import reader_role, task_view
 
     with opened() as dvi:
-        view = task_view(dvi, task_id)
+        view = task_view(dvi, task_id, role=reader_role(dvi, signed_in_name(dvi)))
     console = plain_console()
     for line in _about(view) + _plan(view):
         console.print(line, soft_wrap=True)
@@ -153,6 +163,21 @@ def notify_show(task_id: TaskArg) -> None:
     if view.note:
         console.print(f"note for staff: {view.note}", soft_wrap=True)
     _print_steps(view)
+
+
+@notify_app.command("reveal")
+def notify_reveal(
+    task_id: TaskArg,
+    why: Annotated[str, typer.Option("--why", help="Why you need to see the contact's details.")],
+) -> None:
+    """The task's contact in full, for a reason kept in the audit log, this once."""
+    from opendvi.notify import reveal_contact
+
+    with signed_in() as (dvi, me):
+        contact = reveal_contact(dvi, task_id, username=me, why=why)
+    console = plain_console()
+    for line in _contact_lines(contact):
+        console.print(line, soft_wrap=True)
 
 
 def _read_words(source: str) -> str:

@@ -148,21 +148,48 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
         yield handle
 
 
+class Audience(StrEnum):
+    partners = "partners"
+    team = "team"
+
+
 def _export_records(
-    kind: RecordKind, fmt: Format, output: Path | None, photos_dir: Path | None
+    kind: RecordKind,
+    fmt: Format,
+    output: Path | None,
+    photos_dir: Path | None,
+    audience: Audience = Audience.partners,
 ) -> None:
     from opendvi.interchange.export import export_records
 
     with opened() as dvi, _output(output) as out:
-        export_records(dvi, out, kind=kind.value, fmt=fmt.value, photos_dir=photos_dir)
+        export_records(
+            dvi,
+            out,
+            kind=kind.value,
+            fmt=fmt.value,
+            photos_dir=photos_dir,
+            audience=audience.value,
+        )
 
 
 @export_app.command("missing")
 def export_missing(
-    format: FormatOpt = Format.csv, output: OutputOpt = None, photos_dir: PhotosDirOpt = None
+    format: FormatOpt = Format.csv,
+    output: OutputOpt = None,
+    photos_dir: PhotosDirOpt = None,
+    audience: Annotated[
+        Audience,
+        typer.Option(
+            "--for",
+            help="Who the file is for: partners (only contacts who chose to share with "
+            "partners) or team (a file kept by the team: those who chose team too). A contact "
+            "who chose to share with no one is never exported.",
+        ),
+    ] = Audience.partners,
 ) -> None:
     """Export missing-person reports (CSV with the import's columns, or full JSON)."""
-    _export_records(RecordKind.missing, format, output, photos_dir)
+    _export_records(RecordKind.missing, format, output, photos_dir, audience)
 
 
 @export_app.command("unidentified")

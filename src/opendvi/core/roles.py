@@ -61,7 +61,8 @@ class Permission(StrEnum):
     EDIT_FACES = "edit_faces"  # box a face by hand, choose the person in a group photo
     EDIT_REMAINS_FACES = "edit_remains_faces"  # the same on a post-mortem photo
     TELL_FAMILIES = "tell_families"  # notification tasks: words, plan, approval, what was done
-    READ_FAMILIES = "read_families"  # families' details and the notification tasks
+    READ_FAMILIES = "read_families"  # the notification tasks, families' details masked
+    READ_CONTACTS = "read_contacts"  # a reporting contact's e-mail, phone and address in full
     SEE_REMAINS = "see_remains"  # post-mortem photos unblurred (a caseworker: see below)
     IMPORT_REPORTS = "import_reports"  # missing-person reports from files
     IMPORT_REMAINS = "import_remains"  # remains records from files
@@ -83,6 +84,9 @@ GRANTS: dict[Permission, tuple[Role, ...]] = {
     # Caseworkers work with families; the auditor reads what was done, and changes nothing.
     Permission.TELL_FAMILIES: (Role.CASEWORKER, Role.ADMIN),
     Permission.READ_FAMILIES: (Role.CASEWORKER, Role.ADMIN, Role.AUDITOR),
+    # Those who reach families; the auditor sees them masked unless they give a reason
+    # (notify.contacts.reveal_contact), and never one who chose to share with no one.
+    Permission.READ_CONTACTS: (Role.CASEWORKER, Role.ADMIN),
     # Those who examine remains and decide on them; a caseworker only for a family who asked
     # to see their identified person (records.photos.reveal); the auditor never.
     Permission.SEE_REMAINS: (Role.REVIEWER, Role.FORENSIC, Role.ADMIN),

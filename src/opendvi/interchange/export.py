@@ -2,6 +2,8 @@
 
 The CSV of records uses the import's columns, so an export can be edited and imported back;
 the JSON carries everything, nested (contacts, marks, effects, photos and their faces).
+A reporting contact goes into a file only as far as their sharing scope lets it go
+(``core.sharing.exported``): the file is for partners unless it says it stays with the team.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from opendvi.app import OpenDVI
 from opendvi.core.fields import MISSING_FIELDS, REMAINS_FIELDS
-from opendvi.db.tables import Candidate, MissingPerson, Photo, Remains
+from opendvi.core.sharing import WITHHELD, Audience, exported
+from opendvi.db.tables import Candidate, Contact, MissingPerson, Photo, Remains
 from opendvi.infra.media import MediaStore
-from opendvi.records.values import range_text, record_row
+from opendvi.records.values import contact_columns, range_text, record_row
 
 __all__ = ["CANDIDATE_COLUMNS", "export_candidates", "export_records"]
 
@@ -77,7 +80,28 @@ def _photo_entry(photos_dir: Path | None, media: MediaStore) -> Callable[[Photo]
     return entry
 
 
-def _json_record(record: MissingPerson | Remains) -> dict[str, Any]:
+def _json_contact(contact: Contact, audience: Audience) -> dict[str, Any]:
+    if not exported(contact.sharing_scope, audience):
+        withheld: dict[str, Any] = dict.fromkeys(
+            ("name", "relationship", "email", "phone", "language", "consent_channels"), WITHHELD
+        )
+        return {**withheld, "consent_contact": None, "consent_withdrawn_at": None} | {
+            "sharing_scope": contact.sharing_scope
+        }
+    return {
+        "name": contact.name,
+        "relationship": contact.relationship_,
+        "email": contact.email,
+        "phone": contact.phone,
+        "language": contact.language,
+        "consent_contact": contact.consent_contact,
+        "consent_channels": contact.consent_channels,
+        "sharing_scope": contact.sharing_scope,
+        "consent_withdrawn_at": contact.consent_withdrawn_at,
+    }
+
+
+def _json_record(record: MissingPerson | Remains, audience: Audience) -> dict[str, Any]:
     out: dict[str, Any] = {c.key: getattr(record, c.key) for c in record.__mapper__.column_attrs}
     out["event"] = record.event.code if record.event else None
     out["marks"] = [
@@ -102,21 +126,19 @@ def _json_record(record: MissingPerson | Remains) -> dict[str, Any]:
         for p in record.photos
     ]
     if isinstance(record, MissingPerson):
-        out["contacts"] = [
-            {
-                "name": c.name,
-                "relationship": c.relationship_,
-                "email": c.email,
-                "phone": c.phone,
-                "language": c.language,
-                "consent_contact": c.consent_contact,
-                "consent_channels": c.consent_channels,
-                "sharing_scope": c.sharing_scope,
-                "consent_withdrawn_at": c.consent_withdrawn_at,
-            }
-            for c in record.contacts
-        ]
+        out["contacts"] = [_json_contact(c, audience) for c in record.contacts]
     return out
+
+
+def _csv_row(
+    record: MissingPerson | Remains, entry: Callable[[Photo], str], audience: Audience
+) -> dict[str, str]:
+    """The record's row; of a report's contacts, the first that may go in the file."""
+    row = record_row(record, entry)
+    if isinstance(record, MissingPerson):
+        shared = (c for c in record.contacts if exported(c.sharing_scope, audience))
+        row.update(contact_columns(next(shared, None)))
+    return row
 
 
 def _records(session: Session, kind: Kind) -> Iterator[MissingPerson | Remains]:
@@ -141,18 +163,22 @@ def export_records(
     kind: Kind,
     fmt: Format,
     photos_dir: Path | None = None,
+    audience: Audience = "partners",
 ) -> int:
-    """Write every record of ``kind``; returns how many were written."""
+    """Write every record of ``kind``; returns how many were written. Each reporting
+    contact goes in only where their sharing scope lets a file for ``audience`` carry them
+    (a contact left out: withheld in the JSON, empty cells in the CSV)."""
     with app.db.read() as session:
         if fmt == "json":
-            return _write_json_array(out, map(_json_record, _records(session, kind)))
+            records = (_json_record(r, audience) for r in _records(session, kind))
+            return _write_json_array(out, records)
         count = 0
         columns = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
         writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         entry = _photo_entry(photos_dir, app.media)
         for record in _records(session, kind):
-            writer.writerow(record_row(record, entry))
+            writer.writerow(_csv_row(record, entry, audience))
             count += 1
         return count
 

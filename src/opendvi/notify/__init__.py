@@ -5,6 +5,7 @@ e-mails recorded, and nothing ever sent without consent or with a picture.
     from opendvi.notify import approve, record_step, save_words, send, task_view
 """
 
+from opendvi.notify.contacts import ContactView, reader_role, reveal_contact
 from opendvi.notify.drafting import (
     approve,
     open_for_identification,
@@ -28,6 +29,7 @@ from opendvi.notify.task import unreached
 from opendvi.notify.telling import close, mark_alert_seen, record_step, send
 
 __all__ = [
+    "ContactView",
     "TaskChange",
     "TaskSummary",
     "TaskView",
@@ -40,8 +42,10 @@ __all__ = [
     "mark_alert_seen",
     "open_for_identification",
     "plan",
+    "reader_role",
     "record_step",
     "redraft",
+    "reveal_contact",
     "save_words",
     "send",
     "set_checklist",

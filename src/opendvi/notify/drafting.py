@@ -137,13 +137,13 @@ def save_words(
             action="notification.drafted",
             details={"approval_withdrawn": reopened},
         )
-        return TaskChange(task_in(session, task.id), approval_withdrawn=reopened)
+        return TaskChange(task_in(session, task.id, role=user.role), approval_withdrawn=reopened)
 
 
 def redraft(app: OpenDVI, task_id: int, *, language: str, username: str) -> TaskChange:
     """New words from the template, in ``language`` (to be read and saved again)."""
     with app.db.write() as session:
-        caseworker(session, username, "write to a family")
+        user = caseworker(session, username, "write to a family")
         task = locked(session, task_id)
         _editable(task)
         before = snapshot(task)
@@ -159,7 +159,7 @@ def redraft(app: OpenDVI, task_id: int, *, language: str, username: str) -> Task
         task.drafted_by_id = None  # a template's words are nobody's until read and saved
         reopened = _unapprove(task)
         record_change(session, task, before, actor=username, action="notification.redrafted")
-        return TaskChange(task_in(session, task.id), approval_withdrawn=reopened)
+        return TaskChange(task_in(session, task.id, role=user.role), approval_withdrawn=reopened)
 
 
 def plan(
@@ -177,7 +177,7 @@ def plan(
     if len(set(names)) != len(names):
         raise InputError("assigned: name two different people", field="assigned")
     with app.db.write() as session:
-        caseworker(session, username, "plan telling a family")
+        user = caseworker(session, username, "plan telling a family")
         task = locked(session, task_id)
         _editable(task)
         for name in names:
@@ -207,7 +207,7 @@ def plan(
                 details={"redraft_advised": words_kind_changed},
             )
         return TaskChange(
-            task_in(session, task.id),
+            task_in(session, task.id, role=user.role),
             approval_withdrawn=reopened,
             drafted_for=drafted_for if words_kind_changed else "",
         )
@@ -221,7 +221,7 @@ def set_checklist(
     if unknown:
         raise InputError(f"checklist: unknown item {sorted(unknown)[0]!r}", field="checklist")
     with app.db.write() as session:
-        caseworker(session, username, "keep the checklist of telling a family")
+        user = caseworker(session, username, "keep the checklist of telling a family")
         task = locked(session, task_id)
         if task.status == "cancelled":
             raise Refused(f"task {task.id} is cancelled")
@@ -229,7 +229,7 @@ def set_checklist(
         task.checklist = {**dict.fromkeys(CHECKLIST, False), **(task.checklist or {}), **items}
         if snapshot(task) != before:
             record_change(session, task, before, actor=username, action="notification.checklist")
-        return TaskChange(task_in(session, task.id))
+        return TaskChange(task_in(session, task.id, role=user.role))
 
 
 def approve(app: OpenDVI, task_id: int, *, username: str) -> TaskChange:
@@ -259,4 +259,4 @@ def approve(app: OpenDVI, task_id: int, *, username: str) -> TaskChange:
         before = snapshot(task)
         task.status, task.approved_by_id, task.approved_at = "approved", user.id, utcnow()
         record_change(session, task, before, actor=username, action="notification.approved")
-        return TaskChange(task_in(session, task.id))
+        return TaskChange(task_in(session, task.id, role=user.role))

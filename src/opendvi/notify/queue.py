@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.core.notification import CHANNEL_WORDS, NOT_YET_TOLD, OPEN, is_overdue, why_not_told
+from opendvi.core.notification import CHANNEL_WORDS, NOT_YET_TOLD, OPEN, is_overdue
 from opendvi.db.rows import view_of
 from opendvi.db.tables import (
     Contact,
@@ -26,7 +26,8 @@ from opendvi.db.tables import (
     User,
 )
 from opendvi.errors import NotFound, Refused
-from opendvi.notify.task import Unreached, contact_facts, unreached
+from opendvi.notify.contacts import ContactView, contact_view, name_for, words_for
+from opendvi.notify.task import Unreached, unreached
 
 __all__ = [
     "STATUS_WORDS",
@@ -92,15 +93,17 @@ def _summary(task: Notification, contact: str, pm_ref: str, am_ref: str) -> Task
 def tasks(
     app: OpenDVI,
     *,
+    role: str,
     status: str = "",
     only_open: bool = True,
     limit: int | None = 100,
     offset: int = 0,
 ) -> list[TaskSummary]:
     """Tasks, the soonest due first (tasks without a due date last): those in ``status``
-    when given, else the open ones (``only_open``) or all; ``limit`` None: every one."""
+    when given, else the open ones (``only_open``) or all; ``limit`` None: every one. Each
+    contact named as a user of ``role`` may see them (core.sharing)."""
     query = (
-        select(Notification, Contact.name, Remains.ref, MissingPerson.ref)
+        select(Notification, Contact, Remains.ref, MissingPerson.ref)
         .join(Contact, Notification.contact_id == Contact.id)
         .join(Identification, Notification.identification_id == Identification.id)
         .join(Remains, Identification.remains_id == Remains.id)
@@ -113,31 +116,10 @@ def tasks(
         query = query.where(Notification.status.in_(OPEN))
     with app.db.read() as session:
         rows = session.execute(query.offset(offset).limit(limit)).all()
-        return [_summary(*row) for row in rows]
-
-
-@dataclass(frozen=True)
-class ContactView:
-    name: str
-    relationship: str
-    language: str
-    channels: tuple[str, ...]  # the ways the contact chose to be reached
-    email: str
-    phone: str
-    address: str
-    consent: bool | None
-    withdrawn_on: dt.date | None
-    why_not_told: str | None  # why this contact may not be told now; None if they may
-
-    @property
-    def consent_words(self) -> str:
-        if self.withdrawn_on:
-            return f"withdrawn on {self.withdrawn_on.isoformat()}"
-        return {True: "yes", False: "no", None: "not recorded"}[self.consent]
-
-    @property
-    def chosen(self) -> list[str]:
-        return [CHANNEL_WORDS.get(c, c) for c in self.channels]
+        return [
+            _summary(task, name_for(contact, role), pm_ref, am_ref)
+            for task, contact, pm_ref, am_ref in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -179,21 +161,9 @@ class TaskView(TaskSummary):
         return any(step.kind == "photo_request" for step in self.steps)
 
 
-def _contact(contact: Contact) -> ContactView:
-    facts = contact_facts(contact)
-    return view_of(
-        ContactView,
-        contact,
-        relationship=contact.relationship_,
-        channels=facts.channels,
-        consent=contact.consent_contact,
-        withdrawn_on=facts.withdrawn_on,
-        why_not_told=why_not_told(facts),
-    )
-
-
-def task_in(session: Session, task_id: int) -> TaskView:
-    """Inside a read or a change: one task as it is now."""
+def task_in(session: Session, task_id: int, *, role: str) -> TaskView:
+    """Inside a read or a change: one task as it is now, its contacts as a user of ``role``
+    may see them (core.sharing: masked for the auditor)."""
     task = session.get(Notification, task_id)
     if task is None:
         raise NotFound(f"there is no notification task {task_id}")
@@ -222,25 +192,28 @@ def task_in(session: Session, task_id: int) -> TaskView:
     return view_of(
         TaskView,
         task,
-        **vars(_summary(task, contact.name, remains.ref, report.ref)),
+        **vars(_summary(task, name_for(contact, role), remains.ref, report.ref)),
         identification_status=identification.status,
         method=identification.method,
         missing_name=report.full_name,
-        contact_details=_contact(contact),
+        contact_details=contact_view(contact, role),
         checklist=dict(task.checklist or {}),
+        subject=words_for(task.subject, contact, role),
+        draft=words_for(task.draft, contact, role),
         drafted_by=name(task.drafted_by_id),
         approved_by=name(task.approved_by_id),
         steps=steps,
-        unreached=unreached(session, report.id),
+        unreached=unreached(session, report.id, role=role),
         trail=trail,
     )
 
 
-def task_view(app: OpenDVI, task_id: int) -> TaskView:
+def task_view(app: OpenDVI, task_id: int, *, role: str) -> TaskView:
     """One task: the contact and how to reach them, the report's contacts who are not told
-    and why, the plan, the checklist, the words, and every step."""
+    and why, the plan, the checklist, the words, and every step; the contacts as a user of
+    ``role`` may see them."""
     with app.db.read() as session:
-        return task_in(session, task_id)
+        return task_in(session, task_id, role=role)
 
 
 @dataclass(frozen=True)
@@ -266,10 +239,11 @@ class TaskLine:
     overdue: bool
 
 
-def tasks_of(session: Session, identification_id: int) -> list[TaskLine]:
-    """Inside a read: an identification's tasks."""
+def tasks_of(session: Session, identification_id: int, *, role: str) -> list[TaskLine]:
+    """Inside a read: an identification's tasks, each contact named as a user of ``role``
+    may see them."""
     rows = session.execute(
-        select(Notification, Contact.name)
+        select(Notification, Contact)
         .join(Contact, Notification.contact_id == Contact.id)
         .where(Notification.identification_id == identification_id)
         .order_by(Notification.id)
@@ -277,13 +251,13 @@ def tasks_of(session: Session, identification_id: int) -> list[TaskLine]:
     return [
         TaskLine(
             id=task.id,
-            contact=name,
+            contact=name_for(contact, role),
             channel=CHANNEL_WORDS.get(task.channel, task.channel),
             status=task.status,
             status_words=STATUS_WORDS.get(task.status, task.status),
             overdue=is_overdue(task.status, task.due_on),
         )
-        for task, name in rows
+        for task, contact in rows
     ]
 
 
@@ -349,10 +323,10 @@ class FamilyPhotos:
     history: list[StepView]  # the family's requests, and photos viewed with them
 
 
-def family_photos(app: OpenDVI, task_id: int) -> FamilyPhotos:
+def family_photos(app: OpenDVI, task_id: int, *, role: str) -> FamilyPhotos:
     """Refused until the family has asked to see photos."""
     with app.db.read() as session:
-        view = task_in(session, task_id)
+        view = task_in(session, task_id, role=role)
         history = [s for s in view.steps if s.kind in ("photo_request", "photo_viewed")]
         if not view.photo_requested:
             raise Refused(

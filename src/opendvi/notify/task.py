@@ -5,7 +5,7 @@ template. Each works inside the transaction of the use-case that calls it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from opendvi import audit
 from opendvi.core.notification import ContactFacts, Delivery, why_not_told
 from opendvi.core.roles import Permission
+from opendvi.core.sharing import WITHHELD, WITHHELD_NAME, Shown, shown_to
 from opendvi.db.rows import locked as locked_row
 from opendvi.db.tables import Contact, Identification, MissingPerson, Notification, User
 from opendvi.notify.texts import draft
@@ -54,16 +55,20 @@ class Unreached:
     why: str
 
 
-def unreached(session: Session, report_id: int) -> list[Unreached]:
-    """The report's contacts who may not be told, each with why."""
+def unreached(session: Session, report_id: int, *, role: str) -> list[Unreached]:
+    """The report's contacts who may not be told, each with why, named as a user of
+    ``role`` may see them (core.sharing)."""
     contacts = session.execute(
         select(Contact).where(Contact.missing_person_id == report_id).order_by(Contact.id)
     ).scalars()
     out = []
     for contact in contacts:
-        why = why_not_told(contact_facts(contact))
+        facts, name = contact_facts(contact), contact.name
+        if shown_to(contact.sharing_scope, role) is Shown.WITHHELD:
+            facts, name = replace(facts, name=WITHHELD_NAME), WITHHELD
+        why = why_not_told(facts)
         if why:
-            out.append(Unreached(contact.name, why))
+            out.append(Unreached(name, why))
     return out
 
 

@@ -82,7 +82,7 @@ def send(
             action="notification.sent",
             details={"via": transport.name, "to": contact.email, "where": where},
         )
-        return TaskChange(task_in(session, task.id), where=where)
+        return TaskChange(task_in(session, task.id, role=user.role), where=where)
 
 
 def record_step(
@@ -160,7 +160,7 @@ def record_step(
             action=f"notification.{kind}",
             details={"step": step.id, "outcome": outcome, "note": note.strip()},
         )
-        return TaskChange(task_in(session, task.id))
+        return TaskChange(task_in(session, task.id, role=user.role))
 
 
 def _telling_problems(session: Session, task: Notification, channel: str) -> list[str]:
@@ -177,7 +177,7 @@ def _telling_problems(session: Session, task: Notification, channel: str) -> lis
 def close(app: OpenDVI, task_id: int, *, note: str, username: str) -> TaskChange:
     """Close a task once the family was told (and, usually, acknowledged it)."""
     with app.db.write() as session:
-        caseworker(session, username, "close a notification task")
+        user = caseworker(session, username, "close a notification task")
         task = locked(session, task_id)
         if task.status not in ("carried_out", "acknowledged"):
             raise Refused(f"task {task.id} is {task.status}; close it once the family was told")
@@ -186,7 +186,7 @@ def close(app: OpenDVI, task_id: int, *, note: str, username: str) -> TaskChange
         if note.strip():
             task.note = (task.note + "\n" if task.note else "") + note.strip()
         record_change(session, task, before, actor=username, action="notification.closed")
-        return TaskChange(task_in(session, task.id))
+        return TaskChange(task_in(session, task.id, role=user.role))
 
 
 def mark_alert_seen(app: OpenDVI, step_id: int, *, username: str) -> TaskChange:
@@ -206,4 +206,4 @@ def mark_alert_seen(app: OpenDVI, step_id: int, *, username: str) -> TaskChange:
             about=("notification", step.notification_id),
             details={"step": step.id},
         )
-        return TaskChange(task_in(session, step.notification_id))
+        return TaskChange(task_in(session, step.notification_id, role=user.role))

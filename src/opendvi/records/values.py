@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from opendvi.core.fields import CONTACT_FIELDS
 from opendvi.core.uncertain import DateRange, IntRange
-from opendvi.db.tables import MissingPerson, Photo, Remains
+from opendvi.db.tables import Contact, MissingPerson, Photo, Remains
 
-__all__ = ["range_text", "record_row", "record_values"]
+__all__ = ["contact_columns", "range_text", "record_row", "record_values"]
 
 PhotoEntry = Callable[[Photo], str]
 
@@ -62,18 +63,26 @@ def _missing_row(record: MissingPerson, photo_entry: PhotoEntry | None) -> dict[
         circumstances=record.circumstances,
         last_seen_date=range_text(record.last_seen_earliest, record.last_seen_latest),
         last_seen_place=record.last_seen_place,
-        contact_name=contact.name if contact else "",
-        contact_relationship=contact.relationship_ if contact else "",
-        contact_email=contact.email if contact else "",
-        contact_phone=contact.phone if contact else "",
-        contact_language=contact.language if contact else "",
-        consent_contact=""
-        if contact is None or contact.consent_contact is None
-        else ("yes" if contact.consent_contact else "no"),
-        contact_channels=contact.consent_channels if contact else "",
-        contact_sharing=contact.sharing_scope if contact else "",
     )
+    row.update(contact_columns(contact))
     return row
+
+
+def contact_columns(contact: Contact | None) -> dict[str, str]:
+    """A reporting contact's columns of the import (all empty for none)."""
+    if contact is None:
+        return dict.fromkeys(CONTACT_FIELDS, "")
+    consent = contact.consent_contact
+    return {
+        "contact_name": contact.name,
+        "contact_relationship": contact.relationship_,
+        "contact_email": contact.email,
+        "contact_phone": contact.phone,
+        "contact_language": contact.language,
+        "consent_contact": "" if consent is None else ("yes" if consent else "no"),
+        "contact_channels": contact.consent_channels,
+        "contact_sharing": contact.sharing_scope,
+    }
 
 
 def _remains_row(record: Remains, photo_entry: PhotoEntry | None) -> dict[str, str]:

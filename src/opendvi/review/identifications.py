@@ -143,8 +143,8 @@ def identification_in(session: Session, number: int, *, role: str) -> Identifica
             Candidate.missing_person_id == view["report_id"],
         )
     ).scalar_one_or_none()
-    tasks = tasks_of(session, number)
-    not_told = unreached(session, view["report_id"])
+    tasks = tasks_of(session, number, role=role)
+    not_told = unreached(session, view["report_id"], role=role)
     families = may(role, Permission.READ_FAMILIES)
     return IdentificationDetail(
         **view,

@@ -39,13 +39,18 @@ class NotificationOut(Answer):
 
 
 class ContactOut(Answer):
-    name: str
+    name: str = Field(description="'withheld: the reporter chose not to share' where it is")
     relationship: str
     language: str
     channels: list[str] = Field(description="The ways the contact chose to be reached")
-    email: str
-    phone: str
+    email: str = Field(description="Masked for the auditor (o…@…) unless revealed")
+    phone: str = Field(description="Masked for the auditor (+38 … 12) unless revealed")
     address: str
+    shown: str = Field(description="full, masked or withheld: how much of the contact is shown")
+
+
+class RevealIn(BaseModel):
+    why: str = Field(description="Why you need to see this contact's details (audited)")
 
 
 class ChecklistItemOut(BaseModel):
@@ -158,6 +163,7 @@ def _now(change: TaskChange) -> NotificationDetail:
 @permits(Permission.READ_FAMILIES)
 def api_notifications(
     dvi: DviDep,
+    viewer: ViewerDep,
     paging: PagingDep,
     status: Annotated[
         str, Query(pattern=f"^(|{TASK_STATUS})$", description="Only tasks in this status")
@@ -171,16 +177,30 @@ def api_notifications(
     ] = True,
 ) -> list[NotificationOut]:
     """Notification tasks, the soonest due first (tasks without a due date last)."""
-    found = notify.tasks(dvi, status=status, only_open=only_open, **vars(paging))
+    found = notify.tasks(dvi, role=viewer.role, status=status, only_open=only_open, **vars(paging))
     return [NotificationOut.model_validate(task) for task in found]
 
 
 @router.get("/notifications/{task_id}")
 @permits(Permission.READ_FAMILIES)
-def api_notification(dvi: DviDep, task_id: RowId) -> NotificationDetail:
+def api_notification(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> NotificationDetail:
     """One task: the contact and how to reach them, the report's contacts who are not told
-    and why, the plan, the checklist, the words, and every step."""
-    return NotificationDetail.model_validate(notify.task_view(dvi, task_id))
+    and why, the plan, the checklist, the words, and every step. The auditor sees the
+    contact's e-mail, phone and address masked; none of a contact who chose to share with
+    no one is shown to anyone but those who tell families."""
+    return NotificationDetail.model_validate(notify.task_view(dvi, task_id, role=viewer.role))
+
+
+@router.post("/notifications/{task_id}/contact/reveal")
+@permits(Permission.READ_FAMILIES)
+def api_notification_reveal(
+    dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: RevealIn
+) -> ContactOut:
+    """The task's contact in full, for the reason given (kept in the audit log), in this
+    answer only; refused (409) for a contact who chose to share with no one."""
+    return ContactOut.model_validate(
+        notify.reveal_contact(dvi, task_id, username=viewer.username, why=body.why)
+    )
 
 
 @router.post("/notifications/{task_id}/words")

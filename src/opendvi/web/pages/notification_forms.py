@@ -208,12 +208,30 @@ def close_task(on: TaskFormDep, note: Annotated[str, Form()] = "") -> Response:
     return on.submit("close", change, {"note": note})
 
 
+@router.post("/notifications/{task_id}/reveal")
+@permits(Permission.READ_FAMILIES)
+def reveal_contact(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    task_id: RowId,
+    why: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """The task's page with its contact in full, for the reason given (audited), this once."""
+    try:
+        contact = notify.reveal_contact(dvi, task_id, username=viewer.username, why=why)
+    except REFUSED as problem:
+        kept = {"reveal": {"why": why}}
+        return task_page(request, dvi, viewer, task_id, 422, problem_of("reveal", problem), kept)
+    return task_page(request, dvi, viewer, task_id, revealed=contact)
+
+
 def _photos_page(
     request: Request, dvi: DviDep, viewer: Account, task_id: RowId, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     from opendvi.core.notification import STEP_WORDS
 
-    found = notify.family_photos(dvi, task_id)
+    found = notify.family_photos(dvi, task_id, role=viewer.role)
     history = [
         {"what": STEP_WORDS[step.kind], "on": step.on, "by": step.by, "note": step.note}
         for step in found.history

@@ -2,8 +2,10 @@
 and one task's page with its plan, words, approval, checklist, steps and history.
 
 Families' details are for the staff who work with them (admin, caseworker) and the
-auditor, who reads only. The task's forms are in ``notification_forms``; a refused or
-invalid form comes back (422) with the reason tied to its field and what was typed.
+auditor, who reads only and sees a contact's e-mail, phone and address masked unless they
+give a reason to see them (``notify.reveal_contact``). The task's forms are in
+``notification_forms``; a refused or invalid form comes back (422) with the reason tied to
+its field and what was typed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from opendvi.core.notification import (
 )
 from opendvi.core.roles import Permission
 from opendvi.errors import InputError, NotFound, Refused
-from opendvi.notify import alerts, mark_alert_seen, task_view, tasks, transport_for
+from opendvi.notify import ContactView, alerts, mark_alert_seen, task_view, tasks, transport_for
 from opendvi.notify.queue import STATUS_WORDS, TaskView
 from opendvi.notify.texts import LANGUAGES, direction
 from opendvi.people import Account, staff
@@ -52,6 +54,7 @@ FORM_FIELDS = {
     "close": ("note",),
     "viewed": (),
     "seen": (),
+    "reveal": ("why",),
 }
 
 
@@ -68,7 +71,7 @@ def problem_of(form: str, error: Exception) -> dict[str, str]:
 def _queue(
     request: Request, dvi: DviDep, viewer: Account, show: str, status: int = 200, **extra: Any
 ) -> HTMLResponse:
-    found = tasks(dvi, only_open=show == "open", limit=QUEUE_LIMIT + 1)
+    found = tasks(dvi, role=viewer.role, only_open=show == "open", limit=QUEUE_LIMIT + 1)
     rows = [
         {
             "id": task.id,
@@ -146,12 +149,14 @@ def forms_shown(task: TaskView, can_change: bool) -> dict[str, bool]:
     return {form: can_change and allowed for form, allowed in shown.items()}
 
 
-def _shown(view: TaskView) -> dict[str, Any]:
-    """The task as the page's template names its parts."""
+def _shown(view: TaskView, revealed: ContactView | None) -> dict[str, Any]:
+    """The task as the page's template names its parts; the contact in full where it was
+    revealed for this answer."""
+    contact = revealed or view.contact_details
     return {
         "task": view,
-        "contact": view.contact_details,
-        "chosen": view.contact_details.chosen,
+        "contact": contact,
+        "chosen": contact.chosen,
         "identification": {
             "id": view.identification,
             "status": view.identification_status,
@@ -177,8 +182,8 @@ def _shown(view: TaskView) -> dict[str, Any]:
         "way_words": CHANNEL_WORDS.get(view.channel, view.channel),
         "language_name": LANGUAGES.get(view.language, view.language),
         "direction": direction(view.language or "en"),
-        "consent_words": view.contact_details.consent_words,
-        "why_not_told": view.contact_details.why_not_told,
+        "consent_words": contact.consent_words,
+        "why_not_told": contact.why_not_told,
     }
 
 
@@ -190,17 +195,20 @@ def task_page(
     status: int = 200,
     problem: dict[str, str] | None = None,
     typed: dict[str, Any] | None = None,
+    revealed: ContactView | None = None,
 ) -> HTMLResponse:
-    """The task's page, with a form's problem and what was typed when it came back."""
-    view = task_view(dvi, task_id)
+    """The task's page, with a form's problem and what was typed when it came back, and
+    the contact in full where it was ``revealed`` for this answer."""
+    view = task_view(dvi, task_id, role=viewer.role)
     by_mail = transport_for(dvi.settings).name == "email"
     return render(
         request,
         "notification.html",
         status_code=status,
-        **_shown(view),
+        **_shown(view, revealed),
         staff=staff(dvi, Permission.TELL_FAMILIES),
         show=forms_shown(view, viewer.may(Permission.TELL_FAMILIES)),
+        can_reveal=revealed is None and view.contact_details.shown == "masked",
         # The second person approves: whoever saved the words does not see the button.
         can_approve=view.status == "prepared"
         and view.drafted_by_id is not None
