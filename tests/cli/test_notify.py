@@ -19,7 +19,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Notification, NotificationStep
 from opendvi.errors import InputError, NotFound, Refused
-from tests.factories import identified, users
+from tests.factories import identified, not_entitled, users
 
 SENDER = "team@dvi.example.org"
 
@@ -295,3 +295,23 @@ def test_a_revoked_identification_cancels_the_pending_task(
     assert f"identification {number} (revoked, dna)" in shown
     with pytest.raises(Refused, match="its words and plan are kept as they were used"):
         cli("notify", "redraft", n, "--language", "en", "--by", "case1")
+
+
+def test_a_contact_no_longer_entitled_is_named_and_not_sent_to(
+    dvi: OpenDVI, site: dict[str, Any], cli: Any, tmp_path: Path
+) -> None:
+    n = str(_task(dvi).id)
+    _ok(cli("notify", "plan", n, "--channel", "email", "--assign", "case1,case3",
+            "--by", "case1"))  # fmt: skip
+    _ok(cli("notify", "redraft", n, "--language", "uk", "--by", "case1"))
+    words = tmp_path / "words.txt"
+    words.write_text(_task(dvi).draft, encoding="utf-8")
+    _ok(cli("notify", "words", n, "--file", str(words), "--by", "case1"))
+    _ok(cli("notify", "approve", n, "--by", "case2"))
+    not_entitled(dvi, "Olena Kovalenko")
+    why = "Olena Kovalenko is not among those entitled to be told"
+    assert f"  {why}" in _ok(cli("notify", "show", n))
+    with pytest.raises(Refused, match=why):
+        cli("notify", "send", n, "--by", "case1")
+    assert _task(dvi).status == "approved"
+    assert list((tmp_path / "outbox").glob("*.eml")) == []
