@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import MissingPerson, Remains
 from opendvi.records.intake import save_record
-from tests.factories import tamper, write_csv, write_photo
+from tests.factories import drop_audit_protection, tamper, write_csv, write_photo
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -205,6 +206,23 @@ def test_audit_verify_fails_and_names_the_tampered_event(
     result = cli("audit", "verify")
     assert result.exit_code == 1
     assert "AUDIT LOG BROKEN at event 5" in result.stderr
+
+
+def test_audit_verify_fails_when_the_last_event_is_rewritten_whole(
+    cli: Any, dvi: OpenDVI, tmp_path: Path
+) -> None:
+    cli("demo")
+    drop_audit_protection(dvi)
+    with dvi.db.write() as session:
+        last = session.get(audit.AuditEvent, 8)
+        assert last is not None
+        last.details = {"forged": True}
+        last.hash = audit.link_hash(last)
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert "AUDIT LOG BROKEN at event 8" in result.stderr
+    assert "does not match the chain's head" in result.stderr
+    assert "7 events before it verified" in result.stderr
 
 
 def test_demo_builds_records_once_and_refuses_a_real_database(
