@@ -66,6 +66,9 @@ def test_a_caseworker_reveals_only_for_a_family_who_asked(site: dict[str, Any]) 
     record_step(dvi, task, kind="photo_request", note="she asks", username="caseworker")
     assert reveal(web, site, pm1).status_code == 409  # not for a task: no
     assert reveal(web, site, pm0, task=str(task)).status_code == 409  # not this family's
+    assert reveal(web, site, pm1, task=str(task + 1)).status_code == 409  # not their task
+    auditor = client(site, "auditor")  # the family asked, but never the auditor
+    assert reveal(auditor, site, pm1, task=str(task)).status_code == 409
     shown = reveal(web, site, pm1, task=str(task), back=f"/notifications/{task}/photos")
     assert shown.status_code == 303 and shown.headers["location"] == f"/notifications/{task}/photos"
     with dvi.db.read() as session:
