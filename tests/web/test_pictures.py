@@ -63,6 +63,7 @@ def test_a_caseworker_reveals_only_for_a_family_who_asked(site: dict[str, Any]) 
     approve(dvi, task, username="admin")
     set_checklist(dvi, task, items={"identity": True, "relationship": True}, username="admin")
     record_step(dvi, task, kind="visit", outcome="told", username="caseworker")
+    assert reveal(web, site, pm1, task=str(task)).status_code == 409  # told, not asked
     record_step(dvi, task, kind="photo_request", note="she asks", username="caseworker")
     assert reveal(web, site, pm1).status_code == 409  # not for a task: no
     assert reveal(web, site, pm0, task=str(task)).status_code == 409  # not this family's
