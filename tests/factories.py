@@ -228,6 +228,15 @@ def identified(
     return {"identification": number, "am": f"AM-{n}", "pm": f"PM-{n}"}
 
 
+def not_entitled(dvi: OpenDVI, name: str) -> None:
+    """The contact ``name`` is not among those entitled to be told (a neighbour who reported
+    the person missing, say). Test data: no front end marks a contact so yet."""
+    with dvi.db.write() as session:
+        session.execute(
+            text("UPDATE contacts SET entitled = false WHERE name = :name"), {"name": name}
+        )
+
+
 # -- helpers of the web tests, and of tests that spoil things on purpose --------------------
 
 

@@ -208,13 +208,20 @@ def verify(session: Session, *, batch: int = 5000) -> ChainReport:
     head = session.get(AuditHead, 1)
     if head is None:
         return ChainReport(checked, checked + 1, "the chain head (table audit_head) is missing")
-    if head.last_id != checked or head.last_hash != previous_hash:
+    if head.last_id == checked and head.last_hash != previous_hash:
+        # No event follows the last one to break: the head's hash is what holds it.
+        last = f"event {checked}, the last," if checked else "the empty chain"
+        return ChainReport(
+            max(checked - 1, 0),
+            checked,
+            f"{last} does not match the chain's head (table audit_head): the event or the "
+            "head was changed after it was written",
+        )
+    if head.last_id != checked:
         if head.last_id > checked:
             broken, what = checked + 1, "events at the end were removed"
-        elif head.last_id < checked:
-            broken, what = head.last_id + 1, "events were added without the chain's head"
         else:
-            broken, what = checked, "the chain's head was changed"
+            broken, what = head.last_id + 1, "events were added without the chain's head"
         return ChainReport(
             checked,
             broken,

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import MissingPerson, Remains
 from opendvi.records.intake import save_record
-from tests.factories import tamper, write_csv, write_photo
+from tests.factories import drop_audit_protection, tamper, write_csv, write_photo
 
 # Imports and face edits act as a signed-in user.
 pytestmark = pytest.mark.usefixtures("operator")
@@ -214,6 +215,24 @@ def test_audit_verify_fails_and_names_the_tampered_event(
     result = cli("audit", "verify")
     assert result.exit_code == 1
     assert "AUDIT LOG BROKEN at event 5" in result.stderr
+
+
+def test_audit_verify_fails_when_the_last_event_is_rewritten_whole(
+    cli: Any, dvi: OpenDVI, tmp_path: Path
+) -> None:
+    cli("demo")
+    drop_audit_protection(dvi)
+    with dvi.db.write() as session:
+        n = audit.count(session)  # the operator's account and sign-in, then the demo's
+        last = session.get(audit.AuditEvent, n)
+        assert last is not None
+        last.details = {"forged": True}
+        last.hash = audit.link_hash(last)
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert f"AUDIT LOG BROKEN at event {n}" in result.stderr
+    assert "does not match the chain's head" in result.stderr
+    assert f"{n - 1} events before it verified" in result.stderr
 
 
 def test_demo_builds_records_once_and_refuses_a_real_database(

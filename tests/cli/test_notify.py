@@ -19,7 +19,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Notification, NotificationStep
 from opendvi.errors import InputError, NotFound, Refused
-from tests.factories import identified, login, users
+from tests.factories import identified, login, not_entitled, users
 
 SENDER = "team@dvi.example.org"
 
@@ -324,3 +324,22 @@ def test_a_revoked_identification_cancels_the_pending_task(
     assert f"identification {number} (revoked, dna)" in shown
     with pytest.raises(Refused, match="its words and plan are kept as they were used"):
         cli_as("case1", "notify", "redraft", n, "--language", "en")
+
+
+def test_a_contact_no_longer_entitled_is_named_and_not_sent_to(
+    dvi: OpenDVI, site: dict[str, Any], cli: Any, cli_as: Any, tmp_path: Path
+) -> None:
+    n = str(_task(dvi).id)
+    _ok(cli_as("case1", "notify", "plan", n, "--channel", "email", "--assign", "case1,case3"))
+    _ok(cli_as("case1", "notify", "redraft", n, "--language", "uk"))
+    words = tmp_path / "words.txt"
+    words.write_text(_task(dvi).draft, encoding="utf-8")
+    _ok(cli_as("case1", "notify", "words", n, "--file", str(words)))
+    _ok(cli_as("case2", "notify", "approve", n))
+    not_entitled(dvi, "Olena Kovalenko")
+    why = "Olena Kovalenko is not among those entitled to be told"
+    assert f"  {why}" in _ok(cli("notify", "show", n))
+    with pytest.raises(Refused, match=why):
+        cli_as("case1", "notify", "send", n)
+    assert _task(dvi).status == "approved"
+    assert list((tmp_path / "outbox").glob("*.eml")) == []

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.db.tables import Contact, MissingPerson, Notification, NotificationStep
+from opendvi.db.tables import Contact, MissingPerson, Notification, NotificationStep, Remains
 from opendvi.errors import InputError, Refused
 from opendvi.notify import (
     approve,
@@ -35,7 +35,9 @@ from opendvi.notify import (
 from opendvi.notify.mail import Outbox, Smtp
 from opendvi.records.intake import save_record
 from opendvi.review import revoke_identification
-from tests.factories import OLENA, PETRO, identified, users
+from tests.factories import OLENA, PETRO, identified, not_entitled, users
+
+NOT_ENTITLED = "Olena Kovalenko is not among those entitled to be told"
 
 
 @pytest.fixture
@@ -327,3 +329,44 @@ def test_withdrawn_consent_cancels_the_contacts_pending_task(
     assert "withdrew consent" in after.cancel_reason
     with pytest.raises(Refused):
         approve(dvi, task.id, username="case2")
+
+
+def test_a_contact_not_entitled_to_be_told_gets_no_task_though_they_said_yes(
+    dvi: OpenDVI,
+) -> None:
+    from opendvi.review import confirm_identification, propose_identification
+
+    users(dvi)
+    with dvi.db.write() as session:
+        save_record(session, MissingPerson, actor="test", ref="AM-0", fields={}, contacts=[OLENA])
+        save_record(session, Remains, actor="test", ref="PM-0", fields={})
+    not_entitled(dvi, OLENA.name)
+    number = propose_identification(
+        dvi, ("PM-0", "AM-0"), primary=["dna"], secondary=[], note="", username="rev1"
+    ).number
+    confirm_identification(dvi, number, username="rev2")
+    assert confirm_identification(dvi, number, username="rev3").status == "confirmed"
+    assert _tasks(dvi) == []
+    with dvi.db.read() as session:
+        report = session.execute(select(MissingPerson).where(MissingPerson.ref == "AM-0"))
+        why = {u.contact: u.why for u in unreached(session, report.scalar_one().id)}
+        not_opened = [e for e in audit.recent(session) if e.action == "notification.not_opened"]
+    assert why == {OLENA.name: NOT_ENTITLED}
+    assert len(not_opened) == 1 and NOT_ENTITLED in str(not_opened[0].details)
+
+
+def test_nothing_reaches_a_contact_who_is_no_longer_entitled_to_be_told(
+    dvi: OpenDVI, site: dict[str, Any]
+) -> None:
+    task = _tasks(dvi)[0]
+    _ready(dvi, task.id)
+    set_checklist(dvi, task.id, items={"identity": True, "relationship": True}, username="case1")
+    not_entitled(dvi, OLENA.name)
+    outbox = Outbox(dvi.settings.resolved_outbox_dir())
+    dvi.settings.mail_from = "team@dvi.example.org"
+    with pytest.raises(Refused, match=NOT_ENTITLED):
+        send(dvi, task.id, username="case1", transport=outbox)
+    with pytest.raises(Refused, match=NOT_ENTITLED):
+        record_step(dvi, task.id, kind="visit", outcome="told", username="case1")
+    assert _tasks(dvi)[0].status == "approved"
+    assert list(dvi.settings.resolved_outbox_dir().glob("*.eml")) == []

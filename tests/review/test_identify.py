@@ -69,6 +69,41 @@ def test_an_identification_needs_two_confirmers_other_than_the_proposer(
         confirm_identification(dvi, number, username="paula")
 
 
+def test_the_database_refuses_a_confirmer_who_proposed_or_confirmed_already(
+    dvi: OpenDVI, pair: dict[str, Any]
+) -> None:
+    number = propose_identification(
+        dvi, ("PM-1", "AM-1"), primary=["dna"], secondary=[], note="", username="paula"
+    ).number
+    with dvi.db.read() as session:
+        ids = {name: id_ for name, id_ in session.execute(text("SELECT username, id FROM users"))}
+    paula, quinn, rosa = ids["paula"], ids["quinn"], ids["rosa"]
+    # Whatever code writes it: the proposer as a confirmer, one confirmer twice, or
+    # confirmed without two confirmers.
+    for first, second, status in (
+        (paula, None, "proposed"),
+        (quinn, paula, "proposed"),
+        (quinn, quinn, "proposed"),
+        (quinn, None, "confirmed"),
+    ):
+        with dvi.db.write() as session, pytest.raises(IntegrityError):
+            session.execute(
+                text(
+                    "UPDATE identifications SET confirmed_by_1_id = :first, "
+                    "confirmed_by_2_id = :second, status = :status WHERE id = :number"
+                ),
+                {"first": first, "second": second, "status": status, "number": number},
+            )
+    with dvi.db.write() as session:  # two others confirming is what the database accepts
+        session.execute(
+            text(
+                "UPDATE identifications SET confirmed_by_1_id = :first, "
+                "confirmed_by_2_id = :second, status = 'confirmed' WHERE id = :number"
+            ),
+            {"first": quinn, "second": rosa, "number": number},
+        )
+
+
 def test_a_face_score_alone_can_never_identify(dvi: OpenDVI, pair: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="a face alone") as caught:
         propose_identification(

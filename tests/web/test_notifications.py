@@ -25,7 +25,7 @@ from opendvi.records.intake import save_record
 from opendvi.review import revoke_identification
 from opendvi.web import api_routes, create_app
 from opendvi.web.security import declared_roles
-from tests.factories import PASSWORD, csrf_of, identified, users, write_photo
+from tests.factories import PASSWORD, csrf_of, identified, not_entitled, users, write_photo
 from tests.web.test_accessibility import problems_on
 
 
@@ -340,6 +340,25 @@ def test_an_approved_email_goes_to_the_outbox_from_the_page(site: dict[str, Any]
     assert message["To"] == "olena@example.org" and not message.is_multipart()
     assert "Send the e-mail" not in case1.get(url).text  # never twice
     assert post(case1, f"{url}/send").status_code == 422
+
+
+def test_a_contact_no_longer_entitled_is_named_and_nothing_is_sent_from_the_page(
+    site: dict[str, Any],
+) -> None:
+    dvi, url = site["dvi"], f"/notifications/{site['task']}"
+    case1, case2 = signed_in(site, "case1"), signed_in(site, "case2")
+    post(case1, f"{url}/plan", channel="email", assigned=["case1", "case3"])
+    post(case1, f"{url}/words", subject="Щодо", draft=task_row(site).draft)
+    assert post(case2, f"{url}/approve").status_code == 303
+    dvi.settings.mail_from = "team@dvi.example.org"
+    not_entitled(dvi, "Olena Kovalenko")
+    why = "Olena Kovalenko is not among those entitled to be told"
+    assert why in case1.get(f"/identifications/{site['identification']}").text
+    assert why in case1.get(url).text
+    refused = post(case1, f"{url}/send")
+    assert refused.status_code == 422 and why in alert_text(refused.text)
+    assert task_row(site).status == "approved"
+    assert list(dvi.settings.resolved_outbox_dir().glob("*.eml")) == []
 
 
 def test_alerts_after_a_revocation_are_listed_and_marked_seen(site: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Role
-from opendvi.db.tables import AuditEvent
+from opendvi.db.tables import AuditEvent, Face
 from tests.factories import build_site, client, csrf_of, sharpness
 
 
@@ -63,9 +63,13 @@ def test_a_caseworker_reveals_only_for_a_family_who_asked(site: dict[str, Any]) 
     approve(dvi, task, username="admin")
     set_checklist(dvi, task, items={"identity": True, "relationship": True}, username="admin")
     record_step(dvi, task, kind="visit", outcome="told", username="caseworker")
+    assert reveal(web, site, pm1, task=str(task)).status_code == 409  # told, not asked
     record_step(dvi, task, kind="photo_request", note="she asks", username="caseworker")
     assert reveal(web, site, pm1).status_code == 409  # not for a task: no
     assert reveal(web, site, pm0, task=str(task)).status_code == 409  # not this family's
+    assert reveal(web, site, pm1, task=str(task + 1)).status_code == 409  # not their task
+    auditor = client(site, "auditor")  # the family asked, but never the auditor
+    assert reveal(auditor, site, pm1, task=str(task)).status_code == 409
     shown = reveal(web, site, pm1, task=str(task), back=f"/notifications/{task}/photos")
     assert shown.status_code == 303 and shown.headers["location"] == f"/notifications/{task}/photos"
     with dvi.db.read() as session:
@@ -73,3 +77,24 @@ def test_a_caseworker_reveals_only_for_a_family_who_asked(site: dict[str, Any]) 
             select(AuditEvent).where(AuditEvent.action == "photo.revealed")
         ).scalar_one()
     assert (event.actor, event.entity_id, event.details["task"]) == ("caseworker", pm1, task)
+
+
+def test_revealing_one_photo_leaves_every_other_post_mortem_photo_blurred(
+    site: dict[str, Any],
+) -> None:
+    ids, web = site["ids"], client(site, "reviewer")
+    pm0, pm1 = ids["pm0-photo"], ids["pm1-photo"]
+    with site["dvi"].db.read() as session:
+        pm1_face = session.execute(select(Face.id).where(Face.photo_id == pm1)).scalar_one()
+    before = {
+        url: sharpness(web.get(url).content)
+        for url in (f"/photos/{pm1}.jpg", f"/faces/{pm1_face}.jpg", f"/photos/{pm0}.jpg")
+    }
+    assert reveal(web, site, pm0, back="/records/remains/PM-0").status_code == 303
+    assert sharpness(web.get(f"/photos/{pm0}.jpg").content) > 2 * before[f"/photos/{pm0}.jpg"]
+    for url in (f"/photos/{pm1}.jpg", f"/faces/{pm1_face}.jpg"):
+        assert sharpness(web.get(url).content) == pytest.approx(before[url]), url
+    shown, other = web.get("/records/remains/PM-0").text, web.get("/records/remains/PM-1").text
+    assert f'action="/photos/{pm0}/reveal' not in shown and ", revealed" in shown
+    assert f'action="/photos/{pm1}/reveal' in other
+    assert ", revealed" not in other and ", blurred" in other
