@@ -29,6 +29,7 @@ from opendvi.core.fields import (
 )
 from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
 from opendvi.errors import InputError, OpenDVIError
+from opendvi.infra.leftovers import clear_partial_writes
 from opendvi.records.intake import save_parsed
 from opendvi.records.photos import StoredPhoto, known_photo, store_photo
 
@@ -265,7 +266,9 @@ def import_rows(
     actor: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import rows already read (line number, values by column) from ``source``."""
+    """Import rows already read (line number, values by column) from ``source``; first, the
+    partial photo files a killed run left in the photo store are deleted."""
+    clear_partial_writes(app.media.root)
     known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
     parse = parse_missing_person if kind == "missing" else parse_remains
     report = ImportReport(str(source), rows=len(rows))

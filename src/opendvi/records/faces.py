@@ -36,6 +36,7 @@ from opendvi.faces import (
 )
 from opendvi.infra.images import served_copy
 from opendvi.infra.jobs import queue_photo_owner
+from opendvi.infra.lifeline import die_with_parent
 from opendvi.people.accounts import acting_user, local_operator
 from opendvi.settings import Settings
 
@@ -74,6 +75,8 @@ class _Done:
 
 
 def _init_worker(settings: dict[str, Any], parent: int | None = None) -> None:
+    if parent is not None:
+        die_with_parent(parent)
     loaded = Settings(**settings)
     _worker.update(backend=open_backend(loaded), settings=loaded)
 
@@ -220,7 +223,7 @@ def detect_faces(
 
     The photos are worked on in worker processes (``workers``; with one, in this process,
     unless ``apart``: a server's background worker keeps its image work out of the process
-    that answers requests).
+    that answers requests). Each worker dies with this process (``infra.lifeline``).
     """
     with app.db.read() as session:
         query = select(Photo.id, Photo.sha256, Photo.served_sha256, Photo.original_name).where(
