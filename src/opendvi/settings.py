@@ -49,10 +49,12 @@ class Settings(BaseSettings):
         "Default: found on PATH.",
     )
     max_image_pixels: int = Field(
-        default=80_000_000,
+        default=50_000_000,
         ge=1,
         description="Largest photo accepted, in pixels (width × height), checked from the file "
-        "header before decoding so a decompression bomb is refused without using memory.",
+        "header before decoding so a decompression bomb is refused without using memory. "
+        "The default takes a 48- or 50-megapixel phone or camera photo; a PNG or TIFF this "
+        "large takes a few seconds of the background worker to decode.",
     )
     max_photo_bytes: int = Field(
         default=64 * 1024 * 1024,
@@ -201,6 +203,14 @@ class Settings(BaseSettings):
         le=200,
         description="Requests each web server process works on at once (the rest wait their "
         "turn). On the embedded database a few are fastest; raise it for a remote database.",
+    )
+    face_time_budget_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds face detection may spend on one photo (decoding included) before "
+        "it stops searching further angles; a photo with no face found by then is marked to "
+        "have its face boxed by hand.",
     )
     workers: int | None = Field(
         default=None,

@@ -106,10 +106,12 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the web application on the configured database."""
+    from opendvi.infra.leftovers import start_server_clean
     from opendvi.infra.worker import Worker
     from opendvi.people import ensure_admin
 
     with opened() as dvi:
+        start_server_clean(dvi.settings.data_dir, dvi.media.root)
         created = ensure_admin(dvi, actor="serve")
         if created is not None:
             typer.echo(

@@ -6,13 +6,15 @@ staff boxed by hand where the detector found none.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from opendvi.errors import PhotoError
 from opendvi.faces.quality import assess
 from opendvi.faces.rotation import rotate, search
 from opendvi.faces.types import Detection, FaceBackend, FoundFace, PhotoFaces
-from opendvi.infra.images import decode_rgb
+from opendvi.infra.images import decode_bounded
 
 __all__ = ["analyse", "load_image", "manual_face"]
 
@@ -21,15 +23,13 @@ DETECT_MAX_SIDE = 1280
 
 
 def load_image(
-    data: bytes, *, name: str = "photo", max_pixels: int = 80_000_000
+    data: bytes, *, name: str = "photo", max_pixels: int = 40_000_000
 ) -> tuple[np.ndarray, float]:
     """The photo as an upright (EXIF applied) 8-bit RGB array at most DETECT_MAX_SIDE wide,
-    and the factor from its coordinates to the photo's own (1.0 when not reduced)."""
-    image = decode_rgb(data, name=name, max_pixels=max_pixels)
-    longest = max(image.size)
-    if longest > DETECT_MAX_SIDE:
-        image.thumbnail((DETECT_MAX_SIDE, DETECT_MAX_SIDE))
-    return np.ascontiguousarray(np.asarray(image)), longest / max(image.size)
+    and the factor from its coordinates to the photo's own (1.0 when not reduced); the
+    original is never decoded whole at its own size when it is larger (``decode_bounded``)."""
+    image, scale = decode_bounded(data, name=name, max_pixels=max_pixels, max_side=DETECT_MAX_SIDE)
+    return np.ascontiguousarray(np.asarray(image)), scale
 
 
 def _face(
@@ -61,18 +61,34 @@ def _face(
 
 
 def analyse(
-    data: bytes, backend: FaceBackend, *, name: str = "photo", max_pixels: int = 80_000_000
+    data: bytes,
+    backend: FaceBackend,
+    *,
+    name: str = "photo",
+    max_pixels: int = 40_000_000,
+    budget_s: float | None = None,
 ) -> PhotoFaces:
     """Every face in the photo, found at whatever angle it lies; never raises: a photo that
-    cannot be read or analysed is an ``error`` result with the reason."""
+    cannot be read or analysed is an ``error`` result with the reason.
+
+    With ``budget_s``, the search stops at the first angle tried after that many seconds
+    (decoding included) and keeps what it found by then; a photo with no face found by then
+    is ``no_face``, to be boxed by hand, and its note says the search was cut short.
+    """
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     try:
         image, scale = load_image(data, name=name, max_pixels=max_pixels)
-        found, tried = search(image, backend)
+        found, tried = search(image, backend, deadline=deadline)
+        stopped = deadline is not None and time.monotonic() >= deadline
         if found is None:
+            why = (
+                f"face detection stopped after {budget_s:g} s (setting "
+                f"OPENDVI_FACE_TIME_BUDGET_S) with no face found at {len(set(tried))} angles"
+                if stopped
+                else f"no face found at {len(set(tried))} angles"
+            )
             return PhotoFaces(
-                "no_face",
-                f"no face found at {len(set(tried))} angles; box the face by hand if there is one",
-                angles_tried=tried,
+                "no_face", f"{why}; box the face by hand if there is one", angles_tried=tried
             )
         faces = [
             _face(backend, found.image, detection, found.angle, manual=False, scale=scale)
@@ -91,7 +107,7 @@ def manual_face(
     box: tuple[float, float, float, float],
     *,
     rotation_deg: float = 0.0,
-    max_pixels: int = 80_000_000,
+    max_pixels: int = 40_000_000,
 ) -> FoundFace:
     """Embed the face inside ``box``: x, y, w, h in the photo's own pixels, the photo turned
     by ``rotation_deg``."""

@@ -15,6 +15,7 @@ when a confident upright face ended the search.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -73,9 +74,15 @@ def rotate(rgb: np.ndarray, angle: float) -> np.ndarray:
 
 
 def _tries(
-    rgb: np.ndarray, backend: FaceBackend, angles: tuple[float, ...], thorough: bool
+    rgb: np.ndarray,
+    backend: FaceBackend,
+    angles: tuple[float, ...],
+    thorough: bool,
+    deadline: float | None,
 ) -> Iterator[Found]:
     for angle in angles:
+        if deadline is not None and time.monotonic() >= deadline:
+            return
         turned = rotate(rgb, angle)
         yield Found(angle, turned, backend.detect(turned, thorough=thorough))
 
@@ -85,12 +92,15 @@ STAGES = ((QUARTERS[:1], False), (QUARTERS[1:], False), (BETWEEN, False), (QUART
 ALL_QUARTERS_FIRST = ((QUARTERS, False), (BETWEEN, False), (QUARTERS, True))
 
 
-def search(rgb: np.ndarray, backend: FaceBackend) -> tuple[Found | None, list[float]]:
+def search(
+    rgb: np.ndarray, backend: FaceBackend, *, deadline: float | None = None
+) -> tuple[Found | None, list[float]]:
     """The angle whose faces are found most confidently, and every angle tried.
 
     Upright first; a confident face there ends the search. Otherwise the quarter turns; if
     nothing at all is found yet, the angles in between; and last, the backend's slow,
-    thorough detector at the quarter turns.
+    thorough detector at the quarter turns. No angle is begun after ``deadline`` (a
+    ``time.monotonic()`` value): each try is bounded, since the image is (``load_image``).
     """
     confident = getattr(backend, "confident", CONFIDENT)
     stages = ALL_QUARTERS_FIRST if getattr(backend, "sees_turned_faces", False) else STAGES
@@ -98,7 +108,8 @@ def search(rgb: np.ndarray, backend: FaceBackend) -> tuple[Found | None, list[fl
     best: Found | None = None
     sideways: Found | None = None  # faces found, but never upright: better than nothing
     for number, (angles, thorough) in enumerate(stages):
-        for found in _tries(rgb, backend, angles, thorough):
+        # The first stage (upright) is always tried, however long decoding took.
+        for found in _tries(rgb, backend, angles, thorough, deadline if tried else None):
             tried.append(found.angle)
             if found.detections and sideways is None:
                 sideways = found

@@ -6,6 +6,7 @@ whole or not at all."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
 import tempfile
@@ -43,10 +44,13 @@ def write_private(path: Path, data: bytes) -> None:
     descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
         with os.fdopen(descriptor, "wb") as handle:
+            # Locked until renamed, so that no start-up clean-up takes it for the leftover
+            # of a killed process (infra.leftovers).
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(partial, path)
+            os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise

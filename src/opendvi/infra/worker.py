@@ -1,6 +1,10 @@
 """The in-process worker of the embedded set-up: while the web application serves, it finds
 the faces in newly uploaded photos and runs the queued matching, so a record saved in a form
-gets its faces and candidates without anyone running a command."""
+gets its faces and candidates without anyone running a command.
+
+The photos' image work (decoding, the served copy, detection) runs in a worker process of
+its own, started for each round that has photos and ended with it, so no request waits on
+it and its memory is given back; this thread only waits for the results and saves them."""
 
 from __future__ import annotations
 
@@ -36,11 +40,12 @@ class Worker:
         self._thread.join(timeout=30)
 
     def run_once(self) -> WorkDone:
-        """Faces of photos still waiting (in this process), then the queued matching."""
+        """Photos still waiting (decoded and their faces found in a worker process), then
+        the queued matching."""
         from opendvi.matching import run_matching
         from opendvi.records.faces import detect_faces
 
-        photos = detect_faces(self.app, actor="worker", workers=1).photos
+        photos = detect_faces(self.app, actor="worker", workers=1, apart=True).photos
         records = run_matching(self.app, actor="worker").records
         return WorkDone(photos, records)
 

@@ -30,6 +30,7 @@ from opendvi.core.fields import (
 from opendvi.core.roles import Permission
 from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
 from opendvi.errors import InputError, OpenDVIError
+from opendvi.infra.leftovers import clear_partial_writes
 from opendvi.people.accounts import check_if_user
 from opendvi.records.intake import save_parsed
 from opendvi.records.photos import StoredPhoto, known_photo, store_photo
@@ -268,11 +269,13 @@ def import_rows(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import rows already read (line number, values by column) from ``source``, by
-    ``actor``: a user who may import this kind of record (or a service account)."""
+    ``actor``: a user who may import this kind of record (or a service account). First, the
+    partial photo files a killed run left in the photo store are deleted."""
     permission = Permission.IMPORT_REPORTS if kind == "missing" else Permission.IMPORT_REMAINS
     what = "missing-person reports" if kind == "missing" else "remains records"
     with app.db.read() as session:
         check_if_user(session, actor, permission, doing=f"import {what}")
+    clear_partial_writes(app.media.root)
     known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
     parse = parse_missing_person if kind == "missing" else parse_remains
     report = ImportReport(str(source), rows=len(rows))

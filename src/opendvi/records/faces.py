@@ -9,6 +9,7 @@ flight and the next run picks up what is still pending.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -23,9 +24,19 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission
 from opendvi.db.tables import Face, Photo
-from opendvi.errors import NotFound
-from opendvi.faces import FaceBackend, FoundFace, PhotoFaces, find_faces, manual_face, open_backend
+from opendvi.errors import NotFound, PhotoError
+from opendvi.faces import (
+    FaceBackend,
+    FoundFace,
+    PhotoFaces,
+    find_faces,
+    manual_face,
+    model_identity,
+    open_backend,
+)
+from opendvi.infra.images import served_copy
 from opendvi.infra.jobs import queue_photo_owner
+from opendvi.infra.lifeline import die_with_parent
 from opendvi.people.accounts import check_if_user
 from opendvi.settings import Settings
 
@@ -45,45 +56,76 @@ class DetectionReport:
 
 # -- worker side ---------------------------------------------------------------------------
 
-_worker_backend: FaceBackend | None = None
-_worker_max_pixels = 0
+_worker: dict[str, Any] = {}
 
 
-def _init_worker(settings: dict[str, Any]) -> None:
-    global _worker_backend, _worker_max_pixels
+@dataclass(frozen=True)
+class _Job:
+    sha256: str
+    path: str
+    name: str  # the photo's own file name, for what is said about it
+    needs_served: bool  # sent from a form: decoded and given its served copy here first
+
+
+@dataclass(frozen=True)
+class _Done:
+    sha256: str
+    faces: PhotoFaces
+    served: bytes | None = None  # the served copy made for a photo sent from a form
+
+
+def _init_worker(settings: dict[str, Any], parent: int | None = None) -> None:
+    if parent is not None:
+        die_with_parent(parent)
     loaded = Settings(**settings)
-    _worker_backend = open_backend(loaded)
-    _worker_max_pixels = loaded.max_image_pixels
+    _worker.update(backend=open_backend(loaded), settings=loaded)
 
 
-def _analyse_file(job: tuple[str, str]) -> tuple[str, PhotoFaces]:
-    sha256, path = job
-    assert _worker_backend is not None
+def _analyse_file(job: _Job) -> _Done:
+    backend: FaceBackend = _worker["backend"]
+    settings: Settings = _worker["settings"]
     try:
-        data = Path(path).read_bytes()
+        data = Path(job.path).read_bytes()
     except OSError as exc:
-        return sha256, PhotoFaces("error", f"the stored photo cannot be read: {exc.strerror}")
-    return sha256, find_faces(data, _worker_backend, name=path, max_pixels=_worker_max_pixels)
+        unread = f"{job.name}: the stored photo cannot be read ({exc.strerror})"
+        return _Done(job.sha256, PhotoFaces("error", unread))
+    served = None
+    if job.needs_served:
+        try:
+            served = served_copy(
+                data,
+                name=job.name,
+                max_pixels=settings.max_image_pixels,
+                max_side=settings.served_max_side,
+            )
+        except PhotoError as exc:
+            return _Done(job.sha256, PhotoFaces("error", str(exc)))
+    faces = find_faces(
+        data,
+        backend,
+        name=job.name,
+        max_pixels=settings.max_image_pixels,
+        budget_s=settings.face_time_budget_s,
+    )
+    return _Done(job.sha256, faces, served)
 
 
-def _results(
-    jobs: list[tuple[str, str]], settings: Settings, workers: int
-) -> Iterator[tuple[str, PhotoFaces]]:
+def _results(jobs: list[_Job], settings: Settings, workers: int, *, apart: bool) -> Iterator[_Done]:
     config = settings.model_dump()
-    if workers <= 1 or len(jobs) <= 1:
+    if not apart and (workers <= 1 or len(jobs) <= 1):
         _init_worker(config)
         yield from map(_analyse_file, jobs)
         return
     # spawn, not fork: the parent holds database connections and a progress thread.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)),
+        max_workers=max(1, min(workers, len(jobs))),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(config,),
+        initargs=(config, os.getpid()),
     ) as pool:
         try:
-            yield from pool.map(_analyse_file, jobs, chunksize=2)
+            yield from pool.map(_analyse_file, jobs, chunksize=1 if apart else 2)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -92,7 +134,7 @@ def _results(
 # -- saving ---------------------------------------------------------------------------------
 
 
-def _face_row(found: FoundFace, backend: FaceBackend, *, subject: bool) -> Face:
+def _face_row(found: FoundFace, model: tuple[str, str], *, subject: bool) -> Face:
     x, y, w, h = found.box
     return Face(
         box_x=x,
@@ -108,8 +150,8 @@ def _face_row(found: FoundFace, backend: FaceBackend, *, subject: bool) -> Face:
         unusable_reason=found.unusable_reason,
         manual=found.manual,
         is_subject=subject,
-        model_name=backend.name,
-        model_version=backend.version,
+        model_name=model[0],
+        model_version=model[1],
         embedding=np.asarray(found.embedding, dtype=np.float32).tobytes(),
         embedding_dim=int(found.embedding.size),
     )
@@ -136,18 +178,14 @@ class FaceChange:
 
 
 def _save_result(
-    session: Session, photo: Photo, result: PhotoFaces, backend: FaceBackend, actor: str
+    session: Session, photo: Photo, result: PhotoFaces, model: tuple[str, str], actor: str
 ) -> None:
     before = {"status": photo.detection_status, "faces": len(photo.faces)}
-    photo.faces = [
-        f
-        for f in photo.faces
-        if f.manual or (f.model_name, f.model_version) != (backend.name, backend.version)
-    ]
+    photo.faces = [f for f in photo.faces if f.manual or (f.model_name, f.model_version) != model]
     # A single usable face is the person, unless someone already chose or boxed one.
     automatic = len(result.faces) == 1 and not any(f.is_subject for f in photo.faces)
     for found in result.faces:
-        photo.faces.append(_face_row(found, backend, subject=automatic and found.usable))
+        photo.faces.append(_face_row(found, model, subject=automatic and found.usable))
     photo.detection_status = result.status
     photo.detection_note = result.note
     session.flush()
@@ -164,7 +202,7 @@ def _save_result(
             "faces": len(result.faces),
             "usable": sum(f.usable for f in result.faces),
             "rotation_deg": result.faces[0].rotation_deg if result.faces else None,
-            "model": f"{backend.name} {backend.version}",
+            "model": f"{model[0]} {model[1]}",
             "note": result.note,
         },
     )
@@ -177,42 +215,64 @@ def detect_faces(
     actor: str,
     workers: int | None = None,
     redo: bool = False,
+    apart: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> DetectionReport:
-    """Find and embed the faces of every photo still pending (every photo with ``redo``)."""
-    backend = open_backend(app.settings)
+    """Find and embed the faces of every photo still pending (every photo with ``redo``);
+    a photo sent from a form is first decoded whole and given its served copy.
+
+    The photos are worked on in worker processes (``workers``; with one, in this process,
+    unless ``apart``: a server's background worker keeps its image work out of the process
+    that answers requests). Each worker dies with this process (``infra.lifeline``).
+    """
     with app.db.read() as session:
-        query = select(Photo.id, Photo.sha256).where(Photo.withdrawn_at.is_(None))
+        query = select(Photo.id, Photo.sha256, Photo.served_sha256, Photo.original_name).where(
+            Photo.withdrawn_at.is_(None)
+        )
         if not redo:
             query = query.where(Photo.detection_status == "pending")
         rows = session.execute(query.order_by(Photo.id)).all()
     by_sha: dict[str, list[int]] = {}
-    for photo_id, sha256 in rows:
+    unserved: set[str] = set()
+    names: dict[str, str] = {}
+    for photo_id, sha256, served, name in rows:
         by_sha.setdefault(sha256, []).append(photo_id)
-    jobs = [(sha, str(app.media.path(sha))) for sha in by_sha]
+        names.setdefault(sha256, name or f"photo {photo_id}")
+        if not served:
+            unserved.add(sha256)
+    jobs = [_Job(sha, str(app.media.path(sha)), names[sha], sha in unserved) for sha in by_sha]
     report = DetectionReport()
-    batch: list[tuple[str, PhotoFaces]] = []
+    if not jobs:
+        return report
+    # The model's name and version, as stored on each face; in this process the model
+    # itself is loaded only when the work is done here.
+    model = model_identity(app.settings)
+    batch: list[_Done] = []
 
     def flush() -> None:
         saved = []
+        # Served copies on disk before the transaction that refers to them (infra.media).
+        served = {d.sha256: app.media.put(d.served) for d in batch if d.served is not None}
         with app.db.write() as session:
-            for sha, result in batch:
-                for photo_id in by_sha[sha]:
+            for done in batch:
+                for photo_id in by_sha[done.sha256]:
                     photo = session.get(Photo, photo_id)
                     if photo is not None:
-                        _save_result(session, photo, result, backend, actor)
-                        saved.append(result)
+                        if done.sha256 in served and not photo.served_sha256:
+                            photo.served_sha256 = served[done.sha256]
+                        _save_result(session, photo, done.faces, model, actor)
+                        saved.append(done.faces)
         for result in saved:  # counted once committed
             _count(report, result)
         batch.clear()
 
-    results = _results(jobs, app.settings, workers or app.settings.resolved_workers())
-    for done, (sha, result) in enumerate(results, start=1):
-        batch.append((sha, result))
-        if len(batch) >= BATCH:
+    count = workers or app.settings.resolved_workers()
+    for number, done in enumerate(_results(jobs, app.settings, count, apart=apart), start=1):
+        batch.append(done)
+        if len(batch) >= BATCH or apart:
             flush()
         if progress:
-            progress(done, len(jobs))
+            progress(number, len(jobs))
     if batch:
         flush()
     return report
@@ -257,7 +317,8 @@ def add_manual_face(
             rotation_deg=rotation_deg,
             max_pixels=app.settings.max_image_pixels,
         )
-        face = _face_row(found, backend, subject=not any(f.is_subject for f in photo.faces))
+        model = (backend.name, backend.version)
+        face = _face_row(found, model, subject=not any(f.is_subject for f in photo.faces))
         photo.faces.append(face)
         photo.detection_status = "done"
         audit.record(

@@ -42,7 +42,12 @@ from opendvi.errors import FormProblems, NotFound, PhotoError
 from opendvi.infra.jobs import Side, queue_match
 from opendvi.people.accounts import acting_user
 from opendvi.records.erasure import Erased, erase_photo, forget_pairs, remove_unused
-from opendvi.records.photos import StoredPhoto, current_photos, keep_photo
+from opendvi.records.photos import (
+    StoredPhoto,
+    accept_photo,
+    current_photos,
+    known_photo,
+)
 
 __all__ = [
     "KINDS",
@@ -357,11 +362,18 @@ def _ref_taken(app: OpenDVI, kind: Kind, ref: str) -> bool:
 
 
 def _keep(app: OpenDVI, uploads: Sequence[Upload], problems: dict[str, str]) -> list[StoredPhoto]:
+    """Each photo checked from its header and kept; the background worker decodes it."""
     stored = []
     for upload in uploads:
         try:
             stored.append(
-                keep_photo(upload.data, name=upload.name, media=app.media, settings=app.settings)
+                accept_photo(
+                    upload.data,
+                    name=upload.name,
+                    media=app.media,
+                    settings=app.settings,
+                    known=lambda sha: known_photo(app, sha),
+                )
             )
         except PhotoError as exc:
             problems["photos"] = str(exc)

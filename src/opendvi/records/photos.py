@@ -1,15 +1,22 @@
 """Photos of records: checked and kept in the photo store before the record that holds them
 is saved, and read back for the pages (the served copy of a photo, a face cut out of its
-photo), each said to be post-mortem or not so that a body is never shown unasked."""
+photo), each said to be post-mortem or not so that a body is never shown unasked.
+
+An import checks each photo whole and makes its served copy at once (``store_photo``); a
+photo sent from a form is only checked from its header and kept (``accept_photo``), so the
+request returns at once: the background worker decodes it, makes its served copy and finds
+its faces (``records.faces``), and until then the pages say it is being processed."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +35,7 @@ from opendvi.db.tables import (
     Remains,
 )
 from opendvi.errors import NotFound, PhotoError, Refused
-from opendvi.infra.images import decode_rgb, inspect_image, served_copy
+from opendvi.infra.images import check_header, inspect_image, served_copy
 from opendvi.infra.media import MediaStore, sha256_hex
 from opendvi.people.accounts import acting_user
 from opendvi.people.sessions import remember_revealed
@@ -38,6 +45,7 @@ __all__ = [
     "FacePicture",
     "PhotoFile",
     "StoredPhoto",
+    "accept_photo",
     "current_photos",
     "face_picture",
     "keep_photo",
@@ -133,7 +141,7 @@ def keep_photo(
     _check_size(name, len(data), settings)
     original_name = original_name or name
     previous = known(sha256_hex(data)) if known else None
-    if previous is not None and media.path(previous.served_sha256).exists():
+    if previous is not None and _reusable(previous, media):
         media.put(data)
         return replace(previous, original_name=original_name, taken=taken)
     info = inspect_image(data, name=name, max_pixels=settings.max_image_pixels)
@@ -149,6 +157,41 @@ def keep_photo(
         width=info.width,
         height=info.height,
         taken=taken,
+    )
+
+
+def _reusable(previous: StoredPhoto, media: MediaStore) -> bool:
+    """Whether a photo stored before under the same hash has its served copy on disk."""
+    return bool(previous.served_sha256) and media.path(previous.served_sha256).exists()
+
+
+def accept_photo(
+    data: bytes,
+    *,
+    name: str,
+    media: MediaStore,
+    settings: Settings,
+    original_name: str | None = None,
+    known: Callable[[str], StoredPhoto | None] | None = None,
+) -> StoredPhoto:
+    """Check a photo's bytes from its header (format, size, pixel limit) and keep them,
+    without decoding a pixel; its served copy is made later (``served_sha256`` empty until
+    then), by the face detection that the photo waits for."""
+    _check_size(name, len(data), settings)
+    original_name = original_name or name
+    previous = known(sha256_hex(data)) if known else None
+    if previous is not None and _reusable(previous, media):
+        media.put(data)
+        return replace(previous, original_name=original_name, taken=None)
+    info = check_header(data, name=name, max_pixels=settings.max_image_pixels)
+    return StoredPhoto(
+        sha256=media.put(data),
+        served_sha256="",
+        original_name=original_name,
+        media_type=info.media_type,
+        byte_size=len(data),
+        width=info.width,
+        height=info.height,
     )
 
 
@@ -196,6 +239,15 @@ def _active_photo(session: Session, photo_id: int) -> Photo:
     if photo is None or photo.withdrawn_at is not None:
         raise NotFound(f"there is no photo {photo_id}")
     return photo
+
+
+def _served(photo: Photo) -> str:
+    """The photo's served copy, or NotFound while the background worker has not made it."""
+    if photo.served_sha256:
+        return photo.served_sha256
+    if photo.detection_status == "error":
+        raise NotFound(f"photo {photo.id} could not be read: {photo.detection_note}")
+    raise NotFound(f"photo {photo.id} is still being processed; reload the page in a moment")
 
 
 def reveal(
@@ -262,21 +314,29 @@ def photo_file(app: OpenDVI, photo_id: int) -> PhotoFile:
     """The photo as the pages show it (404 for a photo withdrawn or never stored)."""
     with app.db.read() as session:
         photo = _active_photo(session, photo_id)
-        sha, post_mortem = photo.served_sha256, photo.remains_id is not None
+        sha, post_mortem = _served(photo), photo.remains_id is not None
     return PhotoFile(photo_id, app.media.get(sha), post_mortem)
 
 
 def face_picture(app: OpenDVI, face_id: int) -> FacePicture:
-    """The original photo of a face, decoded, with where the face is."""
+    """A face's photo as the pages show it (its served copy, already upright and small, so
+    a page never decodes an original), with where the face is in it."""
     with app.db.read() as session:
         face = session.get(Face, face_id)
         if face is None:
             raise NotFound(f"there is no face {face_id}")
         photo = face.photo
+        sha, longest = _served(photo), max(photo.width, photo.height)
         box = (face.box_x, face.box_y, face.box_w, face.box_h)
-        turn, sha, name = face.rotation_deg, photo.sha256, photo.original_name
-        photo_id, post_mortem = photo.id, photo.remains_id is not None
-    rgb = np.asarray(
-        decode_rgb(app.media.get(sha), name=name, max_pixels=app.settings.max_image_pixels)
+        turn, photo_id, post_mortem = face.rotation_deg, photo.id, photo.remains_id is not None
+    image = Image.open(io.BytesIO(app.media.get(sha))).convert("RGB")
+    # The box is in the original's pixels (turned); the served copy is the same picture
+    # scaled down, so the box scales with it.
+    scale = max(image.size) / longest if longest else 1.0
+    small = (
+        round(box[0] * scale),
+        round(box[1] * scale),
+        max(1, round(box[2] * scale)),
+        max(1, round(box[3] * scale)),
     )
-    return FacePicture(photo_id, rgb, turn, box, post_mortem)
+    return FacePicture(photo_id, np.asarray(image), turn, small, post_mortem)

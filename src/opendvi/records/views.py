@@ -111,11 +111,13 @@ class PhotoView:
     width: int
     height: int
     faces: list[FaceView]
+    ready: bool  # its served copy made: False while the background worker has not read it
 
     @classmethod
     def of(cls, photo: Photo) -> PhotoView:
         faces = [FaceView.of(face) for face in photo.faces]
-        return view_of(cls, photo, name=photo.original_name, faces=faces)
+        ready = bool(photo.served_sha256)
+        return view_of(cls, photo, name=photo.original_name, faces=faces, ready=ready)
 
     @staticmethod
     def of_record(record: MissingPerson | Remains) -> list[PhotoView]:

@@ -59,6 +59,10 @@ class PhotoOut(Answer):
     width: int
     height: int
     faces: list[FaceOut]
+    ready: bool = Field(
+        description="Its served copy is made; false while the background worker has not yet "
+        "read a photo sent from a form"
+    )
 
 
 class RecordCandidateOut(Answer):

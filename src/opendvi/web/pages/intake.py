@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from opendvi.core.fields import form_fields
 from opendvi.core.roles import Permission
@@ -91,13 +92,22 @@ async def _save(
     uploads = [Upload(Path(u.filename).name, await u.read()) for u in (photos or []) if u.filename]
     if editing is not None:
         values["ref"] = editing  # the reference names the record; it is not changed here
+    # The use-case reads and writes files and the database: off the event loop, in the
+    # thread pool, so other requests go on while it runs.
     try:
         if editing is None:
-            saved = add_record(
-                dvi, kind=kind, values=values, photos=uploads, actor=viewer.username, source=WEB
+            saved = await run_in_threadpool(
+                add_record,
+                dvi,
+                kind=kind,
+                values=values,
+                photos=uploads,
+                actor=viewer.username,
+                source=WEB,
             )
         else:
-            saved = change_record(
+            saved = await run_in_threadpool(
+                change_record,
                 dvi,
                 kind=kind,
                 ref=editing,
