@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+import pytest
+
 from opendvi.app import OpenDVI
 from opendvi.infra.private import write_private
 from tests.factories import write_csv
