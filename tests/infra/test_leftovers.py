@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx2 as httpx
-
 import pytest
 
 from opendvi.app import OpenDVI
