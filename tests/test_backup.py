@@ -116,6 +116,21 @@ def test_a_backup_restored_into_a_new_data_directory_holds_everything(
     assert audit.events(target, limit=1)[0].action == "backup.restored"
 
 
+def test_a_restore_ends_every_session_the_backup_held(
+    dvi: OpenDVI, target: OpenDVI, tmp_path: Path
+) -> None:
+    from opendvi.people import add_user, session_of, sign_in
+    from tests.factories import PASSWORD
+
+    add_user(dvi, username="rita", role="reviewer", actor="tester", password=PASSWORD)
+    open_then = sign_in(dvi, "rita", PASSWORD, address="test")
+    make_backup(dvi, tmp_path / "backup")
+    restore_backup(target, tmp_path / "backup", actor="tester")
+    # A cookie or token of before the backup (perhaps signed out since) opens nothing.
+    assert session_of(target, open_then.token) is None
+    assert sign_in(target, "rita", PASSWORD, address="test").account.username == "rita"
+
+
 def test_a_backup_has_a_manifest_of_digests_and_is_for_its_owner_only(
     dvi: OpenDVI, tmp_path: Path
 ) -> None:

@@ -29,6 +29,7 @@ from opendvi.errors import InputError, Refused, SetupError
 from opendvi.infra.anchor import Anchor, AnchorFile, anchor_path
 from opendvi.infra.private import private_folder, write_private
 from opendvi.infra.snapshot import pg_tool, run_pg_tool, sqlite_copy, sqlite_file, sqlite_read
+from opendvi.people.accounts import end_every_session
 
 if TYPE_CHECKING:
     from opendvi.app import OpenDVI
@@ -321,6 +322,7 @@ def restore_backup(
     if previous is not None:
         details["rolled_back_from"] = {"event": previous.event, "hash": previous.hash}
     with app.db.write() as session:
+        details["sessions_ended"] = end_every_session(session, "restored from a backup")
         audit.record(
             session,
             actor=actor,

@@ -87,6 +87,7 @@ def test_an_export_is_for_partners_unless_it_says_it_stays_with_the_team(
     assert OLENA.email not in result.stdout and WITHHELD in result.stdout
 
 
+@pytest.mark.usefixtures("operator")  # the import acts as a signed-in user
 def test_a_csv_export_without_its_contacts_imports_back_leaving_them_as_they_are(
     cli: Any, dvi: OpenDVI, tmp_path: Any
 ) -> None:

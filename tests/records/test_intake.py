@@ -127,6 +127,6 @@ def test_a_record_from_a_form_is_refused_to_whoever_may_not_add_it(dvi: OpenDVI)
         add_record(dvi, kind="missing", values=report, actor="carl", source="t").outcome
         == "created"
     )
-    with pytest.raises(Refused, match="ada is a auditor"):
+    with pytest.raises(Refused, match="ada is an auditor"):
         change_record(dvi, kind="missing", ref="AM-9", values=report, actor="ada", source="t")
     assert events(dvi)[-1].action == "missing_person.created"

@@ -123,7 +123,7 @@ def test_refer_identify_confirm_and_revoke_through_the_api(site: dict[str, Any])
         f"/api/identifications/{number}/revoke", json={"reason": "no"}, headers=auditor_header
     )
     assert refused.status_code == 403
-    assert refused.json()["detail"].startswith("a auditor may not use this page")
+    assert refused.json()["detail"].startswith("an auditor may not use this page")
 
     blank = proposer.post(
         f"/api/identifications/{number}/revoke", json={"reason": " "}, headers=header
@@ -291,7 +291,7 @@ def test_roles_and_the_csrf_header_are_checked(site: dict[str, Any]) -> None:
     ):
         response = auditor.post(path, json=body, headers=header)
         assert response.status_code == 403, path
-        assert "a auditor may not use this page" in response.json()["detail"]
+        assert "an auditor may not use this page" in response.json()["detail"]
     assert count(site, MissingPerson) == 2
 
     reviewer, _ = signed_in(site, "reviewer")

@@ -239,7 +239,7 @@ def test_who_may_read_and_who_may_change(site: dict[str, Any]) -> None:
         refused = auditor.post(f"{url}/{action}", json=body, headers=auditor_header)
         assert refused.status_code == 403, action
         assert refused.json()["detail"] == (
-            "a auditor may not use this page; it is for: admin, caseworker"
+            "an auditor may not use this page; it is for: admin, caseworker"
         )
 
     reviewer, _ = signed_in(site, "rev1")

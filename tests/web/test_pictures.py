@@ -26,7 +26,8 @@ def reveal(web: Any, site: dict[str, Any], photo: int, **form: str) -> Any:
     return web.post(f"/photos/{photo}/reveal", data={"csrf": token, **form})
 
 
-@pytest.mark.parametrize("role", [role.value for role in Role])
+# The importer has no web pages (tests/cli/test_signed_in.py).
+@pytest.mark.parametrize("role", [role.value for role in Role if role is not Role.IMPORTER])
 def test_who_may_reveal_a_post_mortem_photo(site: dict[str, Any], role: str) -> None:
     photo = site["ids"]["pm0-photo"]
     web = client(site, role)

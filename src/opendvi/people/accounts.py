@@ -28,6 +28,7 @@ __all__ = [
     "add_user",
     "check_if_user",
     "deactivate",
+    "end_every_session",
     "end_sessions_of",
     "ensure_admin",
     "has_admin",
@@ -177,6 +178,17 @@ def end_sessions_of(session: Session, user_id: int, why: str) -> int:
     result = session.execute(
         update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), ended_why=why)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def end_every_session(session: Session, why: str) -> int:
+    """Inside a transaction: every open session of every user ends (a restore: sessions
+    kept in a backup, some perhaps signed out since, must not open again)."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.ended_at.is_(None))
         .values(ended_at=utcnow(), ended_why=why)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from opendvi.core.roles import Permission, roles_for
+from opendvi.core.roles import Permission, a_person, roles_for
 from opendvi.people import Account, SignedIn, end_session, session_of
 
 __all__ = [
@@ -136,7 +136,8 @@ async def guard(request: Request) -> None:
     if viewer.role not in allowed:
         raise HTTPException(
             403,
-            f"a {viewer.role} may not use this page; it is for: {', '.join(sorted(allowed))}",
+            f"{a_person(viewer.role)} may not use this page; it is for: "
+            f"{', '.join(sorted(allowed))}",
         )
     request.state.viewer = viewer
 
