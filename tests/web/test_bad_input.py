@@ -73,3 +73,19 @@ def test_an_odd_upload_is_refused_or_kept_by_name(
         files=[("photos", (name, data, "image/jpeg"))],
     )
     assert answer.status_code in (303, 422), (name, answer.status_code)
+
+
+def test_a_page_or_offset_beyond_64_bits_is_refused_by_name(site: dict[str, Any]) -> None:
+    web = client(site, "admin")
+    for where in (
+        f"/api/candidates?offset={HUGE}",
+        f"/api/identifications?offset={HUGE}",
+        f"/api/notifications?offset={HUGE}",
+        f"/api/records/missing?page={BIG}",
+        f"/records/remains?page={BIG}",
+        f"/review?page={BIG}",
+    ):
+        answer = web.get(where)
+        assert answer.status_code == 422, (where, answer.status_code)
+        named = "offset" if "offset" in where else "page"
+        assert named in answer.text, (where, answer.text[:300])
