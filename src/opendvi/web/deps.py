@@ -29,7 +29,8 @@ async def _viewer(request: Request) -> Account:
 DviDep = Annotated[OpenDVI, Depends(_dvi)]
 # The number of a stored row in a path: what the database can hold (a larger one is refused
 # with its name, not carried to the database to overflow there).
-RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+ROW_MAX = 2**63 - 1
+RowId = Annotated[int, Path(ge=0, le=ROW_MAX)]
 ViewerDep = Annotated[Account, Depends(_viewer)]
 
 
@@ -42,7 +43,8 @@ class Paging:
 
 
 async def _paging(
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=ROW_MAX)] = 0,
 ) -> Paging:
     return Paging(limit, offset)
 

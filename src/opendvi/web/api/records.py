@@ -16,8 +16,9 @@ from opendvi.core.roles import Permission
 from opendvi.errors import FormProblems
 from opendvi.records import Filters, add_record, page_of_records, record_detail
 from opendvi.records.intake import Kind
+from opendvi.records.lists import PAGE
 from opendvi.web.api.answers import Answer
-from opendvi.web.deps import DviDep, RowId, ViewerDep
+from opendvi.web.deps import ROW_MAX, DviDep, RowId, ViewerDep
 from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
 
@@ -126,7 +127,7 @@ def api_records(
     until: Annotated[dt.date | None, Query(description="Last seen or found on or before")] = None,
     event: Annotated[str, Query(description="Event code")] = "",
     place: Annotated[str, Query(description="Words in the place last seen or found")] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=ROW_MAX // PAGE)] = 1,
 ) -> RecordList:
     """Missing-person reports or unidentified remains, filtered as on the list pages, by
     reference, fifty a page. Uncertain dates and ages are kept when their range overlaps."""
