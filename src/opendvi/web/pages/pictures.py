@@ -18,7 +18,7 @@ from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import revealed, same_site
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 CROP_SIDE = 224
 NO_STORE = {"Cache-Control": "private, no-store"}
 
