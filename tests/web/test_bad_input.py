@@ -89,3 +89,32 @@ def test_a_page_or_offset_beyond_64_bits_is_refused_by_name(site: dict[str, Any]
         assert answer.status_code == 422, (where, answer.status_code)
         named = "offset" if "offset" in where else "page"
         assert named in answer.text, (where, answer.text[:300])
+
+
+def test_an_id_beyond_what_a_key_holds_is_refused_by_name_on_either_database(
+    site: dict[str, Any],
+) -> None:
+    """The tables' keys are PostgreSQL's INTEGER: an id past 2**31 - 1 is no row's, and is
+    refused as such, not carried to PostgreSQL to overflow there."""
+    wide = str(2**40)
+    web = client(site, "admin")
+    headers = {"X-CSRF-Token": csrf_of(web.get("/").text)}
+    answers = {
+        "photo_id": web.get(f"/photos/{wide}.jpg"),
+        "face_id": web.get(f"/faces/{wide}.jpg"),
+        "candidate_id": web.get(f"/candidates/{wide}"),
+        "number": web.get(f"/identifications/{wide}"),
+        "task_id": web.get(f"/notifications/{wide}"),
+        "candidate_id ": web.get(f"/api/candidates/{wide}"),
+        "number ": web.post(f"/api/identifications/{wide}/confirm", headers=headers),
+        "task_id ": web.get(f"/api/notifications/{wide}"),
+        "step": web.post("/notifications/alerts/seen", data={"step": wide}, headers=headers),
+        "task": web.post(
+            f"/photos/{site['ids']['pm0-photo']}/reveal",
+            data={"back": "/", "task": wide},
+            headers=headers,
+        ),
+    }
+    for field, answer in answers.items():
+        assert answer.status_code == 422, (field, answer.status_code)
+        assert field.strip() in answer.text, (field, answer.text[:300])
