@@ -118,3 +118,49 @@ def test_an_id_beyond_what_a_key_holds_is_refused_by_name_on_either_database(
     for field, answer in answers.items():
         assert answer.status_code == 422, (field, answer.status_code)
         assert field.strip() in answer.text, (field, answer.text[:300])
+
+
+def _multipart(*parts: bytes) -> bytes:
+    """A form's body as a client may send it, a file's name not escaped."""
+    head = b"--edge\r\nContent-Disposition: form-data; "
+    return b"".join(head + part + b"\r\n" for part in parts) + b"--edge--\r\n"
+
+
+def test_text_with_a_nul_character_is_refused_by_name_on_either_database(
+    site: dict[str, Any],
+) -> None:
+    """PostgreSQL holds no NUL character in text: one in a path, a query, a form or a JSON
+    body is refused naming where it is, on SQLite as on PostgreSQL."""
+    web = client(site, "admin")
+    headers = {"X-CSRF-Token": csrf_of(web.get("/").text)}
+    candidate = site["ids"]["candidate"]
+    answers = {
+        "ref": web.post("/api/records/remains", json={"ref": "PM-\x00"}, headers=headers),
+        "description": web.post(
+            "/api/records/remains", json={"ref": "PM-9", "description": "a\x00b"}, headers=headers
+        ),
+        "q": web.get("/api/records/remains?q=a%00b"),
+        "ref ": web.get("/api/records/remains/PM%00"),
+        "pm_ref": web.get("/api/candidates?pm_ref=a%00"),
+        "reason": web.post(
+            f"/api/candidates/{candidate}/exclude", json={"reason": "x\x00"}, headers=headers
+        ),
+        "q ": web.get("/records/missing?q=a%00"),
+        "full_name": web.post(
+            "/records/missing/new",
+            data={"csrf": headers["X-CSRF-Token"], "ref": "AM-9", "full_name": "A\x00"},
+        ),
+        "photos": web.post(
+            "/records/missing/new",
+            content=_multipart(
+                f'name="csrf"\r\n\r\n{headers["X-CSRF-Token"]}'.encode(),
+                b'name="ref"\r\n\r\nAM-9',
+                b'name="photos"; filename="a\x00.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+                + jpeg_bytes(),
+            ),
+            headers={"content-type": "multipart/form-data; boundary=edge"},
+        ),
+    }
+    for field, answer in answers.items():
+        assert answer.status_code == 422, (field, answer.status_code, answer.text[:200])
+        assert field.strip() in answer.text and "NUL" in answer.text, (field, answer.text[:300])
