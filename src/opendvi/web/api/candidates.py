@@ -91,7 +91,7 @@ class IdentifyIn(BaseModel):
     )
 
 
-@router.get("/stats", responses=errors(401))
+@router.get("/stats", responses=errors(401, 422))
 @permits(Permission.READ)
 def api_stats(dvi: DviDep) -> dict[str, int]:
     """Counts of what the database holds."""
