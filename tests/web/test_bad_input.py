@@ -164,3 +164,16 @@ def test_text_with_a_nul_character_is_refused_by_name_on_either_database(
     for field, answer in answers.items():
         assert answer.status_code == 422, (field, answer.status_code, answer.text[:200])
         assert field.strip() in answer.text and "NUL" in answer.text, (field, answer.text[:300])
+
+
+def test_a_name_with_a_nul_character_is_named_without_it(site: dict[str, Any]) -> None:
+    web = client(site, "admin")
+    headers = {"X-CSRF-Token": csrf_of(web.get("/").text)}
+    answer = web.post(
+        f"/api/candidates/{site['ids']['candidate']}/exclude",
+        json={"reason": "dental records differ", "extra": {"a\x00": "b"}},
+        headers=headers,
+    )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "extra.a\\x00"
+    assert "\x00" not in answer.json()["detail"]
