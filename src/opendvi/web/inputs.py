@@ -18,7 +18,8 @@ __all__ = ["no_nul"]
 NUL = "\x00"
 
 
-def _refused(field: str) -> InputError:
+def _refused(where: str) -> InputError:
+    field = where.replace(NUL, "\\x00")  # a name with the character is named without it
     return InputError(
         f"{field}: contains a NUL character (\\x00), which no text may hold; remove it and "
         "send it again",
