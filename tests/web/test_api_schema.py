@@ -4,8 +4,8 @@ CSRF header. No answer is a server error, and every answer (status, content type
 is one the description declares.
 
 On SQLite and, in the PostgreSQL run, on PostgreSQL too: the databases refuse different
-values (PostgreSQL refuses a NUL character in text, SQLite does not), so each run can find
-what the other cannot.
+values (PostgreSQL's keys are 32 bits, SQLite's 64; PostgreSQL holds no NUL character in
+text), so each run can find what the other cannot.
 """
 
 from __future__ import annotations
