@@ -331,7 +331,12 @@ def test_the_openapi_description_lists_every_operation(site: dict[str, Any]) -> 
     assert schemas["MissingPersonIn"]["required"] == ["ref"]
     assert "photos" not in schemas["RemainsIn"]["properties"]
     problems = paths["/api/records/missing"]["post"]["responses"]["422"]
-    assert problems["content"]["application/json"]["schema"]["$ref"].endswith("/Problems")
+    bodies = problems["content"]["application/json"]["schema"]["anyOf"]
+    assert [body["$ref"].rsplit("/", 1)[1] for body in bodies] == [
+        "Problems",
+        "Problem",
+        "Unreadable",
+    ]
     kinds = paths["/api/records/{kind}"]["get"]["parameters"][0]["schema"]
     assert kinds["enum"] == ["missing", "remains"]
     assert set(schemas["IdentifyIn"]["properties"]) == {"primary", "secondary", "note"}

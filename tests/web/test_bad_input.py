@@ -73,3 +73,107 @@ def test_an_odd_upload_is_refused_or_kept_by_name(
         files=[("photos", (name, data, "image/jpeg"))],
     )
     assert answer.status_code in (303, 422), (name, answer.status_code)
+
+
+def test_a_page_or_offset_beyond_64_bits_is_refused_by_name(site: dict[str, Any]) -> None:
+    web = client(site, "admin")
+    for where in (
+        f"/api/candidates?offset={HUGE}",
+        f"/api/identifications?offset={HUGE}",
+        f"/api/notifications?offset={HUGE}",
+        f"/api/records/missing?page={BIG}",
+        f"/records/remains?page={BIG}",
+        f"/review?page={BIG}",
+    ):
+        answer = web.get(where)
+        assert answer.status_code == 422, (where, answer.status_code)
+        named = "offset" if "offset" in where else "page"
+        assert named in answer.text, (where, answer.text[:300])
+
+
+def test_an_id_beyond_what_a_key_holds_is_refused_by_name_on_either_database(
+    site: dict[str, Any],
+) -> None:
+    """The tables' keys are PostgreSQL's INTEGER: an id past 2**31 - 1 is no row's, and is
+    refused as such, not carried to PostgreSQL to overflow there."""
+    wide = str(2**40)
+    web = client(site, "admin")
+    headers = {"X-CSRF-Token": csrf_of(web.get("/").text)}
+    answers = {
+        "photo_id": web.get(f"/photos/{wide}.jpg"),
+        "face_id": web.get(f"/faces/{wide}.jpg"),
+        "candidate_id": web.get(f"/candidates/{wide}"),
+        "number": web.get(f"/identifications/{wide}"),
+        "task_id": web.get(f"/notifications/{wide}"),
+        "candidate_id ": web.get(f"/api/candidates/{wide}"),
+        "number ": web.post(f"/api/identifications/{wide}/confirm", headers=headers),
+        "task_id ": web.get(f"/api/notifications/{wide}"),
+        "step": web.post("/notifications/alerts/seen", data={"step": wide}, headers=headers),
+        "task": web.post(
+            f"/photos/{site['ids']['pm0-photo']}/reveal",
+            data={"back": "/", "task": wide},
+            headers=headers,
+        ),
+    }
+    for field, answer in answers.items():
+        assert answer.status_code == 422, (field, answer.status_code)
+        assert field.strip() in answer.text, (field, answer.text[:300])
+
+
+def _multipart(*parts: bytes) -> bytes:
+    """A form's body as a client may send it, a file's name not escaped."""
+    head = b"--edge\r\nContent-Disposition: form-data; "
+    return b"".join(head + part + b"\r\n" for part in parts) + b"--edge--\r\n"
+
+
+def test_text_with_a_nul_character_is_refused_by_name_on_either_database(
+    site: dict[str, Any],
+) -> None:
+    """PostgreSQL holds no NUL character in text: one in a path, a query, a form or a JSON
+    body is refused naming where it is, on SQLite as on PostgreSQL."""
+    web = client(site, "admin")
+    headers = {"X-CSRF-Token": csrf_of(web.get("/").text)}
+    candidate = site["ids"]["candidate"]
+    answers = {
+        "ref": web.post("/api/records/remains", json={"ref": "PM-\x00"}, headers=headers),
+        "description": web.post(
+            "/api/records/remains", json={"ref": "PM-9", "description": "a\x00b"}, headers=headers
+        ),
+        "q": web.get("/api/records/remains?q=a%00b"),
+        "ref ": web.get("/api/records/remains/PM%00"),
+        "pm_ref": web.get("/api/candidates?pm_ref=a%00"),
+        "reason": web.post(
+            f"/api/candidates/{candidate}/exclude", json={"reason": "x\x00"}, headers=headers
+        ),
+        "q ": web.get("/records/missing?q=a%00"),
+        "full_name": web.post(
+            "/records/missing/new",
+            data={"csrf": headers["X-CSRF-Token"], "ref": "AM-9", "full_name": "A\x00"},
+        ),
+        "photos": web.post(
+            "/records/missing/new",
+            content=_multipart(
+                f'name="csrf"\r\n\r\n{headers["X-CSRF-Token"]}'.encode(),
+                b'name="ref"\r\n\r\nAM-9',
+                b'name="photos"; filename="a\x00.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+                + jpeg_bytes(),
+            ),
+            headers={"content-type": "multipart/form-data; boundary=edge"},
+        ),
+    }
+    for field, answer in answers.items():
+        assert answer.status_code == 422, (field, answer.status_code, answer.text[:200])
+        assert field.strip() in answer.text and "NUL" in answer.text, (field, answer.text[:300])
+
+
+def test_a_name_with_a_nul_character_is_named_without_it(site: dict[str, Any]) -> None:
+    web = client(site, "admin")
+    headers = {"X-CSRF-Token": csrf_of(web.get("/").text)}
+    answer = web.post(
+        f"/api/candidates/{site['ids']['candidate']}/exclude",
+        json={"reason": "dental records differ", "extra": {"a\x00": "b"}},
+        headers=headers,
+    )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "extra.a\\x00"
+    assert "\x00" not in answer.json()["detail"]

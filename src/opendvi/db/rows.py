@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from opendvi.errors import NotFound
+from opendvi.errors import InputError, NotFound
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["locked", "view_of"]
+__all__ = ["ROW_MAX", "locked", "offset_of", "view_of"]
 
 V = TypeVar("V", bound="DataclassInstance")
 R = TypeVar("R")
+ROW_MAX = 2**63 - 1  # the largest row number, offset or count the databases hold
 
 
 def view_of(cls: type[V], row: object, *, absent: Collection[str] = (), **given: Any) -> V:
@@ -43,3 +44,12 @@ def locked(session: Session, table: type[R], key: int, what: str) -> R:
     if row is None:
         raise NotFound(f"there is no {what} {key}")
     return row
+
+
+def offset_of(page: int, per_page: int) -> int:
+    """How many rows come before page ``page`` (from 1) of a list ``per_page`` a page; a
+    page the database cannot count to is refused by name, not carried there to overflow."""
+    last = ROW_MAX // per_page
+    if not 1 <= page <= last:
+        raise InputError(f"page: {page} is not a page; pages are 1 to {last}", field="page")
+    return (page - 1) * per_page

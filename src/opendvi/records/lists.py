@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from opendvi.app import OpenDVI
+from opendvi.db.rows import offset_of
 from opendvi.db.tables import Event, MissingPerson
 from opendvi.records.intake import KINDS, Kind
 from opendvi.records.views import RecordView
@@ -109,13 +110,14 @@ def _loaded(kind: Kind) -> list[Any]:
 def page_of_records(app: OpenDVI, kind: Kind, filters: Filters, page: int = 1) -> RecordPage:
     """How many records pass ``filters``, and page ``page`` of them by reference."""
     model: Any = KINDS[kind]
+    skip = offset_of(page, PAGE)
     query = _filtered(kind, filters)
     with app.db.read() as session:
         total = int(
             session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         )
         rows = session.execute(
-            query.options(*_loaded(kind)).order_by(model.ref).offset((page - 1) * PAGE).limit(PAGE)
+            query.options(*_loaded(kind)).order_by(model.ref).offset(skip).limit(PAGE)
         ).scalars()
         records = [RecordView.of(record) for record in rows]
     return RecordPage(total, page, PAGE, page * PAGE < total, records)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission, may
 from opendvi.core.scoring import in_words
+from opendvi.db.rows import offset_of
 from opendvi.db.tables import Candidate, Face, Identification, MissingPerson, Photo, Remains
 from opendvi.matching.queries import CandidateView, candidate_in, gallery_size
 from opendvi.review.decisions import Judgement, judgement_of, judgements
@@ -104,7 +105,7 @@ def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> Queue
         select(Candidate.id)
         .where(*where)
         .order_by(*order)
-        .offset((page - 1) * PAGE)
+        .offset(offset_of(page, PAGE))
         .limit(PAGE + 1)
         .subquery()
     )

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
     from opendvi.settings import Settings
     from opendvi.web import api, pages
     from opendvi.web.headers import SecurityHeaders, policy_allowing
+    from opendvi.web.inputs import no_nul
     from opendvi.web.security import guard, permits
     from opendvi.web.templating import error_page
 
@@ -61,7 +62,8 @@ def create_app(settings: Settings | None = None, *, dvi: OpenDVI | None = None) 
         lifespan=lifespan,
         title="OpenDVI",
         description="Post-mortem to ante-mortem matching, review and identification.",
-        dependencies=[Depends(guard)],
+        # The guard first: nothing of a request is read for one who may not send it.
+        dependencies=[Depends(guard), Depends(no_nul)],
         docs_url=None,
         redoc_url=None,
         openapi_url=None,

@@ -11,7 +11,7 @@ from fastapi import Depends, Path, Query, Request
 from opendvi.app import OpenDVI
 from opendvi.people import Account
 
-__all__ = ["DviDep", "Paging", "PagingDep", "RowId", "ViewerDep"]
+__all__ = ["ID_MAX", "ROW_MAX", "DviDep", "Paging", "PagingDep", "RowId", "ViewerDep"]
 
 
 # Asynchronous, though they wait for nothing: FastAPI runs a plain function dependency in a
@@ -27,9 +27,12 @@ async def _viewer(request: Request) -> Account:
 
 
 DviDep = Annotated[OpenDVI, Depends(_dvi)]
-# The number of a stored row in a path: what the database can hold (a larger one is refused
-# with its name, not carried to the database to overflow there).
-RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+# How far a list can be paged: what the database counts to (64 bits).
+ROW_MAX = 2**63 - 1
+# The number of a stored row: what the tables' keys hold (PostgreSQL's INTEGER); a larger
+# one is refused with its name, not carried to the database to overflow there.
+ID_MAX = 2**31 - 1
+RowId = Annotated[int, Path(ge=0, le=ID_MAX)]
 ViewerDep = Annotated[Account, Depends(_viewer)]
 
 
@@ -42,7 +45,8 @@ class Paging:
 
 
 async def _paging(
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=ROW_MAX)] = 0,
 ) -> Paging:
     return Paging(limit, offset)
 

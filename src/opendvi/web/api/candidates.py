@@ -12,12 +12,13 @@ from opendvi.caseload import stats
 from opendvi.core.roles import Permission
 from opendvi.matching.queries import CandidateView, candidate, candidates
 from opendvi.review import exclude, judge, propose_identification, refer
-from opendvi.web.api.answers import Answer
+from opendvi.web.api.answers import Answer, errors
 from opendvi.web.api.identifications import IdentificationDetail
 from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
+CHANGE = errors(400, 401, 403, 404, 409, 422)
 
 
 class CandidateOut(Answer):
@@ -90,14 +91,14 @@ class IdentifyIn(BaseModel):
     )
 
 
-@router.get("/stats")
+@router.get("/stats", responses=errors(401, 422))
 @permits(Permission.READ)
 def api_stats(dvi: DviDep) -> dict[str, int]:
     """Counts of what the database holds."""
     return stats(dvi)
 
 
-@router.get("/candidates")
+@router.get("/candidates", responses=errors(401, 422))
 @permits(Permission.READ)
 def api_candidates(
     dvi: DviDep, paging: PagingDep, pm_ref: str | None = None, credible: bool | None = None
@@ -107,14 +108,14 @@ def api_candidates(
     return [CandidateOut.of(c) for c in found]
 
 
-@router.get("/candidates/{candidate_id}")
+@router.get("/candidates/{candidate_id}", responses=errors(401, 404, 422))
 @permits(Permission.READ)
 def api_candidate(dvi: DviDep, candidate_id: RowId) -> CandidateOut:
     """One candidate pair with every factor."""
     return CandidateOut.of(candidate(dvi, candidate_id))
 
 
-@router.post("/candidates/{candidate_id}/exclude")
+@router.post("/candidates/{candidate_id}/exclude", responses=errors(400, 401, 403, 404, 422))
 @permits(Permission.REVIEW)
 def api_exclude(
     dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: ExcludeIn
@@ -124,7 +125,7 @@ def api_exclude(
     return CandidateOut.of(done.candidate)
 
 
-@router.post("/candidates/{candidate_id}/refer")
+@router.post("/candidates/{candidate_id}/refer", responses=errors(400, 401, 403, 404, 422))
 @permits(Permission.REVIEW)
 def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: ReferIn) -> CandidateOut:
     """Refer the pair as a possible match, for comparison of primary identifiers."""
@@ -134,7 +135,7 @@ def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: ReferIn
     return CandidateOut.of(done.candidate)
 
 
-@router.post("/candidates/{candidate_id}/judge", status_code=201)
+@router.post("/candidates/{candidate_id}/judge", status_code=201, responses=CHANGE)
 @permits(Permission.REVIEW)
 def api_judge(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: JudgeIn) -> JudgedOut:
     """Record your own judgement of the pair, made before seeing its score (blind review)."""
@@ -142,7 +143,7 @@ def api_judge(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: JudgeIn
     return JudgedOut.model_validate(done)
 
 
-@router.post("/candidates/{candidate_id}/identify", status_code=201)
+@router.post("/candidates/{candidate_id}/identify", status_code=201, responses=CHANGE)
 @permits(Permission.REVIEW)
 def api_identify(
     response: Response, dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: IdentifyIn

@@ -3,7 +3,6 @@ decision on its pair; confirming (two reviewers other than the proposer) and rev
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,7 +15,7 @@ from opendvi.review import (
     identifications,
     revoke_identification,
 )
-from opendvi.web.api.answers import Answer
+from opendvi.web.api.answers import Answer, Moment, errors
 from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
 from opendvi.web.security import permits
 
@@ -33,7 +32,7 @@ class DecisionOut(Answer):
     kind: str = Field(description="propose_identification, confirm, revoke, exclude, ...")
     reason: str
     by: str
-    at: dt.datetime
+    at: Moment
 
 
 class IdentificationOut(Answer):
@@ -44,10 +43,10 @@ class IdentificationOut(Answer):
     method: str = Field(description="As stored: dna+dental, or secondary:face+marks")
     basis: str
     proposed_by: str
-    proposed_at: dt.datetime
+    proposed_at: Moment
     confirmed_by: list[str] = Field(description="Up to two reviewers, neither the proposer")
-    confirmed_at: dt.datetime | None
-    revoked_at: dt.datetime | None
+    confirmed_at: Moment | None
+    revoked_at: Moment | None
     revoke_reason: str
 
 
@@ -56,7 +55,7 @@ class IdentificationDetail(IdentificationOut):
     history: list[DecisionOut] = Field(description="Every decision on the pair, oldest first")
 
 
-@router.get("/identifications")
+@router.get("/identifications", responses=errors(401, 422))
 @permits(Permission.READ)
 def api_identifications(
     dvi: DviDep,
@@ -68,14 +67,14 @@ def api_identifications(
     return [IdentificationOut.model_validate(one) for one in found]
 
 
-@router.get("/identifications/{number}")
+@router.get("/identifications/{number}", responses=errors(401, 404, 422))
 @permits(Permission.READ)
 def api_identification(dvi: DviDep, viewer: ViewerDep, number: RowId) -> IdentificationDetail:
     """One identification with every decision on its pair."""
     return IdentificationDetail.model_validate(identification(dvi, number, role=viewer.role))
 
 
-@router.post("/identifications/{number}/confirm")
+@router.post("/identifications/{number}/confirm", responses=errors(401, 403, 404, 409, 422))
 @permits(Permission.REVIEW)
 def api_confirm(dvi: DviDep, viewer: ViewerDep, number: RowId) -> IdentificationDetail:
     """Add a confirmation; the second, by another reviewer, confirms the identification.
@@ -84,7 +83,7 @@ def api_confirm(dvi: DviDep, viewer: ViewerDep, number: RowId) -> Identification
     return IdentificationDetail.model_validate(done)
 
 
-@router.post("/identifications/{number}/revoke")
+@router.post("/identifications/{number}/revoke", responses=errors(400, 401, 403, 404, 409, 422))
 @permits(Permission.REVIEW)
 def api_revoke(
     dvi: DviDep, viewer: ViewerDep, number: RowId, body: RevokeIn

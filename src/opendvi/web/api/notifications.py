@@ -14,11 +14,14 @@ from opendvi import notify
 from opendvi.core.notification import CHECKLIST
 from opendvi.core.roles import Permission
 from opendvi.notify import TaskChange
-from opendvi.web.api.answers import Answer
+from opendvi.web.api.answers import Answer, Moment, errors
 from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
+# A change with a body, and one without (approve, send).
+CHANGE = errors(400, 401, 403, 404, 409, 422)
+STEP = errors(401, 403, 404, 409, 422)
 TASK_STATUS = "prepared|approved|carried_out|acknowledged|closed|cancelled"
 
 
@@ -70,7 +73,7 @@ class StepOut(Answer):
     on: dt.date | None
     note: str
     by: str = Field(description="Who recorded it; for an alert, who is alerted")
-    at: dt.datetime
+    at: Moment
 
 
 class UnreachedOut(Answer):
@@ -100,9 +103,9 @@ class NotificationDetail(NotificationOut):
     note: str = Field(description="For staff: about the template, and how the task ended")
     drafted_by: str | None = Field(description="Who last saved the words")
     approved_by: str | None = Field(description="The second person, who approved them")
-    approved_at: dt.datetime | None
+    approved_at: Moment | None
     cancel_reason: str
-    created_at: dt.datetime
+    created_at: Moment
     steps: list[StepOut] = Field(description="What was done, oldest first")
     unreached: list[UnreachedOut] = Field(
         description="The report's other contacts who may not be told, each with why"
@@ -159,7 +162,7 @@ def _now(change: TaskChange) -> NotificationDetail:
     return NotificationDetail.model_validate(change.task)
 
 
-@router.get("/notifications")
+@router.get("/notifications", responses=errors(401, 403, 422))
 @permits(Permission.READ_FAMILIES)
 def api_notifications(
     dvi: DviDep,
@@ -181,7 +184,7 @@ def api_notifications(
     return [NotificationOut.model_validate(task) for task in found]
 
 
-@router.get("/notifications/{task_id}")
+@router.get("/notifications/{task_id}", responses=errors(401, 403, 404, 422))
 @permits(Permission.READ_FAMILIES)
 def api_notification(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> NotificationDetail:
     """One task: the contact and how to reach them, the report's contacts who are not told
@@ -203,7 +206,7 @@ def api_notification_reveal(
     )
 
 
-@router.post("/notifications/{task_id}/words")
+@router.post("/notifications/{task_id}/words", responses=CHANGE)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_words(
     dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: WordsIn
@@ -217,7 +220,7 @@ def api_notification_words(
     )
 
 
-@router.post("/notifications/{task_id}/redraft")
+@router.post("/notifications/{task_id}/redraft", responses=CHANGE)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_redraft(
     dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: RedraftIn
@@ -226,7 +229,7 @@ def api_notification_redraft(
     return _now(notify.redraft(dvi, task_id, language=body.language, username=viewer.username))
 
 
-@router.post("/notifications/{task_id}/plan")
+@router.post("/notifications/{task_id}/plan", responses=CHANGE)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_plan(
     dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: PlanIn
@@ -248,7 +251,7 @@ def api_notification_plan(
     )
 
 
-@router.post("/notifications/{task_id}/checklist")
+@router.post("/notifications/{task_id}/checklist", responses=CHANGE)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_checklist(
     dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: ChecklistIn
@@ -257,7 +260,7 @@ def api_notification_checklist(
     return _now(notify.set_checklist(dvi, task_id, items=body.checklist, username=viewer.username))
 
 
-@router.post("/notifications/{task_id}/approve")
+@router.post("/notifications/{task_id}/approve", responses=STEP)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> NotificationDetail:
     """Approve the words and the plan. Refused (409) to whoever saved the words, before
@@ -265,7 +268,7 @@ def api_notification_approve(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> 
     return _now(notify.approve(dvi, task_id, username=viewer.username))
 
 
-@router.post("/notifications/{task_id}/send")
+@router.post("/notifications/{task_id}/send", responses=STEP)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_send(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> SentOut:
     """Send the approved e-mail as plain text, without attachment, through the mail server,
@@ -274,7 +277,7 @@ def api_notification_send(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> Sen
     return SentOut(**_now(sent).model_dump(), where=sent.where)
 
 
-@router.post("/notifications/{task_id}/steps", status_code=201)
+@router.post("/notifications/{task_id}/steps", status_code=201, responses=CHANGE)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_step(
     dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: StepIn
@@ -294,7 +297,7 @@ def api_notification_step(
     )
 
 
-@router.post("/notifications/{task_id}/close")
+@router.post("/notifications/{task_id}/close", responses=CHANGE)
 @permits(Permission.TELL_FAMILIES)
 def api_notification_close(
     dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: CloseIn

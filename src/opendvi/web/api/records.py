@@ -16,8 +16,9 @@ from opendvi.core.roles import Permission
 from opendvi.errors import FormProblems
 from opendvi.records import Filters, add_record, page_of_records, record_detail
 from opendvi.records.intake import Kind
-from opendvi.web.api.answers import Answer
-from opendvi.web.deps import DviDep, RowId, ViewerDep
+from opendvi.records.lists import PAGE
+from opendvi.web.api.answers import Answer, Moment, Problem, Unreadable, errors
+from opendvi.web.deps import ROW_MAX, DviDep, RowId, ViewerDep
 from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
 
@@ -75,7 +76,7 @@ class RecordCandidateOut(Answer):
 
 
 class HistoryOut(Answer):
-    at: dt.datetime
+    at: Moment
     actor: str
     action: str
 
@@ -112,12 +113,12 @@ def _record_in(kind: str) -> type[BaseModel]:
 
 MissingPersonIn = _record_in("missing")
 RemainsIn = _record_in("remains")
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    422: {"model": Problems, "description": "A field cannot be read, or the ref is taken"}
-}
+# A new record's problems, every field at once; or a request not of the described shape.
+_ADDING = errors(400, 401, 403, 422, _422=Problems | Problem | Unreadable)
+_ADDING[422]["description"] = "A field cannot be read, or the ref is taken (problems lists all)"
 
 
-@router.get("/records/{kind}")
+@router.get("/records/{kind}", responses=errors(401, 422))
 @permits(Permission.READ)
 def api_records(
     dvi: DviDep,
@@ -130,7 +131,7 @@ def api_records(
     until: Annotated[dt.date | None, Query(description="Last seen or found on or before")] = None,
     event: Annotated[str, Query(description="Event code")] = "",
     place: Annotated[str, Query(description="Words in the place last seen or found")] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=ROW_MAX // PAGE)] = 1,
 ) -> RecordList:
     """Missing-person reports or unidentified remains, filtered as on the list pages, by
     reference, fifty a page. Uncertain dates and ages are kept when their range overlaps."""
@@ -140,7 +141,7 @@ def api_records(
     return RecordList.model_validate(page_of_records(dvi, kind, filters, page))
 
 
-@router.get("/records/{kind}/{ref:path}")
+@router.get("/records/{kind}/{ref:path}", responses=errors(401, 404, 422))
 @permits(Permission.READ)
 def api_record(dvi: DviDep, kind: Kind, ref: str) -> RecordDetail:
     """One record with its photos and faces, candidates and history."""
@@ -181,7 +182,7 @@ def _add_route(
     add.__doc__ = f"Add {what}; photos are added from its page or by import."
     add.__name__ = add.__qualname__ = name
     route = router.post(
-        f"/records/{kind}", status_code=201, responses=_PROBLEMS, response_model=RecordDetail
+        f"/records/{kind}", status_code=201, responses=_ADDING, response_model=RecordDetail
     )
     route(permits(permission)(add))
 

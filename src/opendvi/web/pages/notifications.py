@@ -30,7 +30,7 @@ from opendvi.notify import ContactView, alerts, mark_alert_seen, task_view, task
 from opendvi.notify.queue import STATUS_WORDS, TaskView
 from opendvi.notify.texts import LANGUAGES, direction
 from opendvi.people import Account, staff
-from opendvi.web.deps import DviDep, RowId, ViewerDep
+from opendvi.web.deps import ID_MAX, DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
 from opendvi.web.templating import render
 
@@ -119,7 +119,7 @@ def alert_seen(
     request: Request, dvi: DviDep, viewer: ViewerDep, step: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        if not step.strip().isdigit() or int(step) >= 2**63:
+        if not step.strip().isdigit() or int(step) > ID_MAX:
             raise InputError("step: say which alert was seen", field="step")
         mark_alert_seen(dvi, int(step), username=viewer.username)
     except (InputError, Refused, NotFound) as problem:

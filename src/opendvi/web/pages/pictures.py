@@ -14,11 +14,11 @@ from PIL import Image, ImageFilter
 
 from opendvi.core.roles import Permission
 from opendvi.records.photos import face_picture, photo_file, reveal
-from opendvi.web.deps import DviDep, RowId, ViewerDep
+from opendvi.web.deps import ID_MAX, DviDep, RowId, ViewerDep
 from opendvi.web.security import permits, signed_in
 from opendvi.web.templating import revealed, same_site
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 CROP_SIDE = 224
 NO_STORE = {"Cache-Control": "private, no-store"}
 
@@ -87,7 +87,7 @@ def reveal_photo(
     viewer: ViewerDep,
     photo_id: RowId,
     back: Annotated[str, Form()] = "/",
-    task: Annotated[int | None, Form(ge=0, le=2**63 - 1)] = None,
+    task: Annotated[int | None, Form(ge=0, le=ID_MAX)] = None,
 ) -> Response:
     """Show this post-mortem photo unblurred for the rest of the session, to those who may
     see it, then the page it was revealed on (``back``: no referrer is sent, by policy)."""
