@@ -194,7 +194,7 @@ def api_notification(dvi: DviDep, viewer: ViewerDep, task_id: RowId) -> Notifica
     return NotificationDetail.model_validate(notify.task_view(dvi, task_id, role=viewer.role))
 
 
-@router.post("/notifications/{task_id}/contact/reveal")
+@router.post("/notifications/{task_id}/contact/reveal", responses=CHANGE)
 @permits(Permission.READ_FAMILIES)
 def api_notification_reveal(
     dvi: DviDep, viewer: ViewerDep, task_id: RowId, body: RevealIn

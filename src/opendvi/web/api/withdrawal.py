@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opendvi.core.roles import Permission
 from opendvi.records import withdraw_photo, withdraw_report
-from opendvi.web.api.answers import Answer
+from opendvi.web.api.answers import Answer, errors
 from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
 
@@ -35,7 +35,7 @@ class WithdrawalOut(Answer):
     contacts: int = Field(description="Reporting contacts whose details were erased")
 
 
-@router.post("/photos/{photo_id}/withdrawal")
+@router.post("/photos/{photo_id}/withdrawal", responses=errors(400, 401, 403, 404, 409, 422))
 @permits(Permission.WITHDRAW_PHOTOS)
 def api_withdraw_photo(
     dvi: DviDep, viewer: ViewerDep, photo_id: RowId, body: WithdrawalIn
@@ -46,7 +46,9 @@ def api_withdraw_photo(
     return WithdrawalOut.model_validate(done)
 
 
-@router.post("/records/missing/{ref:path}/withdrawal")
+@router.post(
+    "/records/missing/{ref:path}/withdrawal", responses=errors(400, 401, 403, 404, 409, 422)
+)
 @permits(Permission.ADD_REPORTS)
 def api_withdraw_report(
     dvi: DviDep, viewer: ViewerDep, ref: str, body: WithdrawalIn
