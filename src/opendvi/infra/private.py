@@ -37,9 +37,10 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` for its owner only, whole or not at all, and on disk
-    before this returns (a power cut leaves the old file or the new one, never a part)."""
+    before this returns (a power cut leaves the old file or the new one, never a part).
+    Not ``durable``: whole or not at all still, but a power cut may leave the old file."""
     private_folder(path.parent)
     descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
@@ -49,11 +50,14 @@ def write_private(path: Path, data: bytes) -> None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
             os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+    if not durable:
+        return
     folder = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(folder)
