@@ -99,3 +99,18 @@ def test_revealing_one_photo_leaves_every_other_post_mortem_photo_blurred(
     assert f'action="/photos/{pm0}/reveal' not in shown and ", revealed" in shown
     assert f'action="/photos/{pm1}/reveal' in other
     assert ", revealed" not in other and ", blurred" in other
+
+
+def test_a_reports_photo_has_nothing_to_reveal_and_nothing_is_audited(
+    site: dict[str, Any],
+) -> None:
+    from opendvi.records.photos import reveal
+
+    dvi, ids = site["dvi"], site["ids"]
+    assert reveal(dvi, ids["am0-photo"], username="reviewer", why="test") is False
+    assert reveal(dvi, ids["pm0-photo"], username="reviewer", why="test") is True
+    with dvi.db.read() as session:
+        revealed = session.execute(
+            select(AuditEvent.entity_id).where(AuditEvent.action == "photo.revealed")
+        ).scalars()
+        assert list(revealed) == [ids["pm0-photo"]]

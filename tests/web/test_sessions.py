@@ -230,3 +230,26 @@ def test_an_idle_session_ends_after_the_idle_time(site: dict[str, Any]) -> None:
     with site["dvi"].db.write() as session:
         session.execute(text("UPDATE user_sessions SET last_seen_at = :at"), {"at": long_ago})
     assert web.get("/").status_code == 303
+
+
+def test_signing_out_ends_only_that_session_once_and_is_audited(site: dict[str, Any]) -> None:
+    from opendvi import audit
+
+    first, second = client(site, "reviewer"), client(site, "second")
+    kept = session_cookie(first)
+    first.post("/logout", data={"csrf": csrf_of(first.get("/").text)})
+    assert second.get("/").status_code == 200  # another's session goes on
+    # The same id signed out again ends nothing more and writes nothing more.
+    again = TestClient(site["app"], follow_redirects=False)
+    again.cookies.set("opendvi_session", kept)
+    assert again.post("/logout", data={"csrf": "x"}).status_code == 403
+    from opendvi.people import end_session
+
+    assert end_session(site["dvi"], kept) is None
+    with site["dvi"].db.read() as session:
+        outs = [
+            (e.actor, e.entity_ref, e.details)
+            for e in audit.recent(session, limit=50)
+            if e.action == "user.signed_out"
+        ]
+    assert outs == [("reviewer", "reviewer", {"kind": "web"})]
