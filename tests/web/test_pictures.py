@@ -111,6 +111,11 @@ def test_a_reports_photo_has_nothing_to_reveal_and_nothing_is_audited(
     assert reveal(dvi, ids["pm0-photo"], username="reviewer", why="test") is True
     with dvi.db.read() as session:
         revealed = session.execute(
-            select(AuditEvent.entity_id).where(AuditEvent.action == "photo.revealed")
-        ).scalars()
-        assert list(revealed) == [ids["pm0-photo"]]
+            select(
+                AuditEvent.entity_id, AuditEvent.entity_ref, AuditEvent.actor, AuditEvent.details
+            ).where(AuditEvent.action == "photo.revealed")
+        ).all()
+    # Who, which photo of which remains, and why: the audit event says each.
+    assert [tuple(r) for r in revealed] == [
+        (ids["pm0-photo"], "PM-0", "reviewer", {"why": "test", "task": None})
+    ]
