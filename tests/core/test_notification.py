@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import pytest
+
 from opendvi.core.notification import ContactFacts, Delivery, delivery_problems, why_not_told
 
 MARIA = ContactFacts(
@@ -48,3 +50,30 @@ def test_consent_withdrawn_refused_or_never_asked_is_said_before_entitlement() -
     )
     assert why_not_told(replace(MARIA, consent=False)) == "Maria did not consent to be contacted"
     assert "not recorded" in (why_not_told(replace(MARIA, consent=None)) or "")
+
+
+NOT_CONFIRMED = "the identification is not confirmed by two reviewers other than the proposer"
+NOT_SECOND = "the words were not approved by a second person"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"identification_status": "proposed"}, NOT_CONFIRMED),
+        ({"confirmed_by": (2, None)}, NOT_CONFIRMED),
+        ({"confirmed_by": (2, 2)}, NOT_CONFIRMED),
+        ({"confirmed_by": (1, 3)}, NOT_CONFIRMED),  # the proposer among the confirmers
+        ({"task_status": "prepared"}, "the task is prepared, not approved"),
+        ({"approved_by": None}, NOT_SECOND),
+        ({"drafted_by": None}, NOT_SECOND),
+        ({"approved_by": 4}, NOT_SECOND),  # approved by whoever wrote them
+        ({"draft": "  \n"}, "there are no words to send"),
+        ({"channel": "phone"}, "Maria chose a visit in person or an e-mail, not a phone call"),
+        ({"attachments": 1}, "nothing is ever attached to a message to a family"),
+    ],
+)
+def test_each_reason_a_message_may_not_leave_is_said_alone(
+    change: dict[str, object], problem: str
+) -> None:
+    # The last check before words leave, whatever the use-cases and the database let by.
+    assert delivery_problems(replace(READY, **change)) == [problem]  # type: ignore[arg-type]
