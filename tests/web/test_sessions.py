@@ -253,3 +253,8 @@ def test_signing_out_ends_only_that_session_once_and_is_audited(site: dict[str, 
             if e.action == "user.signed_out"
         ]
     assert outs == [("reviewer", "reviewer", {"kind": "web"})]
+    with site["dvi"].db.read() as session:
+        why = session.execute(
+            text("SELECT ended_why FROM user_sessions WHERE ended_at IS NOT NULL")
+        ).scalars()
+        assert list(why) == ["signed out"]
