@@ -258,3 +258,25 @@ def test_signing_out_ends_only_that_session_once_and_is_audited(site: dict[str, 
             text("SELECT ended_why FROM user_sessions WHERE ended_at IS NOT NULL")
         ).scalars()
         assert list(why) == ["signed out"]
+
+
+def test_a_command_line_token_is_no_web_cookie(site: dict[str, Any]) -> None:
+    from opendvi.people import sign_in
+
+    token = sign_in(site["dvi"], "reviewer", PASSWORD, address="test", kind="cli").token
+    web = TestClient(site["app"], follow_redirects=False)
+    web.cookies.set("opendvi_session", token)
+    assert web.get("/").status_code == 303  # not signed in: it has no idle time of its own
+
+
+def test_a_session_in_use_is_seen_so_its_idle_time_starts_again(site: dict[str, Any]) -> None:
+    web = client(site, "reviewer")
+    five_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    with site["dvi"].db.write() as session:
+        session.execute(text("UPDATE user_sessions SET last_seen_at = :at"), {"at": five_ago})
+    assert web.get("/").status_code == 200
+    with site["dvi"].db.read() as session:
+        seen = session.execute(text("SELECT last_seen_at FROM user_sessions")).scalar_one()
+    seen = seen if isinstance(seen, dt.datetime) else dt.datetime.fromisoformat(str(seen))
+    seen = seen if seen.tzinfo else seen.replace(tzinfo=dt.UTC)
+    assert dt.datetime.now(dt.UTC) - seen < dt.timedelta(minutes=1)
