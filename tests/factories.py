@@ -252,6 +252,15 @@ def client(site: dict[str, Any], role: str | None = None) -> TestClient:
     return web
 
 
+def free_port() -> int:
+    """A port on loopback that nothing listens on now, for a test's server."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def login(cli: Any, username: str, password: str = PASSWORD) -> None:
     """Sign in at the command line as ``username`` (``opendvi login``)."""
     signed = cli("login", username, "--password-stdin", input=password + "\n")

@@ -3,7 +3,6 @@ downloaded browser)."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from opendvi.app import OpenDVI
-from tests.factories import build_site
+from tests.factories import build_site, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -30,18 +29,12 @@ def screenshots(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live(dvi: OpenDVI, tmp_path: Path) -> Iterator[dict[str, Any]]:
     import uvicorn
 
     site = build_site(dvi, tmp_path)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(site["app"], host="127.0.0.1", port=port, log_level="warning")
     )

@@ -5,7 +5,6 @@ server receives one plain-text message, without attachment, in Ukrainian."""
 from __future__ import annotations
 
 import email
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,13 +19,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import Notification, NotificationStep
 from opendvi.web import create_app
-from tests.factories import PASSWORD, identified, users
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.factories import PASSWORD, free_port, identified, users
 
 
 @pytest.fixture
@@ -40,7 +33,7 @@ def smtp_server() -> Iterator[dict[str, Any]]:
         def handle_message(self, message: Any) -> None:
             received.append(message)
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(Keep(), hostname="127.0.0.1", port=port)
     controller.start()
     yield {"port": port, "received": received}
@@ -60,7 +53,7 @@ def families_live(dvi: OpenDVI, smtp_server: dict[str, Any]) -> Iterator[dict[st
     dvi.settings.mail_from = "team@dvi.example.org"
     with dvi.db.read() as session:
         task = session.execute(select(Notification.id)).scalar_one()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(dvi=dvi), host="127.0.0.1", port=port, log_level="warning")
     )

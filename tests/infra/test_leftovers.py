@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 
 from opendvi.app import OpenDVI
 from opendvi.infra.private import write_private
-from tests.factories import write_csv
+from tests.factories import free_port, write_csv
 
 HOUR_AGO = time.time() - 3600
 
@@ -72,9 +71,7 @@ def test_the_server_start_deletes_leftover_uploads_and_partial_photo_files(
     spooled = uploads / "tmpa1b2c3"
     spooled.write_bytes(b"half an upload")
     os.utime(spooled, (HOUR_AGO, HOUR_AGO))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "opendvi", "serve", "--port", str(port)],
         env={**os.environ, **cli_env},

@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from opendvi.app import OpenDVI
 from opendvi.people import add_user
 from opendvi.settings import Settings
 from opendvi.web import create_app
-from tests.factories import PASSWORD, build_site, client, csrf_of
+from tests.factories import PASSWORD, build_site, client, csrf_of, free_port
 
 
 @pytest.fixture
@@ -83,12 +82,6 @@ def test_the_sign_in_form_needs_its_csrf_token(site: dict[str, Any]) -> None:
     response = web.post("/login", data={"username": "admin", "password": PASSWORD})
     assert response.status_code == 403 and "reload the page" in response.text
     assert web.get("/").status_code == 303  # not signed in
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(settings: Settings, port: int, **env: str) -> subprocess.Popen[bytes]:

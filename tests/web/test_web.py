@@ -19,7 +19,7 @@ from opendvi.db.tables import Candidate, MissingPerson, Remains
 from opendvi.records.intake import save_record
 from opendvi.web import api_routes
 from opendvi.web.security import declared_roles
-from tests.factories import PASSWORD, build_site, client, csrf_of, fill, sharpness
+from tests.factories import PASSWORD, build_site, client, csrf_of, fill, free_port, sharpness
 
 
 @pytest.fixture
@@ -318,16 +318,13 @@ def test_the_dashboard_charts_identifications_by_month() -> None:
 
 def test_opendvi_serve_starts_with_a_first_admin(cli_env: dict[str, str]) -> None:
     import os
-    import socket
     import subprocess
     import sys
     import time
 
     import httpx2 as httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "opendvi", "serve", "--port", str(port)],
         env={**os.environ, **cli_env},
