@@ -297,3 +297,39 @@ def test_faces_box_embeds_a_face_marked_by_hand(cli: Any, tmp_path: Path) -> Non
     photo_id = cli("faces", "list", "PM-1").stdout.split()[1]
     assert cli("faces", "box", photo_id, "40,40,100,100").exit_code == 0
     assert "boxed by hand" in cli("faces", "list", "PM-1").stdout
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute"])
+def test_import_folder_as_the_readme_writes_it_works_from_any_folder(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    people = tmp_path / "work" / "folder" / "missing"
+    write_photo(people / "AM-1" / "a.jpg", seed=1)
+    write_photo(people / "AM-1" / "b.jpg", seed=2)
+    write_photo(people / "AM-2.jpg", seed=3)
+    # The shell is neither in the folder nor in its parent.
+    elsewhere = tmp_path / "work" / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(tmp_path / "work" if how == "relative" else elsewhere)
+    given = "folder/missing" if how == "relative" else str(people)
+    result = cli("import", "folder", given, "--as", "missing", "--no-faces")
+    assert result.exit_code == 0, result.output
+    assert "2 created, 0 updated, 0 unchanged, 0 failed" in result.stdout
+    listing = cli("faces", "list", "AM-1").stdout
+    assert listing.count("photo ") == 2 and "a.jpg" in listing and "b.jpg" in listing
+    again = cli("import", "folder", given, "--as", "missing", "--no-faces")
+    assert "0 created, 0 updated, 2 unchanged, 0 failed" in again.stdout
+
+
+def test_a_bad_photo_in_a_folder_import_names_the_file_not_a_column(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = tmp_path / "folder" / "missing"
+    write_photo(people / "AM-1.jpg")
+    (people / "AM-2.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    result = cli("import", "folder", "folder/missing", "--as", "missing", "--no-faces")
+    assert result.exit_code == 1
+    assert "folder/missing/AM-2.jpg: the file is empty" in result.stderr
+    assert "photos" not in result.stderr.replace("AM-2.jpg", "")
+    assert "1 created, 0 updated, 0 unchanged, 1 failed" in result.stderr

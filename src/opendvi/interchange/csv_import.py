@@ -229,9 +229,10 @@ def import_folder(
                 if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file() and not p.name.startswith(".")
             )
             if photos:
-                rows.append((line, {"ref": _ref(entry.name), "photos": "|".join(map(str, photos))}))
+                inside = "|".join(str(p.relative_to(folder)) for p in photos)
+                rows.append((line, {"ref": _ref(entry.name), "photos": inside}))
         elif entry.suffix.lower() in PHOTO_SUFFIXES:
-            rows.append((line, {"ref": _ref(entry.stem), "photos": str(entry)}))
+            rows.append((line, {"ref": _ref(entry.stem), "photos": entry.name}))
     if not rows:
         raise InputError(
             f"{folder}: no photos found; put one sub-folder of photos per person, or photos "
@@ -246,6 +247,7 @@ def import_folder(
         kind=kind,
         actor=actor,
         progress=progress,
+        columns=False,
     )
 
 
@@ -267,10 +269,12 @@ def import_rows(
     kind: Kind,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
+    columns: bool = True,
 ) -> ImportReport:
     """Import rows already read (line number, values by column) from ``source``, by
     ``actor``: a user who may import this kind of record (or a service account). First, the
-    partial photo files a killed run left in the photo store are deleted."""
+    partial photo files a killed run left in the photo store are deleted. ``columns`` is
+    false for a folder of photos: its problems name files, not a CSV file's columns."""
     permission = Permission.IMPORT_REPORTS if kind == "missing" else Permission.IMPORT_REMAINS
     what = "missing-person reports" if kind == "missing" else "remains records"
     with app.db.read() as session:
@@ -283,7 +287,9 @@ def import_rows(
     first_line: dict[str, int] = {}
     for done, (line, raw) in enumerate(rows, start=1):
         try:
-            _import_row(app, source, base, line, raw, kind, parse, known, first_line, actor, report)
+            _import_row(
+                app, source, base, line, raw, kind, parse, known, first_line, actor, report, columns
+            )
         except Exception as exc:  # one row must never stop the others
             report.failed += 1
             report.problems.append(
@@ -312,6 +318,7 @@ def _import_row(
     first_line: dict[str, int],
     actor: str,
     report: ImportReport,
+    columns: bool = True,
 ) -> None:
     def fail(field_name: str | None, message: str, ref: str = "") -> None:
         report.problems.append(RowProblem(str(path), line, field_name, message, ref))
@@ -337,7 +344,9 @@ def _import_row(
     photos, bad_field, message = _photos(app, base, raw)
     if bad_field:
         report.failed += 1
-        fail(bad_field, message, ref)
+        if columns and message.endswith(": no such file"):
+            message += "; check the path in the photos column"
+        fail(bad_field if columns else None, message, ref)
         return
     source = f"{path.name}:{line}"
     try:
