@@ -281,7 +281,7 @@ def test_import_finds_faces_and_faces_list_shows_them(cli: Any, small_knn: Path)
     assert "(the person)" not in listing
     face_id = listing.split("  face ")[1].split()[0]
     assert cli("faces", "subject", face_id).exit_code == 0
-    assert f"face {face_id} (the person)" in cli("faces", "list", "obama_and_biden").stdout
+    assert f"face {face_id} (the person, chosen by staff)" in cli("faces", "list", "obama_and_biden").stdout
     assert "faces: " not in cli("faces", "detect").stdout
 
 
@@ -333,3 +333,28 @@ def test_a_bad_photo_in_a_folder_import_names_the_file_not_a_column(
     assert "folder/missing/AM-2.jpg: the file is empty" in result.stderr
     assert "photos" not in result.stderr.replace("AM-2.jpg", "")
     assert "1 created, 0 updated, 0 unchanged, 1 failed" in result.stderr
+
+
+def test_a_group_photo_is_said_to_wait_for_the_person_in_the_summary_stats_and_lists(
+    cli: Any, small_knn: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "people"
+    folder.mkdir()
+    (folder / "AM-1.jpg").write_bytes((small_knn / "test" / "kit_with_rose.jpg").read_bytes())
+    result = cli("import", "folder", str(folder), "--as", "missing", "--no-match")
+    assert result.exit_code == 0, result.output
+    assert "faces: 1 photos — 2 faces (0 used for matching)" in result.stdout
+    assert "1 photos of several faces: person not chosen" in result.stdout
+    listing = cli("faces", "list", "AM-1").stdout
+    assert "person not chosen" in listing and "usable once chosen as the person" in listing
+    assert "  usable  " not in listing
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["usable_faces"] == 0 and stats["photos_person_not_chosen"] == 1
+    waiting = cli("faces", "waiting").stdout
+    assert waiting.startswith("AM-1  photo ") and "1 photos where the person is not chosen" in waiting
+    face_id = waiting.split("faces ")[1].split(",")[0].strip()
+    assert cli("faces", "subject", face_id).exit_code == 0
+    assert f"face {face_id} (the person, chosen by staff)" in cli("faces", "list", "AM-1").stdout
+    assert "0 photos where the person is not chosen" in cli("faces", "waiting").stdout
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["usable_faces"] == 1 and stats["photos_person_not_chosen"] == 0
