@@ -241,3 +241,51 @@ def test_only_forensic_staff_and_admins_edit_the_faces_of_remains(site: dict[str
     assert post("admin", f"/faces/{ids['pm0-face']}/subject") == 303
     page = client(site, "caseworker").get("/records/remains/PM-0").text
     assert "Box a face by hand" not in page
+
+
+def test_group_photos_wait_on_the_dashboard_and_their_page_until_the_person_is_chosen(
+    site: dict[str, Any], small_knn: Path
+) -> None:
+    group = (small_knn / "test" / "kit_with_rose.jpg").read_bytes()
+    forensic = client(site, "forensic")
+    token = csrf_of(forensic.get("/records/remains/new").text)
+    forensic.post(
+        "/records/remains/new",
+        data={"csrf": token, "ref": "PM-GROUP"},
+        files=[("photos", ("scene.jpg", group, "image/jpeg"))],
+    )
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    web.post(
+        "/records/missing/new",
+        data={"csrf": token, "ref": "AM-GROUP"},
+        files=[("photos", ("family.jpg", group, "image/jpeg"))],
+    )
+    Worker(site["dvi"]).run_once()
+    dashboard = web.get("/").text
+    assert "Choose the person" in dashboard and 'href="/faces/choose">2<' in dashboard
+    page = web.get("/faces/choose")
+    assert page.status_code == 200
+    text = page.text
+    assert "AM-GROUP" in text and "PM-GROUP" in text and "2 photos" in text
+    with site["dvi"].db.read() as session:
+        photo = session.execute(
+            select(Photo).where(Photo.original_name == "family.jpg")
+        ).scalar_one()
+        faces = [f.id for f in photo.faces]
+        pm = session.execute(select(Photo).where(Photo.original_name == "scene.jpg")).scalar_one()
+        pm_faces = [f.id for f in pm.faces]
+    for face in faces + pm_faces:
+        assert f'src="/faces/{face}.jpg"' in text
+    # A caseworker chooses in a report's photo, not in a post-mortem one, whose crops are blurred.
+    assert text.count("This is the person") == len(faces)
+    assert text.count("post-mortem face") == len(pm_faces) and "blurred" in text
+    assert "person not chosen" in web.get("/records/missing/AM-GROUP").text
+    chosen = web.post(f"/faces/{faces[1]}/subject", data={"csrf": token, "back": "/faces/choose"})
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/faces/choose"
+    after = web.get("/faces/choose").text
+    assert "AM-GROUP" not in after and "1 photo<" in after
+    assert 'href="/faces/choose">1<' in web.get("/").text
+    with site["dvi"].db.read() as session:
+        event = audit.recent(session, limit=5, entity_ref="AM-GROUP")[0]
+        assert event.action == "face.chosen_as_subject" and event.actor == "caseworker"

@@ -46,6 +46,10 @@ class RecordList(Answer):
 class FaceOut(Answer):
     id: int
     subject: bool = Field(description="The record's person, in a group photo")
+    subject_by: str = Field(
+        description="How it became the person: only_face or dominant (chosen by the system: "
+        "the only face, or clearly the largest), person (chosen by staff); empty if it is not"
+    )
     usable: bool
     why_not: str
     quality: float | None
@@ -60,6 +64,9 @@ class PhotoOut(Answer):
     width: int
     height: int
     faces: list[FaceOut]
+    person_not_chosen: bool = Field(
+        description="Several faces and nobody chose the person: none of them is matched yet"
+    )
     ready: bool = Field(
         description="Its served copy is made; false while the background worker has not yet "
         "read a photo sent from a form"

@@ -24,7 +24,7 @@ from opendvi.records.intake import Kind
 from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
-from opendvi.web.templating import render
+from opendvi.web.templating import render, same_site
 
 __all__ = ["router"]
 
@@ -168,9 +168,14 @@ _routes("remains")
 
 @router.post("/faces/{face_id}/subject")
 @permits(Permission.EDIT_FACES)
-def choose_face(dvi: DviDep, viewer: ViewerDep, face_id: RowId) -> Response:
-    """This face is the record's person (in a group photo)."""
+def choose_face(
+    dvi: DviDep, viewer: ViewerDep, face_id: RowId, back: Annotated[str, Form()] = ""
+) -> Response:
+    """This face is the record's person (in a group photo); then the record's page, or the
+    page it was chosen on (``back``: the photos waiting for a choice)."""
     chosen = choose_subject(dvi, face_id=face_id, actor=viewer.username)
+    if back:
+        return RedirectResponse(same_site(back), status_code=303)
     return to_record(chosen.kind, chosen.ref)
 
 
