@@ -358,3 +358,94 @@ def test_a_group_photo_is_said_to_wait_for_the_person_in_the_summary_stats_and_l
     assert "0 photos where the person is not chosen" in cli("faces", "waiting").stdout
     stats = json.loads(cli("stats", "--json").stdout)
     assert stats["usable_faces"] == 1 and stats["photos_person_not_chosen"] == 0
+
+
+def _reports_csv(tmp_path: Path) -> Path:
+    """A file of missing-person reports, as a family liaison team keeps it."""
+    write_photo(tmp_path / "family" / "a.jpg", seed=1)
+    write_photo(tmp_path / "family" / "b.jpg", seed=2)
+    rows = [
+        {
+            "ref": f"AM-{n}",
+            "photos": f"family/{'ab'[n - 1]}.jpg",
+            "full_name": f"Person {n}",
+            "sex": "F",
+            "birth_year": "1990",
+            "last_seen_date": "2024-05-01",
+            "contact_name": f"Contact {n}",
+            "contact_relationship": "mother",
+            "consent_contact": "yes",
+        }
+        for n in (1, 2)
+    ]
+    return write_csv(tmp_path / "reports.csv", rows)
+
+
+def test_a_file_of_reports_imported_as_remains_is_refused_and_the_right_command_named(
+    cli: Any, dvi: OpenDVI, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    path = _reports_csv(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "opendvi", "import", "unidentified", str(path), "--no-faces"],
+        capture_output=True,
+        text=True,
+        env={**_base_env(), **cli_env},
+    )
+    assert result.returncode == 2
+    assert "are those of missing-person reports, not unidentified-remains records" in (
+        result.stderr
+    )
+    assert "opendvi import missing reports.csv" in result.stderr
+    with dvi.db.read() as session:
+        assert session.query(Remains).count() == 0
+    assert cli("import", "missing", str(path), "--no-faces", "-q").exit_code == 0
+
+
+def test_a_photo_already_on_a_record_of_the_other_kind_is_refused_unless_a_reason_is_given(
+    cli: Any, dvi: OpenDVI, tmp_path: Path
+) -> None:
+    assert cli("import", "missing", str(_reports_csv(tmp_path)), "--no-faces", "-q").exit_code == 0
+    remains = write_csv(tmp_path / "pm.csv", [{"ref": "AM-1", "photos": "family/a.jpg"}])
+    refused = cli("import", "unidentified", str(remains), "--no-faces")
+    assert refused.exit_code == 1
+    assert "already a photo of the missing-person report AM-1" in refused.stderr
+    assert "--force-reason" in refused.stderr and "0 created" in refused.stderr
+    # The folder import checks the same.
+    folder = tmp_path / "pm"
+    (folder / "PM-7").mkdir(parents=True)
+    (folder / "PM-7" / "b.jpg").write_bytes((tmp_path / "family" / "b.jpg").read_bytes())
+    by_folder = cli("import", "folder", str(folder), "--as", "unidentified", "--no-faces")
+    assert by_folder.exit_code == 1 and "missing-person report AM-2" in by_folder.stderr
+    forced = cli(
+        "import", "unidentified", str(remains), "--no-faces",
+        "--force-reason", "the family's photo shown beside the body for recognition",
+    )
+    assert forced.exit_code == 0, forced.output
+    assert "1 created" in forced.stdout
+    assert "note: " in forced.stderr and "a missing-person report has this reference too" in (
+        forced.stderr
+    )
+    with dvi.db.read() as session:
+        event = next(
+            e for e in audit.recent(session, entity_ref="AM-1")
+            if e.action == "photo.kept_on_both_kinds"
+        )
+        assert event.actor == "operator" and event.details["other_ref"] == "AM-1"
+        assert event.details["reason"].startswith("the family's photo")
+
+
+def test_photos_added_to_an_identified_record_say_it_is_matched_again_and_stands(
+    cli: Any, dvi: OpenDVI, tmp_path: Path
+) -> None:
+    from tests.factories import identified, users
+
+    users(dvi)
+    identified(dvi)
+    write_photo(tmp_path / "new.jpg", seed=4)
+    path = write_csv(tmp_path / "m.csv", [{"ref": "AM-0", "photos": "new.jpg"}])
+    result = cli("import", "missing", str(path), "--no-faces", "-q")
+    assert result.exit_code == 0
+    assert (
+        "AM-0 is identified: its new photo will be matched again, and the identification "
+        "stands" in result.stderr
+    )
