@@ -281,7 +281,10 @@ def test_import_finds_faces_and_faces_list_shows_them(cli: Any, small_knn: Path)
     assert "(the person)" not in listing
     face_id = listing.split("  face ")[1].split()[0]
     assert cli("faces", "subject", face_id).exit_code == 0
-    assert f"face {face_id} (the person, chosen by staff)" in cli("faces", "list", "obama_and_biden").stdout
+    assert (
+        f"face {face_id} (the person, chosen by staff)"
+        in cli("faces", "list", "obama_and_biden").stdout
+    )
     assert "faces: " not in cli("faces", "detect").stdout
 
 
@@ -351,7 +354,9 @@ def test_a_group_photo_is_said_to_wait_for_the_person_in_the_summary_stats_and_l
     stats = json.loads(cli("stats", "--json").stdout)
     assert stats["usable_faces"] == 0 and stats["photos_person_not_chosen"] == 1
     waiting = cli("faces", "waiting").stdout
-    assert waiting.startswith("AM-1  photo ") and "1 photos where the person is not chosen" in waiting
+    assert (
+        waiting.startswith("AM-1  photo ") and "1 photos where the person is not chosen" in waiting
+    )
     face_id = waiting.split("faces ")[1].split(",")[0].strip()
     assert cli("faces", "subject", face_id).exit_code == 0
     assert f"face {face_id} (the person, chosen by staff)" in cli("faces", "list", "AM-1").stdout
@@ -417,8 +422,12 @@ def test_a_photo_already_on_a_record_of_the_other_kind_is_refused_unless_a_reaso
     by_folder = cli("import", "folder", str(folder), "--as", "unidentified", "--no-faces")
     assert by_folder.exit_code == 1 and "missing-person report AM-2" in by_folder.stderr
     forced = cli(
-        "import", "unidentified", str(remains), "--no-faces",
-        "--force-reason", "the family's photo shown beside the body for recognition",
+        "import",
+        "unidentified",
+        str(remains),
+        "--no-faces",
+        "--force-reason",
+        "the family's photo shown beside the body for recognition",
     )
     assert forced.exit_code == 0, forced.output
     assert "1 created" in forced.stdout
@@ -427,7 +436,8 @@ def test_a_photo_already_on_a_record_of_the_other_kind_is_refused_unless_a_reaso
     )
     with dvi.db.read() as session:
         event = next(
-            e for e in audit.recent(session, entity_ref="AM-1")
+            e
+            for e in audit.recent(session, entity_ref="AM-1")
             if e.action == "photo.kept_on_both_kinds"
         )
         assert event.actor == "operator" and event.details["other_ref"] == "AM-1"

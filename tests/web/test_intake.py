@@ -289,3 +289,70 @@ def test_group_photos_wait_on_the_dashboard_and_their_page_until_the_person_is_c
     with site["dvi"].db.read() as session:
         event = audit.recent(session, limit=5, entity_ref="AM-GROUP")[0]
         assert event.action == "face.chosen_as_subject" and event.actor == "caseworker"
+
+
+def test_a_photo_added_to_an_identified_record_says_it_is_matched_again_on_the_page_and_api(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    site = build_site(dvi, tmp_path, families=True)
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/AM-1/edit").text)
+    added = web.post(
+        "/records/missing/AM-1/edit",
+        data={"csrf": token},
+        files=[("photos", ("more.jpg", jpeg_bytes(seed=7), "image/jpeg"))],
+    )
+    assert added.status_code == 303
+    page = web.get(added.headers["location"]).text
+    assert "1 photo added. This record is identified: the new photo will be matched again" in page
+    assert "the identification stands" in page
+    answer = web.post(
+        "/api/records/missing/AM-1/photos",
+        files=[("photos", ("again.jpg", jpeg_bytes(seed=8), "image/jpeg"))],
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["ref"] == "AM-1" and len(body["photos"]) == 3
+    assert body["notes"] == [
+        "AM-1 is identified: its new photo will be matched again, and the identification "
+        "stands (revoke it if the new evidence says otherwise)"
+    ]
+
+
+def test_a_photo_of_the_other_kind_is_refused_on_the_page_and_api_unless_a_reason_is_given(
+    site: dict[str, Any], tmp_path: Path
+) -> None:
+    dvi = site["dvi"]
+    with dvi.db.read() as session:
+        pm_photo = session.get(Photo, site["ids"]["pm0-photo"])
+        data = dvi.media.get(pm_photo.sha256)  # type: ignore[union-attr]
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/AM-0/edit").text)
+    refused = web.post(
+        "/records/missing/AM-0/edit",
+        data={"csrf": token},
+        files=[("photos", ("body.jpg", data, "image/jpeg"))],
+    )
+    assert refused.status_code == 422
+    assert "already a photo of the remains record PM-0" in refused.text
+    assert 'name="force_reason"' in refused.text
+    api = web.post(
+        "/api/records/missing/AM-0/photos",
+        files=[("photos", ("body.jpg", data, "image/jpeg"))],
+        headers={"X-CSRF-Token": token},
+    )
+    assert api.status_code == 422 and api.json()["field"] == "photos"
+    forced = web.post(
+        "/records/missing/AM-0/edit",
+        data={"csrf": token, "force_reason": "the family identified the clothing in this photo"},
+        files=[("photos", ("body.jpg", data, "image/jpeg"))],
+    )
+    assert forced.status_code == 303
+    with dvi.db.read() as session:
+        event = next(
+            e
+            for e in audit.recent(session, entity_ref="AM-0")
+            if e.action == "photo.kept_on_both_kinds"
+        )
+        assert event.actor == "caseworker" and event.details["other_ref"] == "PM-0"

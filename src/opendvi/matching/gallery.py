@@ -193,9 +193,11 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
         index.add(np.arange(len(vectors)), vectors)
     faceless = [r.id for r in records if r.id not in position]
     unchosen = frozenset(
-        session.execute(
+        int(owner_id)
+        for owner_id in session.execute(
             select(owner_column).where(Photo.person_not_chosen, owner_column.is_not(None))
         ).scalars()
+        if owner_id is not None
     )
     digests = {}
     for record_id in refs:

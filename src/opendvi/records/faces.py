@@ -192,9 +192,7 @@ def mark_choice(photo: Photo) -> None:
     """Whether the photo waits for a person to choose who in it is the record's person: it
     has a usable face, and no face is the person."""
     faces = photo.faces
-    photo.person_not_chosen = any(f.usable for f in faces) and not any(
-        f.is_subject for f in faces
-    )
+    photo.person_not_chosen = any(f.usable for f in faces) and not any(f.is_subject for f in faces)
 
 
 @dataclass(frozen=True)

@@ -318,7 +318,6 @@ def save_record(
     return SaveResult(outcome, record.id, ref, frozenset(erased.files), notes)
 
 
-
 def _save_parsed(
     session: Session,
     kind: type[Record],

@@ -20,9 +20,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("photos", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "person_not_chosen", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("person_not_chosen", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.create_index(
             "ix_photos_person_not_chosen",
