@@ -133,7 +133,10 @@ def _dashboard(app: OpenDVI) -> Dashboard:
             with_face = (
                 select(owner)
                 .join(Face, Face.photo_id == Photo.id)
-                .where(Face.usable, Face.is_subject, Photo.withdrawn_at.is_(None))
+                # Not NULL: a NOT IN over a list holding NULL keeps nothing.
+                .where(
+                    owner.is_not(None), Face.usable, Face.is_subject, Photo.withdrawn_at.is_(None)
+                )
             )
             faceless[kind.__tablename__] = _count(
                 session, select(func.count(kind.id)).where(kind.id.not_in(with_face))

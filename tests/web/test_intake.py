@@ -131,7 +131,8 @@ def test_a_record_is_changed_and_given_more_photos_from_its_form(site: dict[str,
         data={"csrf": token, "ref": "AM-OTHER", "full_name": "Ana Ruiz", "height_cm": "170-175"},
         files=[("photos", ("more.jpg", jpeg_bytes(seed=3), "image/jpeg"))],
     )
-    assert changed.status_code == 303 and changed.headers["location"] == "/records/missing/AM-0"
+    assert changed.status_code == 303
+    assert changed.headers["location"] == "/records/missing/AM-0?added=1"
     with site["dvi"].db.read() as session:
         record = session.execute(
             select(MissingPerson).where(MissingPerson.ref == "AM-0")
@@ -247,12 +248,13 @@ def test_group_photos_wait_on_the_dashboard_and_their_page_until_the_person_is_c
     site: dict[str, Any], small_knn: Path
 ) -> None:
     group = (small_knn / "test" / "kit_with_rose.jpg").read_bytes()
+    scene = (small_knn / "test" / "obama_and_biden.jpg").read_bytes()
     forensic = client(site, "forensic")
     token = csrf_of(forensic.get("/records/remains/new").text)
     forensic.post(
         "/records/remains/new",
         data={"csrf": token, "ref": "PM-GROUP"},
-        files=[("photos", ("scene.jpg", group, "image/jpeg"))],
+        files=[("photos", ("scene.jpg", scene, "image/jpeg"))],
     )
     web = client(site, "caseworker")
     token = csrf_of(web.get("/records/missing/new").text)
@@ -356,3 +358,22 @@ def test_a_photo_of_the_other_kind_is_refused_on_the_page_and_api_unless_a_reaso
             if e.action == "photo.kept_on_both_kinds"
         )
         assert event.actor == "caseworker" and event.details["other_ref"] == "PM-0"
+
+
+def test_the_dashboard_counts_a_report_whose_only_photo_waits_for_the_person_as_faceless(
+    site: dict[str, Any], small_knn: Path
+) -> None:
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    group = (small_knn / "test" / "kit_with_rose.jpg").read_bytes()
+    web.post(
+        "/records/missing/new",
+        data={"csrf": token, "ref": "AM-GROUP"},
+        files=[("photos", ("family.jpg", group, "image/jpeg"))],
+    )
+    Worker(site["dvi"]).run_once()
+    from opendvi.caseload import dashboard
+
+    board = dashboard(site["dvi"])
+    assert board.faceless == {"missing_persons": 1, "remains": 0}
+    assert board.counts["photos_person_not_chosen"] == 1
