@@ -126,7 +126,9 @@ def build_site(dvi: OpenDVI, tmp_path: Path, *, families: bool = False) -> dict[
     for n, person in enumerate(people):
         for side, kind in (("am", MissingPerson), ("pm", Remains)):
             photo = store_photo(
-                write_photo(tmp_path / f"{side}{n}.jpg", seed=10 * n + len(side), size=(160, 160)),
+                write_photo(
+                    tmp_path / f"{side}{n}.jpg", seed=10 * n + (side == "pm"), size=(160, 160)
+                ),
                 media=dvi.media,
                 settings=dvi.settings,
             )

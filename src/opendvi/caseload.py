@@ -24,11 +24,17 @@ from opendvi.db.tables import (
 from opendvi.notify.queue import open_counts
 from opendvi.review.queue import in_review_queue
 
-__all__ = ["Bar", "Chart", "Dashboard", "dashboard", "monthly_chart", "stats"]
+__all__ = ["Bar", "Chart", "Dashboard", "dashboard", "monthly_chart", "person_not_chosen", "stats"]
 
 
 def _count(session: Session, query: Any) -> int:
     return int(session.execute(query).scalar_one())
+
+
+def person_not_chosen(session: Session) -> int:
+    """Photos waiting for a person to choose who in them is the record's person, counted
+    from their index alone (``ix_photos_person_not_chosen``)."""
+    return _count(session, select(func.count(Photo.id)).where(Photo.person_not_chosen))
 
 
 def _stats(session: Session) -> dict[str, int]:
@@ -46,7 +52,12 @@ def _stats(session: Session) -> dict[str, int]:
             select(func.count(Photo.id)).where(active, Photo.detection_status == "no_face"),
         ),
         "faces": _count(session, select(func.count(Face.id))),
-        "usable_faces": _count(session, select(func.count(Face.id)).where(Face.usable)),
+        # What matching uses: a usable face that is the person of its photo.
+        "usable_faces": _count(
+            session, select(func.count(Face.id)).where(Face.usable, Face.is_subject)
+        ),
+        # Photos of several faces where nobody has chosen the person (none is used yet).
+        "photos_person_not_chosen": person_not_chosen(session),
         "candidates": _count(session, select(func.count(Candidate.id))),
         "identifications_confirmed": _count(
             session,
@@ -122,7 +133,10 @@ def _dashboard(app: OpenDVI) -> Dashboard:
             with_face = (
                 select(owner)
                 .join(Face, Face.photo_id == Photo.id)
-                .where(Face.usable, Face.is_subject, Photo.withdrawn_at.is_(None))
+                # Not NULL: a NOT IN over a list holding NULL keeps nothing.
+                .where(
+                    owner.is_not(None), Face.usable, Face.is_subject, Photo.withdrawn_at.is_(None)
+                )
             )
             faceless[kind.__tablename__] = _count(
                 session, select(func.count(kind.id)).where(kind.id.not_in(with_face))

@@ -281,7 +281,10 @@ def test_import_finds_faces_and_faces_list_shows_them(cli: Any, small_knn: Path)
     assert "(the person)" not in listing
     face_id = listing.split("  face ")[1].split()[0]
     assert cli("faces", "subject", face_id).exit_code == 0
-    assert f"face {face_id} (the person)" in cli("faces", "list", "obama_and_biden").stdout
+    assert (
+        f"face {face_id} (the person, chosen by staff)"
+        in cli("faces", "list", "obama_and_biden").stdout
+    )
     assert "faces: " not in cli("faces", "detect").stdout
 
 
@@ -297,3 +300,162 @@ def test_faces_box_embeds_a_face_marked_by_hand(cli: Any, tmp_path: Path) -> Non
     photo_id = cli("faces", "list", "PM-1").stdout.split()[1]
     assert cli("faces", "box", photo_id, "40,40,100,100").exit_code == 0
     assert "boxed by hand" in cli("faces", "list", "PM-1").stdout
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute"])
+def test_import_folder_as_the_readme_writes_it_works_from_any_folder(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    people = tmp_path / "work" / "folder" / "missing"
+    write_photo(people / "AM-1" / "a.jpg", seed=1)
+    write_photo(people / "AM-1" / "b.jpg", seed=2)
+    write_photo(people / "AM-2.jpg", seed=3)
+    # The shell is neither in the folder nor in its parent.
+    elsewhere = tmp_path / "work" / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(tmp_path / "work" if how == "relative" else elsewhere)
+    given = "folder/missing" if how == "relative" else str(people)
+    result = cli("import", "folder", given, "--as", "missing", "--no-faces")
+    assert result.exit_code == 0, result.output
+    assert "2 created, 0 updated, 0 unchanged, 0 failed" in result.stdout
+    listing = cli("faces", "list", "AM-1").stdout
+    assert listing.count("photo ") == 2 and "a.jpg" in listing and "b.jpg" in listing
+    again = cli("import", "folder", given, "--as", "missing", "--no-faces")
+    assert "0 created, 0 updated, 2 unchanged, 0 failed" in again.stdout
+
+
+def test_a_bad_photo_in_a_folder_import_names_the_file_not_a_column(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = tmp_path / "folder" / "missing"
+    write_photo(people / "AM-1.jpg")
+    (people / "AM-2.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    result = cli("import", "folder", "folder/missing", "--as", "missing", "--no-faces")
+    assert result.exit_code == 1
+    assert "folder/missing/AM-2.jpg: the file is empty" in result.stderr
+    assert "photos" not in result.stderr.replace("AM-2.jpg", "")
+    assert "1 created, 0 updated, 0 unchanged, 1 failed" in result.stderr
+
+
+def test_a_group_photo_is_said_to_wait_for_the_person_in_the_summary_stats_and_lists(
+    cli: Any, small_knn: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "people"
+    folder.mkdir()
+    (folder / "AM-1.jpg").write_bytes((small_knn / "test" / "kit_with_rose.jpg").read_bytes())
+    result = cli("import", "folder", str(folder), "--as", "missing", "--no-match")
+    assert result.exit_code == 0, result.output
+    assert "faces: 1 photos — 2 faces (0 used for matching)" in result.stdout
+    assert "1 photos of several faces: person not chosen" in result.stdout
+    listing = cli("faces", "list", "AM-1").stdout
+    assert "person not chosen" in listing and "usable once chosen as the person" in listing
+    assert "  usable  " not in listing
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["usable_faces"] == 0 and stats["photos_person_not_chosen"] == 1
+    waiting = cli("faces", "waiting").stdout
+    assert (
+        waiting.startswith("AM-1  photo ") and "1 photos where the person is not chosen" in waiting
+    )
+    face_id = waiting.split("faces ")[1].split(",")[0].strip()
+    assert cli("faces", "subject", face_id).exit_code == 0
+    assert f"face {face_id} (the person, chosen by staff)" in cli("faces", "list", "AM-1").stdout
+    assert "0 photos where the person is not chosen" in cli("faces", "waiting").stdout
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["usable_faces"] == 1 and stats["photos_person_not_chosen"] == 0
+
+
+def _reports_csv(tmp_path: Path) -> Path:
+    """A file of missing-person reports, as a family liaison team keeps it."""
+    write_photo(tmp_path / "family" / "a.jpg", seed=1)
+    write_photo(tmp_path / "family" / "b.jpg", seed=2)
+    rows = [
+        {
+            "ref": f"AM-{n}",
+            "photos": f"family/{'ab'[n - 1]}.jpg",
+            "full_name": f"Person {n}",
+            "sex": "F",
+            "birth_year": "1990",
+            "last_seen_date": "2024-05-01",
+            "contact_name": f"Contact {n}",
+            "contact_relationship": "mother",
+            "consent_contact": "yes",
+        }
+        for n in (1, 2)
+    ]
+    return write_csv(tmp_path / "reports.csv", rows)
+
+
+def test_a_file_of_reports_imported_as_remains_is_refused_and_the_right_command_named(
+    cli: Any, dvi: OpenDVI, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    path = _reports_csv(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "opendvi", "import", "unidentified", str(path), "--no-faces"],
+        capture_output=True,
+        text=True,
+        env={**_base_env(), **cli_env},
+    )
+    assert result.returncode == 2
+    assert "are those of missing-person reports, not unidentified-remains records" in (
+        result.stderr
+    )
+    assert "opendvi import missing reports.csv" in result.stderr
+    with dvi.db.read() as session:
+        assert session.query(Remains).count() == 0
+    assert cli("import", "missing", str(path), "--no-faces", "-q").exit_code == 0
+
+
+def test_a_photo_already_on_a_record_of_the_other_kind_is_refused_unless_a_reason_is_given(
+    cli: Any, dvi: OpenDVI, tmp_path: Path
+) -> None:
+    assert cli("import", "missing", str(_reports_csv(tmp_path)), "--no-faces", "-q").exit_code == 0
+    remains = write_csv(tmp_path / "pm.csv", [{"ref": "AM-1", "photos": "family/a.jpg"}])
+    refused = cli("import", "unidentified", str(remains), "--no-faces")
+    assert refused.exit_code == 1
+    assert "already a photo of the missing-person report AM-1" in refused.stderr
+    assert "--force-reason" in refused.stderr and "0 created" in refused.stderr
+    # The folder import checks the same.
+    folder = tmp_path / "pm"
+    (folder / "PM-7").mkdir(parents=True)
+    (folder / "PM-7" / "b.jpg").write_bytes((tmp_path / "family" / "b.jpg").read_bytes())
+    by_folder = cli("import", "folder", str(folder), "--as", "unidentified", "--no-faces")
+    assert by_folder.exit_code == 1 and "missing-person report AM-2" in by_folder.stderr
+    forced = cli(
+        "import",
+        "unidentified",
+        str(remains),
+        "--no-faces",
+        "--force-reason",
+        "the family's photo shown beside the body for recognition",
+    )
+    assert forced.exit_code == 0, forced.output
+    assert "1 created" in forced.stdout
+    assert "note: " in forced.stderr and "a missing-person report has this reference too" in (
+        forced.stderr
+    )
+    with dvi.db.read() as session:
+        event = next(
+            e
+            for e in audit.recent(session, entity_ref="AM-1")
+            if e.action == "photo.kept_on_both_kinds"
+        )
+        assert event.actor == "operator" and event.details["other_ref"] == "AM-1"
+        assert event.details["reason"].startswith("the family's photo")
+
+
+def test_photos_added_to_an_identified_record_say_it_is_matched_again_and_stands(
+    cli: Any, dvi: OpenDVI, tmp_path: Path
+) -> None:
+    from tests.factories import identified, users
+
+    users(dvi)
+    identified(dvi)
+    write_photo(tmp_path / "new.jpg", seed=4)
+    path = write_csv(tmp_path / "m.csv", [{"ref": "AM-0", "photos": "new.jpg"}])
+    result = cli("import", "missing", str(path), "--no-faces", "-q")
+    assert result.exit_code == 0
+    assert (
+        "AM-0 is identified: its new photo will be matched again, and the identification "
+        "stands" in result.stderr
+    )

@@ -292,6 +292,29 @@ def test_records_without_faces_are_matched_on_description_and_never_credible(
     assert ("PM-NOPHOTO", "AM-NOPHOTO") in {(a, b) for a, b, _, _ in candidates(dvi)}
 
 
+def test_a_group_photo_where_nobody_chose_the_person_is_named_as_why_no_face_was_compared(
+    dvi: OpenDVI, world: World
+) -> None:
+    from opendvi.records.faces import mark_choice
+
+    world.report("AM-GROUP", "person-1", photos=1, sex="F")
+    with dvi.db.write() as session:
+        photo = session.execute(
+            select(Photo).join(MissingPerson).where(MissingPerson.ref == "AM-GROUP")
+        ).scalar_one()
+        session.add(face_row(photo.id, world.face("someone-else"), world.model))
+        session.flush()
+        session.refresh(photo)
+        for face in photo.faces:
+            face.is_subject = False
+        mark_choice(photo)
+    run_matching(dvi, actor="test", everything=True)
+    found = explain(dvi, "PM-1", "AM-GROUP")
+    why = found.factors["face"]["why"]
+    assert "AM-GROUP has a photo of several faces where nobody chose the person" in why
+    assert "choose them on its page" in why
+
+
 def test_every_matched_record_is_audited_and_the_chain_verifies(dvi: OpenDVI, world: World) -> None:
     run_matching(dvi, actor="matcher", everything=True)
     with dvi.db.read() as session:

@@ -165,3 +165,58 @@ def test_every_awkward_photo_is_stored_or_refused_alone_and_never_stops_the_impo
     detected = detect_faces(dvi, actor="t", workers=1)
     assert detected.photos == len(files) and detected.errors == 0
     assert all(p.detection_status in {"done", "no_face"} for p in photos(dvi))
+
+
+def _dominant_photo(folder: Path, small_knn: Path) -> Path:
+    """One large face, and a small one in the corner: someone in the background."""
+    from PIL import Image
+
+    base = Image.open(small_knn / "train" / "obama" / "obama.jpg").convert("RGB")
+    corner = Image.open(small_knn / "train" / "biden" / "biden2.jpg").convert("RGB")
+    base.paste(corner.resize((260, 260)), (0, 0))
+    folder.mkdir(parents=True, exist_ok=True)
+    base.save(folder / "AM-9.jpg", format="JPEG")
+    return folder
+
+
+def test_a_face_that_clearly_dominates_is_chosen_by_the_system_audited_and_changeable(
+    dvi: OpenDVI, small_knn: Path, tmp_path: Path
+) -> None:
+    import_folder(dvi, _dominant_photo(tmp_path / "one", small_knn), kind="missing", actor="t")
+    report = detect_faces(dvi, actor="t", workers=1)
+    assert (report.faces, report.usable, report.person_not_chosen) == (2, 1, 0)
+    assert report.chosen_by_system == 1
+    (photo,) = photos(dvi)
+    big, small = sorted(photo.faces, key=lambda f: -f.box_w)
+    assert big.is_subject and big.subject_by == "dominant" and not small.is_subject
+    assert not photo.person_not_chosen
+    with dvi.db.read() as session:
+        event = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "photo.faces_detected")
+        ).scalar_one()
+        assert event.details["person"]["chosen_by"] == "the system"
+        assert event.details["person"]["face"] == big.id
+        assert "largest of 2 faces" in event.details["person"]["why"]
+    add_user(dvi, username="caseworker", role="caseworker", actor="test")
+    choose_subject(dvi, face_id=small.id, actor="caseworker")
+    (photo,) = photos(dvi)
+    chosen = [(f.id, f.subject_by) for f in photo.faces if f.is_subject]
+    assert chosen == [(small.id, "person")]
+
+
+def test_a_group_photo_with_no_choice_counts_as_person_not_chosen_until_someone_chooses(
+    dvi: OpenDVI, small_knn: Path
+) -> None:
+    from opendvi.caseload import stats
+
+    import_csv(dvi, _group_csv(dvi, small_knn), kind="missing", actor="t")
+    report = detect_faces(dvi, actor="t", workers=1)
+    assert report.faces >= 2 and report.usable == 0 and report.person_not_chosen == 1
+    counts = stats(dvi)
+    assert counts["usable_faces"] == 0 and counts["photos_person_not_chosen"] == 1
+    (photo,) = photos(dvi)
+    assert photo.person_not_chosen
+    add_user(dvi, username="caseworker", role="caseworker", actor="test")
+    choose_subject(dvi, face_id=photo.faces[0].id, actor="caseworker")
+    counts = stats(dvi)
+    assert counts["usable_faces"] == 1 and counts["photos_person_not_chosen"] == 0

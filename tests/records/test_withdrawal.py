@@ -93,11 +93,30 @@ def test_a_withdrawn_photo_leaves_no_embedding_and_no_candidate_on_its_strength(
 
 
 def test_the_files_go_once_no_record_holds_the_photo(site: dict[str, Any], dvi: OpenDVI) -> None:
+    from opendvi.records.photos import StoredPhoto
+
     ids = site["ids"]
-    files = files_of(dvi, ids["am0-photo"])
-    assert files == files_of(dvi, ids["pm0-photo"])  # the site gives both the same photo
+    # The same file on a report and on remains: kept on both for a reason given.
+    with dvi.db.write() as session:
+        shared = StoredPhoto.of(session.get(Photo, ids["pm0-photo"]))  # type: ignore[arg-type]
+        save_record(
+            session,
+            MissingPerson,
+            actor="test",
+            ref="AM-0",
+            fields={},
+            photos=[shared],
+            force_reason="the family's photo laid beside the body",
+        )
+        am_photo = session.execute(
+            select(Photo.id).where(
+                Photo.missing_person_id == ids["am0"], Photo.sha256 == shared.sha256
+            )
+        ).scalar_one()
+    files = files_of(dvi, am_photo)
+    assert files == files_of(dvi, ids["pm0-photo"])
     assert all(f.exists() for f in files)
-    withdraw_photo(dvi, ids["am0-photo"], actor="caseworker", reason="contact_request")
+    withdraw_photo(dvi, am_photo, actor="caseworker", reason="contact_request")
     assert all(f.exists() for f in files)  # still PM-0's photo
     withdraw_photo(dvi, ids["pm0-photo"], actor="forensic", reason="wrong_person")
     assert not any(f.exists() for f in files)
@@ -109,9 +128,9 @@ def test_a_photo_dropped_by_an_import_is_erased_as_well(
     from opendvi.interchange.csv_import import import_csv
 
     ids = site["ids"]
-    files = files_of(dvi, ids["am1-photo"])
-    other = write_photo(tmp_path / "other.jpg", seed=77)
-    for kind, ref in (("missing", "AM-1"), ("unidentified", "PM-1")):
+    files = files_of(dvi, ids["am1-photo"]) + files_of(dvi, ids["pm1-photo"])
+    for seed, kind, ref in ((77, "missing", "AM-1"), (78, "unidentified", "PM-1")):
+        other = write_photo(tmp_path / f"other-{seed}.jpg", seed=seed)
         rows = [{"ref": ref, "photos": str(other)}]
         import_csv(dvi, write_csv(tmp_path / f"{ref}.csv", rows), kind=kind, actor="test")
     with dvi.db.read() as session:

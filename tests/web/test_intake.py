@@ -131,7 +131,8 @@ def test_a_record_is_changed_and_given_more_photos_from_its_form(site: dict[str,
         data={"csrf": token, "ref": "AM-OTHER", "full_name": "Ana Ruiz", "height_cm": "170-175"},
         files=[("photos", ("more.jpg", jpeg_bytes(seed=3), "image/jpeg"))],
     )
-    assert changed.status_code == 303 and changed.headers["location"] == "/records/missing/AM-0"
+    assert changed.status_code == 303
+    assert changed.headers["location"] == "/records/missing/AM-0?added=1"
     with site["dvi"].db.read() as session:
         record = session.execute(
             select(MissingPerson).where(MissingPerson.ref == "AM-0")
@@ -241,3 +242,138 @@ def test_only_forensic_staff_and_admins_edit_the_faces_of_remains(site: dict[str
     assert post("admin", f"/faces/{ids['pm0-face']}/subject") == 303
     page = client(site, "caseworker").get("/records/remains/PM-0").text
     assert "Box a face by hand" not in page
+
+
+def test_group_photos_wait_on_the_dashboard_and_their_page_until_the_person_is_chosen(
+    site: dict[str, Any], small_knn: Path
+) -> None:
+    group = (small_knn / "test" / "kit_with_rose.jpg").read_bytes()
+    scene = (small_knn / "test" / "obama_and_biden.jpg").read_bytes()
+    forensic = client(site, "forensic")
+    token = csrf_of(forensic.get("/records/remains/new").text)
+    forensic.post(
+        "/records/remains/new",
+        data={"csrf": token, "ref": "PM-GROUP"},
+        files=[("photos", ("scene.jpg", scene, "image/jpeg"))],
+    )
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    web.post(
+        "/records/missing/new",
+        data={"csrf": token, "ref": "AM-GROUP"},
+        files=[("photos", ("family.jpg", group, "image/jpeg"))],
+    )
+    Worker(site["dvi"]).run_once()
+    dashboard = web.get("/").text
+    assert "Choose the person" in dashboard and 'href="/faces/choose">2<' in dashboard
+    page = web.get("/faces/choose")
+    assert page.status_code == 200
+    text = page.text
+    assert "AM-GROUP" in text and "PM-GROUP" in text and "2 photos" in text
+    with site["dvi"].db.read() as session:
+        photo = session.execute(
+            select(Photo).where(Photo.original_name == "family.jpg")
+        ).scalar_one()
+        faces = [f.id for f in photo.faces]
+        pm = session.execute(select(Photo).where(Photo.original_name == "scene.jpg")).scalar_one()
+        pm_faces = [f.id for f in pm.faces]
+    for face in faces + pm_faces:
+        assert f'src="/faces/{face}.jpg"' in text
+    # A caseworker chooses in a report's photo, not in a post-mortem one, whose crops are blurred.
+    assert text.count("This is the person") == len(faces)
+    assert text.count("post-mortem face") == len(pm_faces) and "blurred" in text
+    assert "person not chosen" in web.get("/records/missing/AM-GROUP").text
+    chosen = web.post(f"/faces/{faces[1]}/subject", data={"csrf": token, "back": "/faces/choose"})
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/faces/choose"
+    after = web.get("/faces/choose").text
+    assert "AM-GROUP" not in after and "1 photo<" in after
+    assert 'href="/faces/choose">1<' in web.get("/").text
+    with site["dvi"].db.read() as session:
+        event = audit.recent(session, limit=5, entity_ref="AM-GROUP")[0]
+        assert event.action == "face.chosen_as_subject" and event.actor == "caseworker"
+
+
+def test_a_photo_added_to_an_identified_record_says_it_is_matched_again_on_the_page_and_api(
+    dvi: OpenDVI, tmp_path: Path
+) -> None:
+    site = build_site(dvi, tmp_path, families=True)
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/AM-1/edit").text)
+    added = web.post(
+        "/records/missing/AM-1/edit",
+        data={"csrf": token},
+        files=[("photos", ("more.jpg", jpeg_bytes(seed=7), "image/jpeg"))],
+    )
+    assert added.status_code == 303
+    page = web.get(added.headers["location"]).text
+    assert "1 photo added. This record is identified: the new photo will be matched again" in page
+    assert "the identification stands" in page
+    answer = web.post(
+        "/api/records/missing/AM-1/photos",
+        files=[("photos", ("again.jpg", jpeg_bytes(seed=8), "image/jpeg"))],
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["ref"] == "AM-1" and len(body["photos"]) == 3
+    assert body["notes"] == [
+        "AM-1 is identified: its new photo will be matched again, and the identification "
+        "stands (revoke it if the new evidence says otherwise)"
+    ]
+
+
+def test_a_photo_of_the_other_kind_is_refused_on_the_page_and_api_unless_a_reason_is_given(
+    site: dict[str, Any], tmp_path: Path
+) -> None:
+    dvi = site["dvi"]
+    with dvi.db.read() as session:
+        pm_photo = session.get(Photo, site["ids"]["pm0-photo"])
+        data = dvi.media.get(pm_photo.sha256)  # type: ignore[union-attr]
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/AM-0/edit").text)
+    refused = web.post(
+        "/records/missing/AM-0/edit",
+        data={"csrf": token},
+        files=[("photos", ("body.jpg", data, "image/jpeg"))],
+    )
+    assert refused.status_code == 422
+    assert "already a photo of the remains record PM-0" in refused.text
+    assert 'name="force_reason"' in refused.text
+    api = web.post(
+        "/api/records/missing/AM-0/photos",
+        files=[("photos", ("body.jpg", data, "image/jpeg"))],
+        headers={"X-CSRF-Token": token},
+    )
+    assert api.status_code == 422 and api.json()["field"] == "photos"
+    forced = web.post(
+        "/records/missing/AM-0/edit",
+        data={"csrf": token, "force_reason": "the family identified the clothing in this photo"},
+        files=[("photos", ("body.jpg", data, "image/jpeg"))],
+    )
+    assert forced.status_code == 303
+    with dvi.db.read() as session:
+        event = next(
+            e
+            for e in audit.recent(session, entity_ref="AM-0")
+            if e.action == "photo.kept_on_both_kinds"
+        )
+        assert event.actor == "caseworker" and event.details["other_ref"] == "PM-0"
+
+
+def test_the_dashboard_counts_a_report_whose_only_photo_waits_for_the_person_as_faceless(
+    site: dict[str, Any], small_knn: Path
+) -> None:
+    web = client(site, "caseworker")
+    token = csrf_of(web.get("/records/missing/new").text)
+    group = (small_knn / "test" / "kit_with_rose.jpg").read_bytes()
+    web.post(
+        "/records/missing/new",
+        data={"csrf": token, "ref": "AM-GROUP"},
+        files=[("photos", ("family.jpg", group, "image/jpeg"))],
+    )
+    Worker(site["dvi"]).run_once()
+    from opendvi.caseload import dashboard
+
+    board = dashboard(site["dvi"])
+    assert board.faceless == {"missing_persons": 1, "remains": 0}
+    assert board.counts["photos_person_not_chosen"] == 1

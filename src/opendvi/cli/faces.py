@@ -19,7 +19,7 @@ from opendvi.cli.common import (
 
 if TYPE_CHECKING:
     from opendvi.app import OpenDVI
-    from opendvi.records.views import PhotoView
+    from opendvi.records.views import FaceView, PhotoView
 
 __all__ = ["detect", "register"]
 
@@ -42,8 +42,20 @@ def detect(
         )
     if not quiet and report.photos:
         typer.echo(
-            f"faces: {report.photos} photos — {report.faces} faces ({report.usable} usable), "
-            f"{report.no_face} without a face, {report.errors} unreadable"
+            f"faces: {report.photos} photos — {report.faces} faces ({report.usable} used for "
+            f"matching), {report.no_face} without a face, {report.errors} unreadable"
+        )
+        if report.chosen_by_system:
+            typer.echo(
+                f"  {report.chosen_by_system} photos of several faces: the person chosen by the "
+                "system, one face clearly the largest (change it with `opendvi faces subject`)"
+            )
+    if report.person_not_chosen:
+        # Said even with --quiet: these faces are not matched until someone chooses.
+        typer.echo(
+            f"  {report.person_not_chosen} photos of several faces: person not chosen, none of "
+            "their faces is matched; `opendvi faces waiting` lists them",
+            err=quiet,
         )
 
 
@@ -61,20 +73,32 @@ def faces_detect(
         detect(dvi, quiet=quiet, actor=actor, workers=workers, redo=redo)
 
 
+BY = {"dominant": ", chosen by the system: clearly the largest face", "person": ", chosen by staff"}
+
+
+def _state(photo: PhotoView, face: FaceView) -> str:
+    if not face.usable:
+        return f"unusable: {face.why_not}"
+    if photo.person_not_chosen:
+        return "usable once chosen as the person"
+    return "usable" if face.subject else "usable, not the person: not matched"
+
+
 def _lines(photos: list[PhotoView]) -> list[str]:
     lines = []
     for photo in photos:
+        waiting = "  person not chosen" if photo.person_not_chosen else ""
         lines.append(
             f"photo {photo.id}  {photo.name}  {photo.width}×{photo.height}  "
-            f"{photo.detection_status}  {photo.detection_note}".rstrip()
+            f"{photo.detection_status}{waiting}  {photo.detection_note}".rstrip()
         )
         for face in photo.faces:
-            state = "usable" if face.usable else f"unusable: {face.why_not}"
             x, y, w, h = face.box
+            person = f" (the person{BY.get(face.subject_by, '')})" if face.subject else ""
             lines.append(
-                f"  face {face.id}{' (the person)' if face.subject else ''}  "
+                f"  face {face.id}{person}  "
                 f"box {x},{y},{w},{h}  turned {face.turned:g}°  quality {face.quality or 0:.2f}  "
-                f"{state}{'  boxed by hand' if face.manual else ''}  [{face.model}]"
+                f"{_state(photo, face)}{'  boxed by hand' if face.manual else ''}  [{face.model}]"
             )
     return lines
 
@@ -90,6 +114,23 @@ def faces_list(
         photos = faces_of(dvi, ref)
     for line in _lines(photos):
         typer.echo(line)
+
+
+@faces_app.command("waiting")
+def faces_waiting(
+    page: Annotated[int, typer.Option("--page", min=1, help="Which page of twenty.")] = 1,
+) -> None:
+    """Photos of several faces where nobody chose the person: none of their faces is
+    matched until someone does (`opendvi faces subject FACE_ID`)."""
+    from opendvi.records.choosing import waiting_for_person
+
+    with opened() as dvi:
+        found = waiting_for_person(dvi, page)
+    for item in found.photos:
+        faces = ", ".join(str(face.id) for face in item.photo.faces if face.usable)
+        typer.echo(f"{item.ref}  photo {item.photo.id}  {item.photo.name}  faces {faces}")
+    more = f"; --page {page + 1} for more" if found.more else ""
+    typer.echo(f"{found.total} photos where the person is not chosen{more}")
 
 
 @faces_app.command("box")

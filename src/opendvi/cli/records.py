@@ -64,9 +64,21 @@ PhotosDirOpt = Annotated[
 ]
 
 
+ForceReasonOpt = Annotated[
+    str,
+    typer.Option(
+        "--force-reason",
+        help="Why photos already on records of the other kind belong to these records too "
+        "(audited); without it such photos are refused.",
+    ),
+]
+
+
 def _report(report: ImportReport, quiet: bool) -> None:
     for problem in report.problems:
         echo_error(str(problem))
+    for note in report.notes:  # said even with --quiet: each changes what the user expects
+        echo_error(f"note: {note}")
     if not quiet or report.problems:
         summary = (
             f"{report.file}: {report.rows} rows — {report.created} created, {report.updated} "
@@ -81,6 +93,7 @@ class _Options:
     workers: int | None
     faces: bool  # find the faces after the import
     match: bool  # then match what was imported
+    force_reason: str = ""  # why photos on records of the other kind belong here too
 
 
 def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None:
@@ -92,7 +105,14 @@ def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None
     quiet = how.quiet
     with signed_in() as (dvi, actor), interrupted(keep):
         with Bar(f"Importing {source.name}", quiet=quiet) as bar:
-            report = run(dvi, source, kind=kind.value, actor=actor, progress=bar.update)
+            report = run(
+                dvi,
+                source,
+                kind=kind.value,
+                actor=actor,
+                progress=bar.update,
+                force_reason=how.force_reason,
+            )
         _report(report, quiet)
         if how.faces:
             detect(dvi, quiet=quiet, actor=actor, workers=how.workers, redo=False)
@@ -111,8 +131,10 @@ def _csv_import(kind: RecordKind, rows: str, what: str) -> None:
         workers: WorkersOpt = None,
         no_faces: NoFacesOpt = False,
         no_match: NoMatchOpt = False,
+        force_reason: ForceReasonOpt = "",
     ) -> None:
-        _import(kind, file, False, _Options(quiet, workers, not no_faces, not no_match))
+        how = _Options(quiet, workers, not no_faces, not no_match, force_reason)
+        _import(kind, file, False, how)
 
     command.__doc__ = f"Import {what} from a CSV file (columns: see docs/import.md)."
     import_app.command(kind.value)(command)
@@ -132,10 +154,12 @@ def import_folder_cmd(
     workers: WorkersOpt = None,
     no_faces: NoFacesOpt = False,
     no_match: NoMatchOpt = False,
+    force_reason: ForceReasonOpt = "",
 ) -> None:
     """Import a folder of photos: each sub-folder is one record named after it; a photo
     directly in the folder is a record of its own."""
-    _import(as_, folder, True, _Options(quiet, workers, not no_faces, not no_match))
+    how = _Options(quiet, workers, not no_faces, not no_match, force_reason)
+    _import(as_, folder, True, how)
 
 
 @contextmanager

@@ -336,6 +336,12 @@ class Photo(PartOfRecord, Base):
     # pending → done | no_face | error, written by the face pipeline.
     detection_status: Mapped[str] = mapped_column(String(20), default="pending")
     detection_note: Mapped[str] = mapped_column(Text, default="")
+    # Usable faces, and none of them is the person: a person must choose (faces.subject);
+    # kept by records.faces with every change to the photo's faces, so the pages count and
+    # list these photos from an index of them alone.
+    person_not_chosen: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -350,6 +356,12 @@ class Photo(PartOfRecord, Base):
         ),
         UniqueConstraint("missing_person_id", "sha256", name="uq_photos_missing_person_sha256"),
         UniqueConstraint("remains_id", "sha256", name="uq_photos_remains_sha256"),
+        Index(
+            "ix_photos_person_not_chosen",
+            "id",
+            sqlite_where=text("person_not_chosen = 1"),
+            postgresql_where=text("person_not_chosen"),
+        ),
     )
 
 
@@ -372,6 +384,9 @@ class Face(Base):
     unusable_reason: Mapped[str] = mapped_column(Text, default="")
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     is_subject: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How it became the person (faces.subject): only_face, dominant (both by the system) or
+    # person (chosen or boxed by someone); empty when it is not the person.
+    subject_by: Mapped[str] = mapped_column(String(20), default="", server_default="")
     model_name: Mapped[str] = mapped_column(String(80))
     model_version: Mapped[str] = mapped_column(String(300))
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)

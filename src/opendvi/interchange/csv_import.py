@@ -29,7 +29,7 @@ from opendvi.core.fields import (
 )
 from opendvi.core.roles import Permission
 from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
-from opendvi.errors import InputError, OpenDVIError
+from opendvi.errors import InputError, OpenDVIError, PhotoError
 from opendvi.infra.leftovers import clear_partial_writes
 from opendvi.people.accounts import check_if_user
 from opendvi.records.intake import save_parsed
@@ -65,6 +65,9 @@ class ImportReport:
     unchanged: int = 0
     failed: int = 0
     problems: list[RowProblem] = field(default_factory=list)
+    # Rows saved with something to know: a reference of the other kind too, new photos of
+    # an identified record (``SaveResult.notes``).
+    notes: list[RowProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -111,6 +114,24 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
             row["\0extra"] = "|".join(values[len(header) :])
         rows.append((line, row))
     return header, rows
+
+
+WHAT = {"missing": "missing-person reports", "unidentified": "unidentified-remains records"}
+
+
+def _check_kind(path: Path, header: list[str], kind: Kind) -> None:
+    """Refuse a file whose columns are mostly those of the other kind of record."""
+    known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
+    other = REMAINS_FIELDS if kind == "missing" else MISSING_FIELDS
+    own = [name for name in header if name in known and name not in other]
+    theirs = [name for name in header if name in other and name not in known]
+    if len(theirs) >= 2 and len(theirs) > len(own):
+        meant: Kind = "unidentified" if kind == "missing" else "missing"
+        raise InputError(
+            f"{path}:1: its columns ({', '.join(theirs[:6])}{', …' if len(theirs) > 6 else ''}) "
+            f"are those of {WHAT[meant]}, not {WHAT[kind]}; nothing was imported. Was it meant "
+            f"for `opendvi import {meant} {path.name}`?"
+        )
 
 
 def _check_header(path: Path, header: list[str], known: tuple[str, ...]) -> list[RowProblem]:
@@ -197,11 +218,22 @@ def import_csv(
     kind: Kind,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
+    force_reason: str = "",
 ) -> ImportReport:
-    """Import every row of ``path``; returns counts and the problems of rows that failed."""
+    """Import every row of ``path``; returns counts and the problems of rows that failed.
+    A file whose columns are mostly the other kind's is refused whole (``InputError``)."""
     header, rows = _read_rows(path)
+    _check_kind(path, header, kind)
     return import_rows(
-        app, path, header, rows, base=path.parent, kind=kind, actor=actor, progress=progress
+        app,
+        path,
+        header,
+        rows,
+        base=path.parent,
+        kind=kind,
+        actor=actor,
+        progress=progress,
+        force_reason=force_reason,
     )
 
 
@@ -212,6 +244,7 @@ def import_folder(
     kind: Kind,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
+    force_reason: str = "",
 ) -> ImportReport:
     """Import a folder of photos: each sub-folder is one record (its name the ref) holding the
     photos inside it, and each photo directly in the folder is a record of its own."""
@@ -229,9 +262,10 @@ def import_folder(
                 if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file() and not p.name.startswith(".")
             )
             if photos:
-                rows.append((line, {"ref": _ref(entry.name), "photos": "|".join(map(str, photos))}))
+                inside = "|".join(str(p.relative_to(folder)) for p in photos)
+                rows.append((line, {"ref": _ref(entry.name), "photos": inside}))
         elif entry.suffix.lower() in PHOTO_SUFFIXES:
-            rows.append((line, {"ref": _ref(entry.stem), "photos": str(entry)}))
+            rows.append((line, {"ref": _ref(entry.stem), "photos": entry.name}))
     if not rows:
         raise InputError(
             f"{folder}: no photos found; put one sub-folder of photos per person, or photos "
@@ -246,6 +280,8 @@ def import_folder(
         kind=kind,
         actor=actor,
         progress=progress,
+        columns=False,
+        force_reason=force_reason,
     )
 
 
@@ -267,10 +303,15 @@ def import_rows(
     kind: Kind,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
+    columns: bool = True,
+    force_reason: str = "",
 ) -> ImportReport:
     """Import rows already read (line number, values by column) from ``source``, by
     ``actor``: a user who may import this kind of record (or a service account). First, the
-    partial photo files a killed run left in the photo store are deleted."""
+    partial photo files a killed run left in the photo store are deleted. ``columns`` is
+    false for a folder of photos: its problems name files, not a CSV file's columns. A
+    photo already on a record of the other kind fails its row, unless ``force_reason``
+    says why it belongs to both (audited)."""
     permission = Permission.IMPORT_REPORTS if kind == "missing" else Permission.IMPORT_REMAINS
     what = "missing-person reports" if kind == "missing" else "remains records"
     with app.db.read() as session:
@@ -279,11 +320,12 @@ def import_rows(
     known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
     parse = parse_missing_person if kind == "missing" else parse_remains
     report = ImportReport(str(source), rows=len(rows))
+    how = _How(kind, parse, known, actor, columns, force_reason)
     report.problems.extend(_check_header(source, header, known))
     first_line: dict[str, int] = {}
     for done, (line, raw) in enumerate(rows, start=1):
         try:
-            _import_row(app, source, base, line, raw, kind, parse, known, first_line, actor, report)
+            _import_row(app, source, base, line, raw, how, first_line, report)
         except Exception as exc:  # one row must never stop the others
             report.failed += 1
             report.problems.append(
@@ -300,17 +342,26 @@ def import_rows(
     return report
 
 
+@dataclass(frozen=True)
+class _How:
+    """How every row of one import is read and saved."""
+
+    kind: Kind
+    parse: Callable[[dict[str, str]], ParsedRecord]
+    known: tuple[str, ...]
+    actor: str
+    columns: bool  # a CSV file's (problems name its columns), not a folder of photos
+    force_reason: str
+
+
 def _import_row(
     app: OpenDVI,
     path: Path,
     base: Path,
     line: int,
     raw: dict[str, str],
-    kind: Kind,
-    parse: Callable[[dict[str, str]], ParsedRecord],
-    known: tuple[str, ...],
+    how: _How,
     first_line: dict[str, int],
-    actor: str,
     report: ImportReport,
 ) -> None:
     def fail(field_name: str | None, message: str, ref: str = "") -> None:
@@ -323,7 +374,7 @@ def _import_row(
             None, "has more values than the header has columns; quote values that hold commas", ref
         )
         return
-    parsed = parse({k: v for k, v in raw.items() if k in known})
+    parsed = how.parse({k: v for k, v in raw.items() if k in how.known})
     if ref and ref in first_line:
         parsed.problems["ref"] = (
             f"{ref!r} is already on line {first_line[ref]}; refs must be unique"
@@ -337,17 +388,30 @@ def _import_row(
     photos, bad_field, message = _photos(app, base, raw)
     if bad_field:
         report.failed += 1
-        fail(bad_field, message, ref)
+        if how.columns and message.endswith(": no such file"):
+            message += "; check the path in the photos column"
+        fail(bad_field if how.columns else None, message, ref)
         return
     source = f"{path.name}:{line}"
     try:
         result = save_parsed(
-            app, kind=kind, parsed=parsed, photos=photos, actor=actor, source=source
+            app,
+            kind=how.kind,
+            parsed=parsed,
+            photos=photos,
+            actor=how.actor,
+            source=source,
+            force_reason=how.force_reason,
         )
+    except PhotoError as exc:
+        report.failed += 1
+        fail("photos" if how.columns else None, str(exc), ref)
+        return
     except (OpenDVIError, SQLAlchemyError) as exc:
         report.failed += 1
         fail(None, f"not saved: {str(exc).splitlines()[0]}", ref)
         return
+    report.notes.extend(RowProblem(str(path), line, None, note, ref) for note in result.notes)
 
     if result.outcome == "created":
         report.created += 1

@@ -55,6 +55,8 @@ class SideData:
     position: dict[int, int]
     index: ExactIndex | None
     faceless: list[int] = field(default_factory=list)
+    # Records with a photo of several faces where nobody chose the person yet.
+    unchosen: frozenset[int] = frozenset()
     _sample: GallerySample | None = field(default=None, repr=False)
 
     def faces(self, record_id: int) -> FaceSet:
@@ -190,6 +192,13 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
         index = ExactIndex(vectors.shape[1])
         index.add(np.arange(len(vectors)), vectors)
     faceless = [r.id for r in records if r.id not in position]
+    unchosen = frozenset(
+        int(owner_id)
+        for owner_id in session.execute(
+            select(owner_column).where(Photo.person_not_chosen, owner_column.is_not(None))
+        ).scalars()
+        if owner_id is not None
+    )
     digests = {}
     for record_id in refs:
         where = position.get(record_id)
@@ -211,4 +220,5 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
         position=position,
         index=index,
         faceless=faceless,
+        unchosen=unchosen,
     )

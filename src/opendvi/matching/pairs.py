@@ -57,11 +57,23 @@ class Context:
         return calibration.standardise(score, self.spread(pm_id, am_id, score))
 
 
+def _no_face(ctx: Context, am_id: int, pm_id: int) -> str:
+    """Why a pair has no face evidence, in words that say what to do about it."""
+    waiting = [
+        f"{side.refs[record]} has a photo of several faces where nobody chose the person"
+        for side, record in ((ctx.am, am_id), (ctx.pm, pm_id))
+        if record in side.unchosen and not len(side.faces(record).ids)
+    ]
+    if waiting:
+        return "no face compared: " + "; ".join(waiting) + " (choose them on its page)"
+    return "no usable face on one side"
+
+
 def _face_factor(
     ctx: Context, evidence: FaceEvidence | None, am_id: int, pm_id: int
 ) -> dict[str, Any]:
     if evidence is None:
-        return {"points": 0.0, "why": "no usable face on one side"}
+        return {"points": 0.0, "why": _no_face(ctx, am_id, pm_id)}
     calibration = ctx.calibration.calibration
     factor: dict[str, Any] = {
         "score": round(evidence.score, 4),

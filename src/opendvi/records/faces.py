@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opendvi import audit
@@ -34,13 +34,21 @@ from opendvi.faces import (
     model_identity,
     open_backend,
 )
+from opendvi.faces.subject import ChosenBy, choose_person
 from opendvi.infra.images import served_copy
 from opendvi.infra.jobs import queue_photo_owner
 from opendvi.infra.lifeline import die_with_parent
 from opendvi.people.accounts import check_if_user
 from opendvi.settings import Settings
 
-__all__ = ["DetectionReport", "FaceChange", "add_manual_face", "choose_subject", "detect_faces"]
+__all__ = [
+    "DetectionReport",
+    "FaceChange",
+    "add_manual_face",
+    "choose_subject",
+    "detect_faces",
+    "mark_choice",
+]
 
 BATCH = 16
 
@@ -49,7 +57,9 @@ BATCH = 16
 class DetectionReport:
     photos: int = 0
     faces: int = 0
-    usable: int = 0
+    usable: int = 0  # usable faces that are their photo's person: what matching uses
+    person_not_chosen: int = 0  # photos of several faces where a person must choose
+    chosen_by_system: int = 0  # photos of several faces where one clearly dominates
     no_face: int = 0
     errors: int = 0
 
@@ -134,7 +144,7 @@ def _results(jobs: list[_Job], settings: Settings, workers: int, *, apart: bool)
 # -- saving ---------------------------------------------------------------------------------
 
 
-def _face_row(found: FoundFace, model: tuple[str, str], *, subject: bool) -> Face:
+def _face_row(found: FoundFace, model: tuple[str, str], *, subject_by: ChosenBy | None) -> Face:
     x, y, w, h = found.box
     return Face(
         box_x=x,
@@ -149,7 +159,8 @@ def _face_row(found: FoundFace, model: tuple[str, str], *, subject: bool) -> Fac
         usable=found.usable,
         unusable_reason=found.unusable_reason,
         manual=found.manual,
-        is_subject=subject,
+        is_subject=subject_by is not None,
+        subject_by=subject_by or "",
         model_name=model[0],
         model_version=model[1],
         embedding=np.asarray(found.embedding, dtype=np.float32).tobytes(),
@@ -177,17 +188,45 @@ class FaceChange:
         return cls(face_id, photo.id, kind, _owner_ref(photo))
 
 
+def mark_choice(photo: Photo) -> None:
+    """Whether the photo waits for a person to choose who in it is the record's person: it
+    has a usable face, and no face is the person."""
+    faces = photo.faces
+    photo.person_not_chosen = any(f.usable for f in faces) and not any(f.is_subject for f in faces)
+
+
+@dataclass(frozen=True)
+class _Saved:
+    used: int  # usable faces that are the person
+    person_not_chosen: bool
+    chosen_by_system: bool
+
+
+def _person(photo: Photo, why: str) -> dict[str, Any]:
+    """What the audit log says of who in the photo is the person."""
+    subject = next((f for f in photo.faces if f.is_subject), None)
+    if subject is not None:
+        by = "a person" if subject.subject_by == "person" else "the system"
+        return {"face": subject.id, "chosen_by": by, "why": why or "chosen before"}
+    if photo.person_not_chosen:
+        return {"face": None, "chosen_by": None, "why": "several faces: a person must choose"}
+    return {"face": None, "chosen_by": None, "why": "no usable face"}
+
+
 def _save_result(
     session: Session, photo: Photo, result: PhotoFaces, model: tuple[str, str], actor: str
-) -> None:
+) -> _Saved:
     before = {"status": photo.detection_status, "faces": len(photo.faces)}
     photo.faces = [f for f in photo.faces if f.manual or (f.model_name, f.model_version) != model]
-    # A single usable face is the person, unless someone already chose or boxed one.
-    automatic = len(result.faces) == 1 and not any(f.is_subject for f in photo.faces)
-    for found in result.faces:
-        photo.faces.append(_face_row(found, model, subject=automatic and found.usable))
+    # The system chooses the person only where the photo leaves little doubt (faces.subject),
+    # and never over a face someone already chose or boxed.
+    chosen = None if any(f.is_subject for f in photo.faces) else choose_person(result.faces)
+    for index, found in enumerate(result.faces):
+        by = chosen.by if chosen is not None and chosen.index == index else None
+        photo.faces.append(_face_row(found, model, subject_by=by))
     photo.detection_status = result.status
     photo.detection_note = result.note
+    mark_choice(photo)
     session.flush()
     audit.record(
         session,
@@ -204,9 +243,15 @@ def _save_result(
             "rotation_deg": result.faces[0].rotation_deg if result.faces else None,
             "model": f"{model[0]} {model[1]}",
             "note": result.note,
+            "person": _person(photo, chosen.why if chosen is not None else ""),
         },
     )
     queue_photo_owner(session, photo)
+    return _Saved(
+        used=sum(f.usable and f.is_subject for f in photo.faces),
+        person_not_chosen=photo.person_not_chosen,
+        chosen_by_system=chosen is not None and chosen.by == "dominant",
+    )
 
 
 def detect_faces(
@@ -250,7 +295,7 @@ def detect_faces(
     batch: list[_Done] = []
 
     def flush() -> None:
-        saved = []
+        saved: list[tuple[PhotoFaces, _Saved]] = []
         # Served copies on disk before the transaction that refers to them (infra.media).
         served = {d.sha256: app.media.put(d.served) for d in batch if d.served is not None}
         with app.db.write() as session:
@@ -260,10 +305,10 @@ def detect_faces(
                     if photo is not None:
                         if done.sha256 in served and not photo.served_sha256:
                             photo.served_sha256 = served[done.sha256]
-                        _save_result(session, photo, done.faces, model, actor)
-                        saved.append(done.faces)
-        for result in saved:  # counted once committed
-            _count(report, result)
+                        kept = _save_result(session, photo, done.faces, model, actor)
+                        saved.append((done.faces, kept))
+        for result, kept in saved:  # counted once committed
+            _count(report, result, kept)
         batch.clear()
 
     count = workers or app.settings.resolved_workers()
@@ -278,10 +323,12 @@ def detect_faces(
     return report
 
 
-def _count(report: DetectionReport, result: PhotoFaces) -> None:
+def _count(report: DetectionReport, result: PhotoFaces, kept: _Saved) -> None:
     report.photos += 1
     report.faces += len(result.faces)
-    report.usable += sum(f.usable for f in result.faces)
+    report.usable += kept.used
+    report.person_not_chosen += kept.person_not_chosen
+    report.chosen_by_system += kept.chosen_by_system
     report.no_face += result.status == "no_face"
     report.errors += result.status == "error"
 
@@ -318,9 +365,11 @@ def add_manual_face(
             max_pixels=app.settings.max_image_pixels,
         )
         model = (backend.name, backend.version)
-        face = _face_row(found, model, subject=not any(f.is_subject for f in photo.faces))
+        chosen = any(f.is_subject for f in photo.faces)
+        face = _face_row(found, model, subject_by=None if chosen else "person")
         photo.faces.append(face)
         photo.detection_status = "done"
+        mark_choice(photo)
         audit.record(
             session,
             actor=actor,
@@ -341,17 +390,21 @@ def choose_subject(app: OpenDVI, *, face_id: int, actor: str) -> FaceChange:
         if face is None:
             raise NotFound(f"there is no face {face_id}; `opendvi faces list REF` shows ids")
         _may_edit(session, actor, face.photo)
-        previous = [f.id for f in face.photo.faces if f.is_subject]
-        session.execute(update(Face).where(Face.photo_id == face.photo_id).values(is_subject=False))
-        session.execute(update(Face).where(Face.id == face_id).values(is_subject=True))
+        photo = face.photo
+        previous = [f.id for f in photo.faces if f.is_subject]
+        previous_by = [f.subject_by for f in photo.faces if f.is_subject]
+        for other in photo.faces:
+            other.is_subject, other.subject_by = other.id == face_id, ""
+        face.subject_by = "person"
+        mark_choice(photo)
         audit.record(
             session,
             actor=actor,
             action="face.chosen_as_subject",
             about=face,
-            ref=_owner_ref(face.photo),
-            before={"subject_faces": previous},
-            after={"subject_faces": [face_id]},
+            ref=_owner_ref(photo),
+            before={"subject_faces": previous, "chosen_by": previous_by},
+            after={"subject_faces": [face_id], "chosen_by": ["person"]},
             details={"photo_id": face.photo_id},
         )
         queue_photo_owner(session, face.photo)

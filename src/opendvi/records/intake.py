@@ -10,7 +10,7 @@ what it means in a CSV file, and every problem is reported at once before anythi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -42,6 +42,7 @@ from opendvi.errors import FormProblems, NotFound, PhotoError
 from opendvi.infra.jobs import Side, queue_match
 from opendvi.people.accounts import acting_user
 from opendvi.records.erasure import Erased, erase_photo, forget_pairs, remove_unused
+from opendvi.records.kinds import check_photo, notes_on_save
 from opendvi.records.photos import (
     StoredPhoto,
     accept_photo,
@@ -77,6 +78,9 @@ class SaveResult:
     ref: str
     # Files of the photos the save erased, removed from the photo store once it commits.
     erased: frozenset[str] = field(default=frozenset(), compare=False)
+    # What the person saving should know: its reference is one of the other kind too, or
+    # photos were added to an identified record (matched again; the identification stands).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 def find(session: Session, kind: type[Record], ref: str) -> Record | None:
@@ -188,9 +192,15 @@ def _set_contacts(record: MissingPerson, contacts: Sequence[ContactInput]) -> No
 
 
 def _set_photos(
-    session: Session, record: Record, photos: Sequence[StoredPhoto], actor: str, erased: Erased
+    session: Session,
+    record: Record,
+    photos: Sequence[StoredPhoto],
+    actor: str,
+    erased: Erased,
+    force_reason: str = "",
 ) -> int:
-    """Make ``photos`` the record's photos, in order; the others are erased (a withdrawal)."""
+    """Make ``photos`` the record's photos, in order; the others are erased (a withdrawal).
+    A photo already on a record of the other kind is refused, unless ``force_reason``."""
     by_sha = {p.sha256: p for p in record.photos}
     wanted = {p.sha256 for p in photos}
     for dropped in [p for p in record.photos if p.sha256 not in wanted]:
@@ -202,6 +212,15 @@ def _set_photos(
         taken_latest = given.taken.latest if given.taken else None
         photo = by_sha.get(given.sha256)
         if photo is None:
+            check_photo(
+                session,
+                type(record),
+                record,
+                sha256=given.sha256,
+                name=given.original_name,
+                actor=actor,
+                force_reason=force_reason,
+            )
             photo = Photo(
                 sha256=given.sha256,
                 served_sha256=given.served_sha256,
@@ -233,13 +252,15 @@ def save_record(
     photos: Sequence[StoredPhoto] | None = None,
     contacts: Sequence[ContactInput] | None = None,
     source: str = "",
+    force_reason: str = "",
 ) -> SaveResult:
     """Inside the caller's transaction: create or update the record ``ref`` of ``kind``.
 
     Values not given (``None`` lists, absent keys) are left as stored. ``photos``, when
     given, become the record's photos; photos no longer listed are erased, and the caller
     removes the files in ``SaveResult.erased`` once the transaction has committed
-    (``records.erasure.remove_unused``).
+    (``records.erasure.remove_unused``). A photo already on a record of the other kind is
+    refused (``PhotoError``) unless ``force_reason`` says why it belongs here too.
     """
     record = find(session, kind, ref)
     before = snapshot(record) if record is not None else None
@@ -262,15 +283,20 @@ def save_record(
         # A contact who withdrew consent gets nothing more: pending tasks are cancelled.
         cancel_for_contacts(session, list(record.contacts), actor=actor)
     erased = Erased()
-    added = _set_photos(session, record, photos, actor, erased) if photos is not None else 0
+    added = (
+        _set_photos(session, record, photos, actor, erased, force_reason)
+        if photos is not None
+        else 0
+    )
     # Flushing applies column defaults, so the snapshot is the one a later read would take.
     session.flush()
     after = snapshot(record)
     side: Side = "missing" if kind is MissingPerson else "remains"
     if erased.photos:
         forget_pairs(session, side, record.id)  # no pair stands on an erased photo
+    notes = notes_on_save(session, kind, record, added)
     if after == before:
-        return SaveResult("unchanged", record.id, ref, frozenset(erased.files))
+        return SaveResult("unchanged", record.id, ref, frozenset(erased.files), notes)
     entity = "missing_person" if kind is MissingPerson else "remains"
     outcome: Outcome = "created" if before is None else "updated"
     details: dict[str, Any] = {"photos_added": added}
@@ -289,7 +315,7 @@ def save_record(
         details=details,
     )
     queue_match(session, side, record.id)
-    return SaveResult(outcome, record.id, ref, frozenset(erased.files))
+    return SaveResult(outcome, record.id, ref, frozenset(erased.files), notes)
 
 
 def _save_parsed(
@@ -299,6 +325,7 @@ def _save_parsed(
     photos: Sequence[StoredPhoto] | None,
     actor: str,
     source: str,
+    force_reason: str = "",
 ) -> SaveResult:
     return save_record(
         session,
@@ -312,6 +339,7 @@ def _save_parsed(
         photos=photos,
         contacts=parsed.contacts if kind is MissingPerson else None,
         source=source,
+        force_reason=force_reason,
     )
 
 
@@ -323,11 +351,12 @@ def save_parsed(
     photos: Sequence[StoredPhoto] | None,
     actor: str,
     source: str = "",
+    force_reason: str = "",
 ) -> SaveResult:
     """Save a record read by ``core.fields`` (a CSV row) with its photos."""
     model = MissingPerson if kind == "missing" else Remains
     with app.db.write() as session:
-        saved = _save_parsed(session, model, parsed, photos, actor, source)
+        saved = _save_parsed(session, model, parsed, photos, actor, source, force_reason)
     remove_unused(app, saved.erased)
     return saved
 
@@ -395,6 +424,14 @@ def _checked(
     return stored
 
 
+def _in_form(save: Callable[[], SaveResult], kind: Kind) -> SaveResult:
+    """A photo refused by the save, as the form's problem with its photos."""
+    try:
+        return save()
+    except PhotoError as exc:
+        raise FormProblems({"photos": str(exc)}, order=form_fields(kind)) from None
+
+
 def add_record(
     app: OpenDVI,
     *,
@@ -403,17 +440,22 @@ def add_record(
     actor: str,
     photos: Sequence[Upload] = (),
     source: str,
+    force_reason: str = "",
 ) -> SaveResult:
     """A new record from the import's fields as text (a form, the API), with its photos,
     by ``actor``, a user who may add that kind of record. Every problem is reported at once
-    (``FormProblems``) and nothing is kept then."""
+    (``FormProblems``) and nothing is kept then; a photo already on a record of the other
+    kind too, unless ``force_reason``."""
     _may_add(app, kind, actor, "add")
     parsed = _parse(kind, values, every_field=False)
     taken = parsed.ref and _ref_taken(app, kind, parsed.ref)
     problem = f"{parsed.ref!r} is already taken; choose another reference" if taken else ""
     stored = _checked(app, kind, parsed, photos, problem)
     with app.db.write() as session:
-        return _save_parsed(session, KINDS[kind], parsed, stored, actor, source)
+        return _in_form(
+            lambda: _save_parsed(session, KINDS[kind], parsed, stored, actor, source, force_reason),
+            kind,
+        )
 
 
 def change_record(
@@ -425,9 +467,11 @@ def change_record(
     actor: str,
     photos: Sequence[Upload] = (),
     source: str,
+    force_reason: str = "",
 ) -> SaveResult:
     """Change the record ``ref`` to the values given (a field given empty is cleared, a
-    field not given is kept) and add ``photos`` to those it has."""
+    field not given is kept) and add ``photos`` to those it has (``SaveResult.notes``
+    says what adding them to an identified record changes)."""
     _may_add(app, kind, actor, "change")
     if not _ref_taken(app, kind, ref):
         raise NotFound(f"there is no record {ref}")
@@ -437,6 +481,9 @@ def change_record(
     with app.db.write() as session:
         record = find(session, model, ref)
         added = current_photos(record) + stored if stored and record is not None else None
-        saved = _save_parsed(session, model, parsed, added, actor, source)
+        saved = _in_form(
+            lambda: _save_parsed(session, model, parsed, added, actor, source, force_reason),
+            kind,
+        )
     remove_unused(app, saved.erased)
     return saved

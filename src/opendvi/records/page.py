@@ -15,6 +15,7 @@ from opendvi.db.tables import MissingPerson, Photo, Remains
 from opendvi.errors import NotFound
 from opendvi.matching.queries import Listed, listed_for
 from opendvi.records.intake import KINDS, Kind
+from opendvi.records.kinds import other_kind_note
 from opendvi.records.values import record_values
 from opendvi.records.views import PhotoView, RecordView
 
@@ -30,6 +31,7 @@ class RecordDetail:
     photos: list[PhotoView]
     candidates: list[Listed]  # listed candidates, best first
     history: list[audit.Entry]  # audit events on this record, newest first
+    warnings: list[str]  # its reference is one of the other kind too
 
 
 def _record(session: Session, kind: Kind, ref: str, *options: Any) -> MissingPerson | Remains:
@@ -62,6 +64,7 @@ def record_detail(app: OpenDVI, kind: Kind, ref: str) -> RecordDetail:
             photos=PhotoView.of_record(record),
             candidates=listed_for(session, kind, record.id),
             history=audit.recent(session, limit=HISTORY, entity_ref=ref),
+            warnings=[w for w in [other_kind_note(session, KINDS[kind], ref)] if w],
         )
 
 

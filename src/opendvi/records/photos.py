@@ -100,7 +100,7 @@ def store_photo(
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise PhotoError(f"{name}: no such file; check the path in the photos column") from None
+        raise PhotoError(f"{name}: no such file") from None
     except OSError as exc:
         raise PhotoError(f"{name}: cannot be read ({exc.strerror})") from None
     if path.is_dir():

@@ -80,6 +80,7 @@ class FaceView:
     id: int
     photo_id: int
     subject: bool  # the record's person, in a group photo
+    subject_by: str  # only_face, dominant (the system chose) or person; "" if not the person
     usable: bool
     why_not: str
     quality: float | None
@@ -112,6 +113,7 @@ class PhotoView:
     height: int
     faces: list[FaceView]
     ready: bool  # its served copy made: False while the background worker has not read it
+    person_not_chosen: bool  # several faces, and nobody chose the person: none is matched
 
     @classmethod
     def of(cls, photo: Photo) -> PhotoView:

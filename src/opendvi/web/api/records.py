@@ -4,17 +4,26 @@ ones from the import's fields, read by the same parsers and checks as the form."
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.concurrency import run_in_threadpool
 
 from opendvi.core.fields import form_fields
 from opendvi.core.roles import Permission
 from opendvi.errors import FormProblems
-from opendvi.records import Filters, add_record, page_of_records, record_detail
+from opendvi.records import (
+    Filters,
+    Upload,
+    add_record,
+    change_record,
+    page_of_records,
+    record_detail,
+)
 from opendvi.records.intake import Kind
 from opendvi.records.lists import PAGE
 from opendvi.web.api.answers import Answer, Moment, Problem, Unreadable, errors
@@ -46,6 +55,10 @@ class RecordList(Answer):
 class FaceOut(Answer):
     id: int
     subject: bool = Field(description="The record's person, in a group photo")
+    subject_by: str = Field(
+        description="How it became the person: only_face or dominant (chosen by the system: "
+        "the only face, or clearly the largest), person (chosen by staff); empty if it is not"
+    )
     usable: bool
     why_not: str
     quality: float | None
@@ -60,6 +73,9 @@ class PhotoOut(Answer):
     width: int
     height: int
     faces: list[FaceOut]
+    person_not_chosen: bool = Field(
+        description="Several faces and nobody chose the person: none of them is matched yet"
+    )
     ready: bool = Field(
         description="Its served copy is made; false while the background worker has not yet "
         "read a photo sent from a form"
@@ -85,6 +101,13 @@ class RecordDetail(RecordOut):
     photos: list[PhotoOut]
     candidates: list[RecordCandidateOut] = Field(description="Listed candidates, best first")
     history: list[HistoryOut] = Field(description="Audit events on this record, newest first")
+
+
+class PhotosAdded(RecordDetail):
+    notes: list[str] = Field(
+        description="What adding the photos changes: an identified record's new photos are "
+        "matched again and the identification stands; a reference of the other kind too"
+    )
 
 
 class Problems(BaseModel):
@@ -197,3 +220,63 @@ _add_route(
     Permission.ADD_REMAINS,
     "an unidentified-remains record",
 )
+
+
+_PHOTOS = errors(400, 401, 403, 404, 422, _422=Problems | Problem | Unreadable)
+_PHOTOS[422]["description"] = (
+    "A photo cannot be used, or is already a photo of a record of the other kind (give "
+    "force_reason to keep it on both)"
+)
+
+
+async def _add_photos(
+    dvi: DviDep, viewer: ViewerDep, kind: Kind, ref: str, photos: list[UploadFile], reason: str
+) -> PhotosAdded | JSONResponse:
+    uploads = [Upload(Path(u.filename or "photo").name, await u.read()) for u in photos]
+    try:
+        saved = await run_in_threadpool(
+            change_record,
+            dvi,
+            kind=kind,
+            ref=ref,
+            values={},
+            photos=uploads,
+            actor=viewer.username,
+            source="api",
+            force_reason=reason,
+        )
+    except FormProblems as problem:
+        content = Problems(
+            detail=str(problem), field=problem.field or "", problems=problem.problems
+        ).model_dump()
+        return JSONResponse(content, status_code=422)
+    found = api_record(dvi, kind, saved.ref)
+    return PhotosAdded.model_validate({**found.model_dump(), "notes": list(saved.notes)})
+
+
+def _photos_route(kind: Kind, name: str, permission: Permission) -> None:
+    """``POST /api/records/{kind}/{ref}/photos`` for one kind of record."""
+
+    async def add_photos(
+        dvi: DviDep,
+        viewer: ViewerDep,
+        ref: str,
+        photos: Annotated[list[UploadFile], File(description="The photo files")],
+        force_reason: Annotated[
+            str,
+            Form(max_length=2000, description="Why photos of the other kind belong here too"),
+        ] = "",
+    ) -> PhotosAdded | JSONResponse:
+        """Add photos to a record, checked and kept as from its page; the background worker
+        finds their faces, then the record is matched again."""
+        return await _add_photos(dvi, viewer, kind, ref, photos, force_reason)
+
+    add_photos.__name__ = add_photos.__qualname__ = name
+    route = router.post(
+        f"/records/{kind}/{{ref:path}}/photos", responses=_PHOTOS, response_model=PhotosAdded
+    )
+    route(permits(permission)(add_photos))
+
+
+_photos_route("missing", "api_add_report_photos", Permission.ADD_REPORTS)
+_photos_route("remains", "api_add_remains_photos", Permission.ADD_REMAINS)

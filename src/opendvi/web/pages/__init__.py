@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from opendvi.web.pages import (
+    choosing,
     dashboard,
     identifications,
     intake,
@@ -28,6 +29,7 @@ _IN_ORDER = (
     review,
     identifications,
     pictures,
+    choosing,
     intake,
     records,
     notifications,

@@ -24,7 +24,7 @@ from opendvi.records.intake import Kind
 from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.labels import LABELS
 from opendvi.web.security import permits
-from opendvi.web.templating import render
+from opendvi.web.templating import render, same_site
 
 __all__ = ["router"]
 
@@ -72,9 +72,11 @@ def _form(
     )
 
 
-def to_record(kind: str, ref: str) -> RedirectResponse:
-    """To the record's page; a reference may hold "/" or "#" (percent-encoded here)."""
-    return RedirectResponse(f"/records/{kind}/{quote(ref)}", status_code=303)
+def to_record(kind: str, ref: str, *, added: int = 0) -> RedirectResponse:
+    """To the record's page; a reference may hold "/" or "#" (percent-encoded here).
+    ``added``: how many photos were just added, for the page to say what that changes."""
+    after = f"?added={added}" if added else ""
+    return RedirectResponse(f"/records/{kind}/{quote(ref)}{after}", status_code=303)
 
 
 async def _save(
@@ -90,6 +92,7 @@ async def _save(
     # Only the fields sent: a change keeps what its form did not send.
     values = {f: str(form[f]).strip() for f in form_fields(kind) if f in form}
     uploads = [Upload(Path(u.filename).name, await u.read()) for u in (photos or []) if u.filename]
+    force_reason = str(form.get("force_reason", "")).strip()
     if editing is not None:
         values["ref"] = editing  # the reference names the record; it is not changed here
     # The use-case reads and writes files and the database: off the event loop, in the
@@ -104,6 +107,7 @@ async def _save(
                 photos=uploads,
                 actor=viewer.username,
                 source=WEB,
+                force_reason=force_reason,
             )
         else:
             saved = await run_in_threadpool(
@@ -115,6 +119,7 @@ async def _save(
                 photos=uploads,
                 actor=viewer.username,
                 source=WEB,
+                force_reason=force_reason,
             )
     except FormProblems as problem:
         return _form(request, kind, values, problem.problems, 422, editing=editing)
@@ -122,7 +127,8 @@ async def _save(
         raise
     except OpenDVIError as problem:
         return _form(request, kind, values, {"ref": str(problem)}, 422, editing=editing)
-    return to_record(kind, saved.ref)
+    # The record's page says what the photos added change (an identified record).
+    return to_record(kind, saved.ref, added=len(uploads) if editing is not None else 0)
 
 
 def _routes(kind: Kind) -> None:
@@ -168,9 +174,14 @@ _routes("remains")
 
 @router.post("/faces/{face_id}/subject")
 @permits(Permission.EDIT_FACES)
-def choose_face(dvi: DviDep, viewer: ViewerDep, face_id: RowId) -> Response:
-    """This face is the record's person (in a group photo)."""
+def choose_face(
+    dvi: DviDep, viewer: ViewerDep, face_id: RowId, back: Annotated[str, Form()] = ""
+) -> Response:
+    """This face is the record's person (in a group photo); then the record's page, or the
+    page it was chosen on (``back``: the photos waiting for a choice)."""
     chosen = choose_subject(dvi, face_id=face_id, actor=viewer.username)
+    if back:
+        return RedirectResponse(same_site(back), status_code=303)
     return to_record(chosen.kind, chosen.ref)
 
 

@@ -76,8 +76,14 @@ def record_list(
 @router.get("/records/{kind}/{ref:path}")
 @permits(Permission.READ)
 def record_page(
-    request: Request, dvi: DviDep, viewer: ViewerDep, kind: str, ref: str
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    kind: str,
+    ref: str,
+    added: Annotated[int, Query(ge=0, le=1000)] = 0,
 ) -> HTMLResponse:
+    """The record; after photos were added (``added``), what that changes."""
     found = record_detail(dvi, known_kind(kind), ref)
     return render(
         request,
@@ -87,6 +93,8 @@ def record_page(
         photos=found.photos,
         candidates=found.candidates,
         history=found.history,
+        warnings=found.warnings,
+        added=added,
         pm=kind == "remains",
         can_edit_faces=viewer.may(
             Permission.EDIT_FACES if kind == "missing" else Permission.EDIT_REMAINS_FACES
