@@ -1,7 +1,7 @@
 """a photo whose person is not chosen among its faces is marked and indexed; each face says
 how it became the person
 
-Revision ID: 0009_intake
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05 10:00:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_intake"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
