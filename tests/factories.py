@@ -171,7 +171,9 @@ def build_site(dvi: OpenDVI, tmp_path: Path, *, families: bool = False) -> dict[
                 session, MissingPerson, actor="test", ref="AM-1", fields={}, contacts=[mother]
             )
         for name in ("reviewer", "second"):
-            confirm_identification(dvi, ids["identification"], username=name)
+            confirm_identification(
+                dvi, ids["identification"], checked="DNA report read", username=name
+            )
         with dvi.db.read() as session:
             ids["task"] = session.execute(select(Notification.id)).scalar_one()
     return {"app": create_app(dvi=dvi), "ids": ids, "dvi": dvi}
@@ -225,8 +227,11 @@ def identified(
     number = propose_identification(
         dvi, (f"PM-{n}", f"AM-{n}"), primary=["dna"], secondary=[], note="", username="rev1"
     ).number
-    confirm_identification(dvi, number, username="rev2")
-    assert confirm_identification(dvi, number, username="rev3").status == "confirmed"
+    confirm_identification(dvi, number, checked="DNA report read", username="rev2")
+    assert (
+        confirm_identification(dvi, number, checked="DNA report read", username="rev3").status
+        == "confirmed"
+    )
     return {"identification": number, "am": f"AM-{n}", "pm": f"PM-{n}"}
 
 

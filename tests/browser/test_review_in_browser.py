@@ -88,18 +88,20 @@ def test_an_identification_is_proposed_confirmed_by_two_others_and_revoked(
     proposer.wait_for_url(f"{url}/identifications/*")
     where = proposer.url
     assert "needs confirmation by two other reviewers" in proposer.content()
-    proposer.get_by_role("button", name="Confirm this identification").click()
-    assert "cannot confirm it" in proposer.get_by_role("alert").inner_text()
+    assert "You cannot confirm this identification: you proposed it" in proposer.content()
+    assert proposer.get_by_role("button", name="Confirm this identification").count() == 0
 
     for name in ("second", "forensic"):
         other = person(name)
         other.goto(where)
+        other.get_by_label("What you checked").fill("DNA report read; both records agree")
         other.get_by_role("button", name="Confirm this identification").click()
         other.wait_for_load_state()
     proposer.goto(where)
     assert "Confirmed by second and forensic" in proposer.content()
     proposer.screenshot(path=str(screenshots / "identification.png"), full_page=True)
 
+    proposer.get_by_text("Revoke this identification").click()  # apart, behind its summary
     proposer.get_by_label("Revoke, because").fill("the dental chart belonged to his brother")
     proposer.get_by_role("button", name="Revoke").click()
     proposer.wait_for_selector("text=Revoked: the dental chart belonged to his brother")
@@ -164,11 +166,13 @@ def test_from_intake_to_a_revoked_identification(
     for name in ("second", "admin"):
         other = person(name)
         other.goto(where)
+        other.get_by_label("What you checked").fill("DNA report read; both records agree")
         other.get_by_role("button", name="Confirm this identification").click()
         other.wait_for_selector("text=Confirmed by" if name == "admin" else "text=confirmed once")
     reviewer.goto(f"{url}/records/missing/AM-0101")
     assert "identified" in reviewer.locator("h1").inner_text()
     reviewer.goto(where)
+    reviewer.get_by_text("Revoke this identification").click()
     reviewer.get_by_label("Revoke, because").fill("DNA result was for another case")
     reviewer.get_by_role("button", name="Revoke").click()
     reviewer.wait_for_selector("text=Revoked: DNA result was for another case")

@@ -57,14 +57,15 @@ def test_one_shell_cannot_confirm_as_two_reviewers(cli: Any, site: dict[str, Any
     number = str(site["ids"]["identification"])
     named = cli("identify", "confirm", number, "--by", "reviewer")
     assert named.exit_code == 2 and "--by" in named.output  # no such option any more
-    unsigned = cli("identify", "confirm", number)
+    checked = ("--checked", "DNA report read")
+    unsigned = cli("identify", "confirm", number, *checked)
     assert unsigned.exit_code == 2 and "opendvi login" in unsigned.output
     assert login(cli, "reviewer").exit_code == 0
-    assert cli("identify", "confirm", number).exit_code == 0
-    again = cli("identify", "confirm", number)
+    assert cli("identify", "confirm", number, *checked).exit_code == 0
+    again = cli("identify", "confirm", number, *checked)
     assert again.exit_code == 2 and "already confirmed" in again.output
     assert login(cli, "second").exit_code == 0
-    done = cli("identify", "confirm", number)
+    done = cli("identify", "confirm", number, *checked)
     assert done.exit_code == 0 and "confirmed: both records" in done.output
     with site["dvi"].db.read() as session:
         actors = [

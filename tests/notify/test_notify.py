@@ -344,8 +344,11 @@ def test_a_contact_not_entitled_to_be_told_gets_no_task_though_they_said_yes(
     number = propose_identification(
         dvi, ("PM-0", "AM-0"), primary=["dna"], secondary=[], note="", username="rev1"
     ).number
-    confirm_identification(dvi, number, username="rev2")
-    assert confirm_identification(dvi, number, username="rev3").status == "confirmed"
+    confirm_identification(dvi, number, checked="DNA report read", username="rev2")
+    assert (
+        confirm_identification(dvi, number, checked="DNA report read", username="rev3").status
+        == "confirmed"
+    )
     assert _tasks(dvi) == []
     with dvi.db.read() as session:
         report = session.execute(select(MissingPerson).where(MissingPerson.ref == "AM-0"))

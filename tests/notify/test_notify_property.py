@@ -345,7 +345,7 @@ def test_no_sequence_tells_a_family_without_consent_confirmation_and_approval(
                 account.writer, account.approver, account.plans = {}, {}, {}
             elif kind == "confirm" and account.identification is not None:
                 status = confirm_identification(
-                    dvi, account.identification, username=args[0]
+                    dvi, account.identification, checked="DNA report read", username=args[0]
                 ).status
                 account.confirmers.append(args[0])
                 account.status = status

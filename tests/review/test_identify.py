@@ -56,17 +56,23 @@ def test_an_identification_needs_two_confirmers_other_than_the_proposer(
         dvi, ("PM-1", "AM-1"), primary=["dna"], secondary=[], note="", username="paula"
     ).number
     with pytest.raises(Refused, match="who proposed"):
-        confirm_identification(dvi, number, username="paula")
+        confirm_identification(dvi, number, checked="DNA report read", username="paula")
     with pytest.raises(Refused, match="caseworker"):
-        confirm_identification(dvi, number, username="carl")
-    assert confirm_identification(dvi, number, username="quinn").status == "proposed"
+        confirm_identification(dvi, number, checked="DNA report read", username="carl")
+    assert (
+        confirm_identification(dvi, number, checked="DNA report read", username="quinn").status
+        == "proposed"
+    )
     assert status_of(dvi) == ("open", "open")
     with pytest.raises(Refused, match="already confirmed"):
-        confirm_identification(dvi, number, username="quinn")
-    assert confirm_identification(dvi, number, username="rosa").status == "confirmed"
+        confirm_identification(dvi, number, checked="DNA report read", username="quinn")
+    assert (
+        confirm_identification(dvi, number, checked="DNA report read", username="rosa").status
+        == "confirmed"
+    )
     assert status_of(dvi) == ("identified", "identified")
     with pytest.raises(Refused, match="only a proposed one"):
-        confirm_identification(dvi, number, username="paula")
+        confirm_identification(dvi, number, checked="DNA report read", username="paula")
 
 
 def test_the_database_refuses_a_confirmer_who_proposed_or_confirmed_already(
@@ -141,8 +147,8 @@ def test_one_active_identification_per_record_and_revocation_keeps_history(
         propose_identification(
             dvi, ("PM-1", "AM-2"), primary=["dental"], secondary=[], note="", username="quinn"
         )
-    confirm_identification(dvi, first, username="quinn")
-    confirm_identification(dvi, first, username="rosa")
+    confirm_identification(dvi, first, checked="DNA report read", username="quinn")
+    confirm_identification(dvi, first, checked="DNA report read", username="rosa")
     with pytest.raises(InputError, match="say why"):
         revoke_identification(dvi, first, reason=" ", username="quinn")
     revoke_identification(dvi, first, reason="DNA excluded him", username="quinn")
@@ -194,8 +200,14 @@ def test_the_identification_commands(cli: Any, cli_as: Any, pair: dict[str, Any]
         cli_as("paula", "identify", "propose", "PM-1", "AM-1", "--secondary", "face")
     proposed = cli_as("paula", "identify", "propose", "PM-1", "AM-1", "--primary", "dna")
     assert proposed.exit_code == 0 and "identification 1 proposed" in proposed.stdout
-    assert "one more reviewer" in cli_as("quinn", "identify", "confirm", "1").stdout
-    assert "now identified" in cli_as("rosa", "identify", "confirm", "1").stdout
+    assert (
+        "one more reviewer"
+        in cli_as("quinn", "identify", "confirm", "1", "--checked", "DNA report read").stdout
+    )
+    assert (
+        "now identified"
+        in cli_as("rosa", "identify", "confirm", "1", "--checked", "DNA report read").stdout
+    )
     revoked = cli_as("rosa", "identify", "revoke", "1", "--reason", "wrong family")
     assert "revoked" in revoked.stdout
     referred = cli_as("quinn", "refer", "PM-1", "AM-2", "--compare", "dental")

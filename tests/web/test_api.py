@@ -89,7 +89,11 @@ def test_refer_identify_confirm_and_revoke_through_the_api(site: dict[str, Any])
     assert shown["proposed_by"] == "reviewer" and shown["confirmed_by"] == []
     assert shown["candidate_id"] == candidate
 
-    own = proposer.post(f"/api/identifications/{number}/confirm", headers=header)
+    own = proposer.post(
+        f"/api/identifications/{number}/confirm",
+        json={"checked": "DNA report read"},
+        headers=header,
+    )
     assert own.status_code == 409
     assert own.json() == {
         "detail": "the person who proposed an identification cannot confirm it; "
@@ -97,14 +101,26 @@ def test_refer_identify_confirm_and_revoke_through_the_api(site: dict[str, Any])
     }
 
     second, second_header = signed_in(site, "second")
-    once = second.post(f"/api/identifications/{number}/confirm", headers=second_header)
+    once = second.post(
+        f"/api/identifications/{number}/confirm",
+        json={"checked": "DNA report read"},
+        headers=second_header,
+    )
     assert once.status_code == 200
     assert once.json()["status"] == "proposed" and once.json()["confirmed_by"] == ["second"]
-    twice = second.post(f"/api/identifications/{number}/confirm", headers=second_header)
+    twice = second.post(
+        f"/api/identifications/{number}/confirm",
+        json={"checked": "DNA report read"},
+        headers=second_header,
+    )
     assert twice.status_code == 409 and "already confirmed" in twice.json()["detail"]
 
     forensic, forensic_header = signed_in(site, "forensic")
-    done = forensic.post(f"/api/identifications/{number}/confirm", headers=forensic_header)
+    done = forensic.post(
+        f"/api/identifications/{number}/confirm",
+        json={"checked": "DNA report read"},
+        headers=forensic_header,
+    )
     assert done.status_code == 200
     assert done.json()["status"] == "confirmed"
     assert done.json()["confirmed_by"] == ["second", "forensic"]

@@ -106,7 +106,9 @@ def test_an_id_beyond_what_a_key_holds_is_refused_by_name_on_either_database(
         "number": web.get(f"/identifications/{wide}"),
         "task_id": web.get(f"/notifications/{wide}"),
         "candidate_id ": web.get(f"/api/candidates/{wide}"),
-        "number ": web.post(f"/api/identifications/{wide}/confirm", headers=headers),
+        "number ": web.post(
+            f"/api/identifications/{wide}/confirm", json={"checked": "x"}, headers=headers
+        ),
         "task_id ": web.get(f"/api/notifications/{wide}"),
         "step": web.post("/notifications/alerts/seen", data={"step": wide}, headers=headers),
         "task": web.post(

@@ -212,7 +212,9 @@ def test_a_deactivated_user_neither_signs_in_nor_acts(site: dict[str, Any]) -> N
     people.deactivate(site["dvi"], username="second", actor="admin")
     assert attempt(client(site), "second", PASSWORD) == 401
     with pytest.raises(NotFound, match="no active user 'second'"):
-        confirm_identification(site["dvi"], site["ids"]["identification"], username="second")
+        confirm_identification(
+            site["dvi"], site["ids"]["identification"], checked="DNA report read", username="second"
+        )
 
 
 def test_an_idle_session_ends_after_the_idle_time(site: dict[str, Any]) -> None:

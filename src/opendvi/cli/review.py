@@ -104,17 +104,26 @@ def identify_propose(
     number = proposed.number
     typer.echo(
         f"identification {number} proposed: {pm_ref} is {am_ref}, pending confirmation by two "
-        f"other reviewers (each signed in: `opendvi identify confirm {number}`)"
+        f"other reviewers (each signed in: `opendvi identify confirm {number} --checked WHAT`)"
     )
 
 
+CheckedOpt = Annotated[
+    str,
+    typer.Option(
+        "--checked",
+        help="What you checked before confirming: the evidence it rests on, both records.",
+    ),
+]
+
+
 @identify_app.command("confirm")
-def identify_confirm(number: NumberArg) -> None:
-    """Add your confirmation; the second one confirms the identification."""
+def identify_confirm(number: NumberArg, checked: CheckedOpt) -> None:
+    """Add your confirmation, saying what you checked; the second one confirms it."""
     from opendvi.review import confirm_identification
 
     with signed_in() as (dvi, me):
-        status = confirm_identification(dvi, number, username=me).status
+        status = confirm_identification(dvi, number, checked=checked, username=me).status
     typer.echo(
         f"identification {number} confirmed: both records are now identified"
         if status == "confirmed"

@@ -20,6 +20,7 @@ __all__ = [
     "Method",
     "RuleBroken",
     "check_confirmer",
+    "method_words",
     "parse_method",
 ]
 
@@ -27,6 +28,16 @@ PRIMARY = ("dna", "fingerprints", "dental")
 SECONDARY = ("face", "marks", "effects", "description", "circumstances")
 MIN_SECONDARY = 2
 MIN_NOTE = 20
+WORDS = {
+    "dna": "DNA",
+    "fingerprints": "fingerprints",
+    "dental": "dental records",
+    "face": "the face",
+    "marks": "marks, scars and tattoos",
+    "effects": "clothing and personal effects",
+    "description": "the physical description",
+    "circumstances": "the circumstances",
+}
 
 
 class RuleBroken(ValueError):
@@ -102,3 +113,22 @@ def check_confirmer(proposer: int, first: int | None, user: int) -> None:
             "must confirm it",
             "user",
         )
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def method_words(stored: str) -> str:
+    """A method as stored (``dna+dental``, ``secondary:face+marks``) in plain words:
+    "DNA and dental records (primary identifiers)", "secondary evidence that agrees: the
+    face and marks, scars and tattoos"."""
+    secondary = stored.startswith("secondary:")
+    kinds = [WORDS.get(k, k) for k in stored.removeprefix("secondary:").split("+") if k]
+    if not kinds:
+        return ""
+    if secondary:
+        return "secondary evidence that agrees: " + _listed(kinds)
+    return _listed(kinds) + (
+        " (a primary identifier)" if len(kinds) == 1 else " (primary identifiers)"
+    )

@@ -481,6 +481,9 @@ class Identification(Base):
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
     # How the evidence agrees, in the proposer's words (required for secondary evidence).
     basis: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What each confirmer says they checked before confirming (required since 0010).
+    checked_1: Mapped[str] = mapped_column(Text, default="", server_default="")
+    checked_2: Mapped[str] = mapped_column(Text, default="", server_default="")
     __table_args__ = (
         CheckConstraint("status IN ('proposed','confirmed','revoked')", name="status"),
         # A face alone never identifies anyone (core.workflow says why).

@@ -11,6 +11,7 @@ from opendvi.review.identifications import (
     IdentificationView,
     identification,
     identifications,
+    why_not_confirm,
 )
 from opendvi.review.identify import (
     confirm_identification,
@@ -38,4 +39,5 @@ __all__ = [
     "refer",
     "review_queue",
     "revoke_identification",
+    "why_not_confirm",
 ]

@@ -80,9 +80,19 @@ def _pair(identification: Identification) -> tuple[int, int]:
     return identification.remains_id, identification.missing_person_id
 
 
-def confirm_identification(app: OpenDVI, number: int, *, username: str) -> IdentificationDetail:
-    """Add one confirmation; the second, by another reviewer, confirms the identification
-    and marks both records identified."""
+def confirm_identification(
+    app: OpenDVI, number: int, *, checked: str, username: str
+) -> IdentificationDetail:
+    """Add one confirmation, saying what the confirmer ``checked`` (the evidence, both
+    records; kept with the confirmation and its audit event); the second, by another
+    reviewer, confirms the identification and marks both records identified."""
+    checked = checked.strip()
+    if not checked:
+        raise InputError(
+            "checked: say what you checked before confirming (the evidence it rests on, "
+            "both records)",
+            field="checked",
+        )
     with app.db.write() as session:
         user = reviewer(session, username, "confirm an identification")
         identification = _locked(session, number)
@@ -99,9 +109,9 @@ def confirm_identification(app: OpenDVI, number: int, *, username: str) -> Ident
             raise Refused(str(broken)) from None
         before = {"status": identification.status}
         if identification.confirmed_by_1_id is None:
-            identification.confirmed_by_1_id = user.id
+            identification.confirmed_by_1_id, identification.checked_1 = user.id, checked
         else:
-            identification.confirmed_by_2_id = user.id
+            identification.confirmed_by_2_id, identification.checked_2 = user.id, checked
             identification.status = "confirmed"
             identification.confirmed_at = utcnow()
             for record in (
@@ -110,9 +120,7 @@ def confirm_identification(app: OpenDVI, number: int, *, username: str) -> Ident
             ):
                 assert record is not None
                 record.status = "identified"
-        decide(
-            session, user, _pair(identification), kind="confirm", reason=f"identification {number}"
-        )
+        decide(session, user, _pair(identification), kind="confirm", reason=checked)
         audit.record(
             session,
             actor=username,
@@ -122,6 +130,7 @@ def confirm_identification(app: OpenDVI, number: int, *, username: str) -> Ident
             about=identification,
             before=before,
             after={"status": identification.status},
+            details={"checked": checked},
         )
         if identification.status == "confirmed":
             # The family's notification tasks open with the confirmation, in its transaction.

@@ -28,6 +28,17 @@ class RevokeIn(BaseModel):
     reason: str = Field(description="Why the identification is revoked")
 
 
+class ConfirmIn(BaseModel):
+    checked: str = Field(
+        description="What the confirmer checked: the evidence it rests on, both records"
+    )
+
+
+class ConfirmationOut(Answer):
+    by: str
+    checked: str = Field(description="What the confirmer says they checked")
+
+
 class DecisionOut(Answer):
     kind: str = Field(description="propose_identification, confirm, revoke, exclude, ...")
     reason: str
@@ -41,10 +52,12 @@ class IdentificationOut(Answer):
     am_ref: str
     status: str = Field(description="proposed, confirmed or revoked")
     method: str = Field(description="As stored: dna+dental, or secondary:face+marks")
+    method_words: str = Field(description="The same in plain words")
     basis: str
     proposed_by: str
     proposed_at: Moment
     confirmed_by: list[str] = Field(description="Up to two reviewers, neither the proposer")
+    confirmations: list[ConfirmationOut] = Field(description="Who confirmed, what they checked")
     confirmed_at: Moment | None
     revoked_at: Moment | None
     revoke_reason: str
@@ -76,10 +89,13 @@ def api_identification(dvi: DviDep, viewer: ViewerDep, number: RowId) -> Identif
 
 @router.post("/identifications/{number}/confirm", responses=errors(401, 403, 404, 409, 422))
 @permits(Permission.REVIEW)
-def api_confirm(dvi: DviDep, viewer: ViewerDep, number: RowId) -> IdentificationDetail:
-    """Add a confirmation; the second, by another reviewer, confirms the identification.
-    Refused (409) to the proposer, and to whoever confirmed it already."""
-    done = confirm_identification(dvi, number, username=viewer.username)
+def api_confirm(
+    dvi: DviDep, viewer: ViewerDep, number: RowId, body: ConfirmIn
+) -> IdentificationDetail:
+    """Add a confirmation, saying what was checked; the second, by another reviewer,
+    confirms the identification. Refused (409) to the proposer, and to whoever confirmed
+    it already; 422 without what was checked."""
+    done = confirm_identification(dvi, number, checked=body.checked, username=viewer.username)
     return IdentificationDetail.model_validate(done)
 
 

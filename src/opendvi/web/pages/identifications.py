@@ -15,6 +15,7 @@ from opendvi.review import (
     identification,
     identifications,
     revoke_identification,
+    why_not_confirm,
 )
 from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
@@ -39,7 +40,14 @@ def _page(
     **typed: Any,
 ) -> HTMLResponse:
     found = identification(dvi, number, role=viewer.role)
-    return render(request, "identification.html", status_code=status, identification=found, **typed)
+    return render(
+        request,
+        "identification.html",
+        status_code=status,
+        identification=found,
+        not_confirming=why_not_confirm(found, username=viewer.username, role=viewer.role),
+        **typed,
+    )
 
 
 def _back(number: RowId) -> RedirectResponse:
@@ -56,9 +64,17 @@ def identification_page(
 
 @router.post("/identifications/{number}/confirm")
 @permits(Permission.REVIEW)
-def confirm(request: Request, dvi: DviDep, viewer: ViewerDep, number: RowId) -> Response:
+def confirm(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    number: RowId,
+    checked: Annotated[str, Form()] = "",
+) -> Response:
     try:
-        confirm_identification(dvi, number, username=viewer.username)
+        confirm_identification(dvi, number, checked=checked, username=viewer.username)
+    except InputError as problem:
+        return _page(request, dvi, viewer, number, 422, confirm_problem=str(problem))
     except Refused as problem:
         return _page(request, dvi, viewer, number, 409, confirm_problem=str(problem))
     return _back(number)
