@@ -69,11 +69,9 @@ def test_who_may_act_is_read_from_the_role_table(dvi: OpenDVI) -> None:
 
 
 def test_the_first_administrator_is_made_once(dvi: OpenDVI) -> None:
-    password = ensure_admin(dvi, actor="serve")
-    assert (
-        password is not None
-        and sign_in(dvi, "admin", password, address="test").account.role == "admin"
-    )
+    created = ensure_admin(dvi, actor="serve")
+    assert created is not None and created.username == "admin"
+    assert sign_in(dvi, "admin", created.password, address="test").account.role == "admin"
     assert ensure_admin(dvi, actor="serve") is None
     with pytest.raises(InputError, match="at least 10 characters"):
         set_password(dvi, username="admin", password="short", actor="admin")

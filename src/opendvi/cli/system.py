@@ -110,14 +110,15 @@ def serve(
     from opendvi.infra.worker import Worker
     from opendvi.people import ensure_admin
 
+    _port_free(host, port)  # before anything is made: an administrator, a worker
     with opened() as dvi:
         start_server_clean(dvi.settings.data_dir, dvi.media.root)
         created = ensure_admin(dvi, actor="serve")
         if created is not None:
             typer.echo(
-                f"No administrator yet: created user 'admin' with the password\n\n"
-                f"    {created}\n\nWrite it down now; it is not shown again. Change it with "
-                "`opendvi users password admin`."
+                f"No administrator yet: created user '{created.username}' with the "
+                f"password\n\n    {created.password}\n\nWrite it down now; it is not shown "
+                f"again. Change it with `opendvi users password {created.username}`."
             )
         worker = Worker(dvi)
         worker.start()
@@ -126,6 +127,26 @@ def serve(
             _run_server(dvi, host, port, processes)
         finally:
             worker.stop()
+
+
+def _port_free(host: str, port: int) -> None:
+    """Stop, naming the port, when another program listens there already."""
+    import socket
+
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+    try:
+        probe.bind((host, port))
+    except OSError as why:
+        typer.echo(
+            f"error: port {port} on {host} is not free ({why.strerror or why}): another "
+            f"program, or another OpenDVI, listens there. Choose another with --port, "
+            f"e.g. `opendvi serve --port {port + 1}`.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        probe.close()
 
 
 def _run_server(dvi: OpenDVI, host: str, port: int, processes: int) -> None:

@@ -5,6 +5,7 @@ from opendvi.people import add_user, sign_in
 
 from opendvi.people.accounts import (
     Account,
+    FirstAdmin,
     Person,
     acting_user,
     add_user,
@@ -27,6 +28,7 @@ from opendvi.people.sessions import (
 
 __all__ = [
     "Account",
+    "FirstAdmin",
     "Person",
     "SignInRefused",
     "SignedIn",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from opendvi.errors import InputError, NotFound, Refused
 
 __all__ = [
     "Account",
+    "FirstAdmin",
     "Person",
     "acting_user",
     "add_user",
@@ -303,8 +304,14 @@ def has_admin(app: OpenDVI) -> bool:
         return found.first() is not None
 
 
-def ensure_admin(app: OpenDVI, *, actor: str) -> str | None:
-    """Create the first administrator if there is none; returns the new password, once."""
+class FirstAdmin(NamedTuple):
+    username: str  # "admin", or "admin-xxxx" when a user "admin" exists who is not one
+    password: str  # shown once
+
+
+def ensure_admin(app: OpenDVI, *, actor: str) -> FirstAdmin | None:
+    """Create the first administrator if there is none; returns its name and password,
+    once."""
     import secrets
 
     with app.db.write() as session:
@@ -315,4 +322,4 @@ def ensure_admin(app: OpenDVI, *, actor: str) -> str | None:
         if session.execute(select(User.id).where(User.username == name)).first():
             name = f"admin-{secrets.token_hex(2)}"
         _add(session, username=name, role=Role.ADMIN, actor=actor, password=password)
-        return password
+        return FirstAdmin(name, password)
