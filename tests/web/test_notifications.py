@@ -180,7 +180,7 @@ def test_a_task_from_plan_to_close_by_form_posts(site: dict[str, Any]) -> None:
     assert problems_on(wrong.text) == []
     due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     done = post(case1, f"{url}/plan", channel="in_person", assigned=["case1", "case3"], due_on=due)
-    assert (done.status_code, done.headers["location"]) == (303, f"{url}#plan")
+    assert (done.status_code, done.headers["location"]) == (303, f"{url}?done=plan#plan")
     task = task_row(site)
     assert (task.channel, task.assigned, task.due_on.isoformat()) == (
         "in_person",
@@ -433,3 +433,37 @@ def test_every_families_route_walked_with_every_role(
             else:
                 assert response.status_code == 403, where
     assert walked == 14
+
+
+def test_the_task_page_says_what_each_step_did_and_who_must_approve(
+    site: dict[str, Any],
+) -> None:
+    """After each form the page says what was done; the caseworker who saved the words is
+    told who must approve them; the banner says where the task stands; the contacts not
+    told are headed as such; status and way of telling are said once; the closing note is
+    not under the words."""
+    url = f"/notifications/{site['task']}"
+    case1, case2 = signed_in(site, "case1"), signed_in(site, "case2")
+    page = case1.get(url).text
+    assert "<h2>Not told</h2>" not in page and "Contacts who will not be told" in page
+    assert page.count("<dt>Status</dt>") == 0 and page.count("<dt>Way of telling</dt>") == 0
+    planned = post(case1, f"{url}/plan", channel="in_person", assigned=["case1", "case3"])
+    assert planned.headers["location"] == f"{url}?done=plan#plan"
+    assert "The plan is saved" in case1.get(planned.headers["location"]).text
+    saved = post(case1, f"{url}/words", subject="", draft=task_row(site).draft)
+    shown = case1.get(saved.headers["location"]).text
+    assert "The words are saved" in shown
+    banner = re.search(r'<p class="verdict[^"]*">(.*?)</p>', shown, re.S)
+    assert banner and "wait for approval" in banner.group(1)
+    assert "must approve" in shown and "not you" in shown
+    assert "case2" in shown.split("must approve", 1)[1][:400]  # who may approve, named
+    approved = post(case2, f"{url}/approve")
+    assert "Approved" in case2.get(approved.headers["location"]).text
+    for item in ("identity", "relationship"):
+        set_checklist(site["dvi"], site["task"], items={item: True}, username="case1")
+    record_step(site["dvi"], site["task"], kind="visit", outcome="told", username="case1")
+    closed = post(case1, f"{url}/close", note="Family to collect the remains")
+    page = case1.get(closed.headers["location"]).text
+    words = page.split('id="words"', 1)[1].split("<h2", 1)[0]
+    assert "Family to collect the remains" not in words
+    assert "Family to collect the remains" in page

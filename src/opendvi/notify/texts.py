@@ -116,6 +116,16 @@ class Draft:
     note: str  # for staff: e.g. no template in the contact's language
 
 
+def _fill(line: str, values: dict[str, str]) -> str:
+    """A template line filled in; a value that ends with a full stop (a name with an
+    initial, "Andrii O.") ends the sentence too, without a second one."""
+    filled = line.format(**values)
+    for value in values.values():
+        if value.endswith("."):
+            filled = filled.replace(value + ".", value)
+    return filled
+
+
 def draft(
     kind: str,
     *,
@@ -141,7 +151,7 @@ def draft(
     template = MESSAGE if kind == "message" else WORDS
     # Without a phone number, the line that gives it is left out (not filled with a dash).
     lines = [
-        _(line).format(**values) for line in template if team_phone or "{team_phone}" not in line
+        _fill(_(line), values) for line in template if team_phone or "{team_phone}" not in line
     ]
     if kind == "message":
         lines.append(team)

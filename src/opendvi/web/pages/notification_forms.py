@@ -65,7 +65,8 @@ class TaskForm:
                 problem_of(form, problem),
                 kept,
             )
-        target = f"/notifications/{self.task_id}{'#' + anchor if anchor else ''}"
+        # The page says what was done (``done``), at the part it was done in.
+        target = f"/notifications/{self.task_id}?done={form}{'#' + anchor if anchor else ''}"
         return RedirectResponse(target, status_code=303)
 
 

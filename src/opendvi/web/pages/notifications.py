@@ -149,6 +149,21 @@ def forms_shown(task: TaskView, can_change: bool) -> dict[str, bool]:
     return {form: can_change and allowed for form, allowed in shown.items()}
 
 
+# What the page says after each form, once it is done.
+DONE = {
+    "plan": "The plan is saved.",
+    "words": "The words are saved. They are used only once another caseworker approves them.",
+    "redraft": "Drafted again from the template: read the words, change them if needed, and "
+    "save them.",
+    "approve": "Approved: the words and the plan may now be used to tell the family.",
+    "checklist": "The checklist is saved.",
+    "tell": "Recorded.",
+    "after": "Recorded.",
+    "close": "The task is closed.",
+    "send": "The e-mail has left.",
+}
+
+
 def _shown(view: TaskView, revealed: ContactView | None) -> dict[str, Any]:
     """The task as the page's template names its parts; the contact in full where it was
     revealed for this answer."""
@@ -196,17 +211,19 @@ def task_page(
     problem: dict[str, str] | None = None,
     typed: dict[str, Any] | None = None,
     revealed: ContactView | None = None,
+    done: str = "",
 ) -> HTMLResponse:
-    """The task's page, with a form's problem and what was typed when it came back, and
-    the contact in full where it was ``revealed`` for this answer."""
+    """The task's page, with a form's problem and what was typed when it came back, the
+    contact in full where it was ``revealed`` for this answer, and what was ``done``."""
     view = task_view(dvi, task_id, role=viewer.role)
     by_mail = transport_for(dvi.settings).name == "email"
+    team = staff(dvi, Permission.TELL_FAMILIES)
     return render(
         request,
         "notification.html",
         status_code=status,
         **_shown(view, revealed),
-        staff=staff(dvi, Permission.TELL_FAMILIES),
+        staff=team,
         show=forms_shown(view, viewer.may(Permission.TELL_FAMILIES)),
         can_reveal=revealed is None and view.contact_details.shown == "masked",
         # The second person approves: whoever saved the words does not see the button.
@@ -227,12 +244,18 @@ def task_page(
         today=dt.date.today().isoformat(),
         problem=problem,
         typed=typed or {},
+        done=done,
+        approvers=[p for p in team if p.username != view.drafted_by],
     )
 
 
 @router.get("/notifications/{task_id}")
 @permits(Permission.READ_FAMILIES)
 def task_page_route(
-    request: Request, dvi: DviDep, viewer: ViewerDep, task_id: RowId
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    task_id: RowId,
+    done: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
-    return task_page(request, dvi, viewer, task_id)
+    return task_page(request, dvi, viewer, task_id, done=DONE.get(done, ""))
