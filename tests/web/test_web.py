@@ -221,12 +221,14 @@ def test_an_identification_from_the_pages_needs_two_other_reviewers(site: dict[s
     )
     assert done.status_code == 303
     where = done.headers["location"]
-    own = proposer.post(f"{where}/confirm", data={"csrf": csrf_of(page.text)})
+    checked = "the scar and the marks compared with the family's description"
+    own = proposer.post(f"{where}/confirm", data={"csrf": csrf_of(page.text), "checked": checked})
     assert own.status_code == 409 and "cannot confirm it" in own.text
     for name in ("second", "forensic"):
         other = client(site, name)
         token = csrf_of(other.get(where).text)
-        assert other.post(f"{where}/confirm", data={"csrf": token}).status_code == 303
+        confirmed = other.post(f"{where}/confirm", data={"csrf": token, "checked": checked})
+        assert confirmed.status_code == 303
     shown = proposer.get(where).text
     assert "Confirmed by second and forensic" in shown
     revoked = proposer.post(f"{where}/revoke", data={"csrf": csrf_of(shown), "reason": ""})

@@ -87,7 +87,7 @@ def api_identification(dvi: DviDep, viewer: ViewerDep, number: RowId) -> Identif
     return IdentificationDetail.model_validate(identification(dvi, number, role=viewer.role))
 
 
-@router.post("/identifications/{number}/confirm", responses=errors(401, 403, 404, 409, 422))
+@router.post("/identifications/{number}/confirm", responses=errors(400, 401, 403, 404, 409, 422))
 @permits(Permission.REVIEW)
 def api_confirm(
     dvi: DviDep, viewer: ViewerDep, number: RowId, body: ConfirmIn
