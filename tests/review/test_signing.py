@@ -120,3 +120,28 @@ def test_the_page_shows_the_evidence_in_words_both_records_and_revocation_apart(
     assert "<details" in page[page.rindex("<details", 0, revoke) : revoke]
     listing = client(site, "reviewer").get("/identifications").text
     assert 'href="/records/remains/PM-1"' in listing and 'href="/records/missing/AM-1"' in listing
+
+
+def test_the_page_summarises_both_records_as_their_pages_write_ranges(
+    site: dict[str, Any],
+) -> None:
+    import datetime as dt
+
+    from opendvi.db.tables import MissingPerson, Remains
+    from opendvi.records.intake import save_record
+
+    dvi, number = site["dvi"], site["ids"]["identification"]
+    with dvi.db.write() as session:
+        save_record(
+            session, Remains, actor="test", ref="PM-1", fields={"age_min": 40, "age_max": 55}
+        )
+        save_record(
+            session,
+            MissingPerson,
+            actor="test",
+            ref="AM-1",
+            fields={"birth_earliest": dt.date(1961, 1, 1), "birth_latest": dt.date(1961, 12, 31)},
+        )
+    shown = identification(dvi, number, role="reviewer")
+    assert ("Estimated age", "40–55 years") in shown.remains_facts
+    assert ("Born", "1961") in shown.report_facts

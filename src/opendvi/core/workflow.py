@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "EVIDENCE_WORDS",
     "PRIMARY",
     "SECONDARY",
     "Method",
@@ -28,7 +29,7 @@ PRIMARY = ("dna", "fingerprints", "dental")
 SECONDARY = ("face", "marks", "effects", "description", "circumstances")
 MIN_SECONDARY = 2
 MIN_NOTE = 20
-WORDS = {
+EVIDENCE_WORDS = {
     "dna": "DNA",
     "fingerprints": "fingerprints",
     "dental": "dental records",
@@ -124,7 +125,7 @@ def method_words(stored: str) -> str:
     "DNA and dental records (primary identifiers)", "secondary evidence that agrees: the
     face and marks, scars and tattoos"."""
     secondary = stored.startswith("secondary:")
-    kinds = [WORDS.get(k, k) for k in stored.removeprefix("secondary:").split("+") if k]
+    kinds = [EVIDENCE_WORDS.get(k, k) for k in stored.removeprefix("secondary:").split("+") if k]
     if not kinds:
         return ""
     if secondary:

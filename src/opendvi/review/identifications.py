@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission, may
+from opendvi.core.uncertain import IntRange
 from opendvi.core.workflow import method_words
 from opendvi.db.tables import (
     Candidate,
@@ -27,6 +28,7 @@ from opendvi.db.tables import (
 from opendvi.errors import NotFound
 from opendvi.notify.queue import TaskLine, tasks_of
 from opendvi.notify.task import Unreached, unreached
+from opendvi.records.values import range_text
 
 __all__ = [
     "Confirmation",
@@ -155,12 +157,8 @@ def identifications(
         return [IdentificationView(**_view(row)) for row in rows]
 
 
-def _span(low: Any, high: Any, unit: str = "") -> str:
-    if low is None and high is None:
-        return ""
-    if low == high or high is None or low is None:
-        return f"{low if low is not None else high}{unit}"
-    return f"{low}–{high}{unit}"
+def _ages(low: int | None, high: int | None, unit: str) -> str:
+    return f"{IntRange(low, high)}{unit}" if (low, high) != (None, None) else ""
 
 
 def _facts(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
@@ -174,7 +172,7 @@ def _facts(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _remains_facts(remains: Remains) -> list[tuple[str, str]]:
-    found = _span(remains.found_earliest, remains.found_latest)
+    found = range_text(remains.found_earliest, remains.found_latest)
     taken = [
         what
         for what, done in (
@@ -187,8 +185,8 @@ def _remains_facts(remains: Remains) -> list[tuple[str, str]]:
     return _facts(
         [
             ("Sex", {"M": "male", "F": "female"}.get(remains.sex or "", "")),
-            ("Estimated age", _span(remains.age_min, remains.age_max, " years")),
-            ("Height", _span(remains.height_min_cm, remains.height_max_cm, " cm")),
+            ("Estimated age", _ages(remains.age_min, remains.age_max, " years")),
+            ("Height", _ages(remains.height_min_cm, remains.height_max_cm, " cm")),
             ("Found", " at ".join(x for x in (found, remains.found_place or "") if x)),
             ("Kept at", remains.storage_location),
             ("Taken", ", ".join(taken)),
@@ -197,17 +195,13 @@ def _remains_facts(remains: Remains) -> list[tuple[str, str]]:
 
 
 def _report_facts(report: MissingPerson) -> list[tuple[str, str]]:
-    born = _span(
-        report.birth_earliest.year if report.birth_earliest else None,
-        report.birth_latest.year if report.birth_latest else None,
-    )
-    seen = _span(report.last_seen_earliest, report.last_seen_latest)
+    seen = range_text(report.last_seen_earliest, report.last_seen_latest)
     return _facts(
         [
             ("Name", report.full_name),
             ("Sex", {"M": "male", "F": "female"}.get(report.sex or "", "")),
-            ("Born", born),
-            ("Height", _span(report.height_min_cm, report.height_max_cm, " cm")),
+            ("Born", range_text(report.birth_earliest, report.birth_latest)),
+            ("Height", _ages(report.height_min_cm, report.height_max_cm, " cm")),
             ("Last seen", " at ".join(x for x in (seen, report.last_seen_place or "") if x)),
             ("DNA reference", report.dna_reference),
             ("Dental records", report.dental_records),
