@@ -7,17 +7,19 @@ with ``DEMO-`` and refuses to touch a database that holds anything else.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from opendvi.app import OpenDVI
 from opendvi.core.fields import ContactInput, MarkInput
 from opendvi.db.tables import MissingPerson, Remains
-from opendvi.errors import Refused
+from opendvi.errors import InputError, Refused
 from opendvi.records.intake import save_record
 
-__all__ = ["DemoResult", "build_demo"]
+__all__ = ["DemoResult", "PhotoDemoResult", "PhotoOutcome", "build_demo", "build_photo_demo"]
 
 EVENT = "DEMO-RIVER-2026"
 PREFIX = "DEMO-"
@@ -189,9 +191,8 @@ class DemoResult:
     created: int
 
 
-def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
-    """Add (or restore) the demo records; refuses a database that holds real records."""
-    with app.db.write() as session:
+def _refuse_real_records(app: OpenDVI) -> None:
+    with app.db.read() as session:
         real = (
             session.execute(
                 select(func.count(MissingPerson.id)).where(~MissingPerson.ref.startswith(PREFIX))
@@ -200,12 +201,18 @@ def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
                 select(func.count(Remains.id)).where(~Remains.ref.startswith(PREFIX))
             ).scalar_one()
         )
-        if real:
-            raise Refused(
-                f"the database {app.db.display_url()} already holds records that are not "
-                f"demo records ({real}); run the demo on a database of its own, e.g. "
-                "`opendvi --data-dir ./opendvi-demo demo`"
-            )
+    if real:
+        raise Refused(
+            f"the database {app.db.display_url()} already holds records that are not "
+            f"demo records ({real}); run the demo on a database of its own, e.g. "
+            "`opendvi --data-dir ./opendvi-demo demo`"
+        )
+
+
+def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
+    """Add (or restore) the demo records; refuses a database that holds real records."""
+    _refuse_real_records(app)
+    with app.db.write() as session:
         created = 0
         for item in _MISSING:
             result = save_record(
@@ -237,3 +244,115 @@ def build_demo(app: OpenDVI, *, actor: str) -> DemoResult:
             )
             created += result.outcome == "created"
     return DemoResult(len(_MISSING), len(_REMAINS), created)
+
+
+@dataclass(frozen=True)
+class PhotoOutcome:
+    """One remains record of the photo demo and the report its list ranks first."""
+
+    pm_ref: str
+    expected: str  # the report made from the same person's other photos
+    first: str | None  # the report ranked first, if the list holds any
+    credible: bool  # whether that first candidate is credible enough to review
+
+    @property
+    def right(self) -> bool:
+        return self.first == self.expected
+
+
+@dataclass
+class PhotoDemoResult:
+    missing: int = 0
+    remains: int = 0
+    problems: list[str] = field(default_factory=list)
+    outcomes: list[PhotoOutcome] = field(default_factory=list)
+
+    @property
+    def right(self) -> int:
+        return sum(outcome.right for outcome in self.outcomes)
+
+
+def build_photo_demo(
+    app: OpenDVI,
+    folder: Path,
+    *,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> PhotoDemoResult:
+    """Try face matching on a folder of one's own photos, one sub-folder per person: the
+    last photo of each person with two or more becomes an unidentified-remains record
+    (``DEMO-PM-name``), the other photos a missing-person report (``DEMO-AM-name``); a
+    person with one photo is a report only (someone not among the dead). The faces are
+    found, the records matched, and each remains record's first candidate returned.
+    Refuses a database that holds real records, as the demo does."""
+    from opendvi.interchange.csv_import import PHOTO_SUFFIXES, import_rows, ref_from_name
+    from opendvi.matching import run_matching
+    from opendvi.matching.queries import listed_for
+    from opendvi.records.faces import detect_faces
+
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder; give a folder with one sub-folder per person")
+    _refuse_real_records(app)
+    missing: list[tuple[int, dict[str, str]]] = []
+    remains: list[tuple[int, dict[str, str]]] = []
+    expected: dict[str, str] = {}
+    for line, person in enumerate(sorted(p for p in folder.iterdir() if p.is_dir()), start=1):
+        if person.name.startswith("."):
+            continue
+        photos = sorted(
+            str(p.relative_to(folder))
+            for p in person.iterdir()
+            if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith(".")
+        )
+        if not photos:
+            continue
+        name = ref_from_name(person.name)
+        am_ref, pm_ref = f"{PREFIX}AM-{name}", f"{PREFIX}PM-{name}"
+        kept = photos[:-1] if len(photos) > 1 else photos
+        missing.append((line, {"ref": am_ref, "photos": "|".join(kept)}))
+        if len(photos) > 1:
+            remains.append((line, {"ref": pm_ref, "photos": photos[-1]}))
+            expected[pm_ref] = am_ref
+    if not remains:
+        raise InputError(
+            f"{folder}: no sub-folder holds two photos of one person; put one sub-folder per "
+            f"person with at least two photos each ({', '.join(sorted(PHOTO_SUFFIXES))})"
+        )
+    result = PhotoDemoResult()
+    for rows, kind in ((missing, "missing"), (remains, "unidentified")):
+        report = import_rows(
+            app,
+            folder,
+            ["ref", "photos"],
+            rows,
+            base=folder,
+            kind=kind,  # type: ignore[arg-type]
+            actor=actor,
+            columns=False,
+        )
+        result.problems += [str(problem) for problem in report.problems]
+        saved = report.created + report.updated + report.unchanged
+        if kind == "missing":
+            result.missing = saved
+        else:
+            result.remains = saved
+    detect_faces(app, actor=actor, progress=progress)
+    run_matching(app, actor=actor)
+    with app.db.read() as session:
+        for pm_ref, am_ref in expected.items():
+            record = session.execute(
+                select(Remains).where(Remains.ref == pm_ref)
+            ).scalar_one_or_none()
+            if record is None:
+                continue
+            listed = listed_for(session, "remains", record.id)
+            first = listed[0] if listed else None
+            result.outcomes.append(
+                PhotoOutcome(
+                    pm_ref,
+                    am_ref,
+                    first.ref if first else None,
+                    bool(first and first.credible),
+                )
+            )
+    return result

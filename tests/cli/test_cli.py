@@ -15,6 +15,7 @@ import pytest
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import MissingPerson, Remains
+from opendvi.errors import InputError
 from opendvi.records.intake import save_record
 from tests.factories import drop_audit_protection, tamper, write_csv, write_photo
 
@@ -240,7 +241,7 @@ def test_demo_builds_records_once_and_refuses_a_real_database(
 ) -> None:
     first = cli("demo")
     assert first.exit_code == 0 and "7 newly added" in first.stdout
-    assert "opendvi import folder" in first.stdout
+    assert "demo --photos PATH/TO/PEOPLE" in first.stdout
     assert "0 newly added" in cli("demo").stdout
     cli(
         "import",
@@ -257,6 +258,25 @@ def test_demo_builds_records_once_and_refuses_a_real_database(
     )
     assert refused.returncode == 2
     assert "already holds records that are not demo records (1)" in refused.stderr
+
+
+def test_the_photo_demo_ranks_each_persons_other_photos_first(
+    cli: Any, small_knn: Path, tmp_path: Path
+) -> None:
+    result = cli("demo", "--photos", str(small_knn / "train"))
+    assert result.exit_code == 0, result.stderr
+    # Four people have two photos (one becomes remains), one has a single photo (a report).
+    assert "5 missing-person reports and 4 remains records" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ DEMO-PM-")]
+    assert len(rows) == 4
+    assert all("yes" in row for row in rows), result.stdout
+    assert "4 of 4 remains records have the report made from" in result.stdout
+    assert "opendvi serve" in result.stdout
+    single = tmp_path / "single" / "someone"
+    single.mkdir(parents=True)
+    write_photo(single / "one.jpg")
+    with pytest.raises(InputError, match="no sub-folder holds two photos of one person"):
+        cli("demo", "--photos", str(tmp_path / "single"))
 
 
 def test_audit_log_lists_events_for_one_record(cli: Any) -> None:

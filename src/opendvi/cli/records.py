@@ -260,8 +260,22 @@ def stats(
     console.print(table)
 
 
-def demo(actor: ActorOpt = None) -> None:
-    """Fill the database with a few fictitious reports and remains to look around."""
+def demo(
+    photos: Annotated[
+        Path | None,
+        typer.Option(
+            "--photos",
+            help="Try face matching on your own photos: a folder with one sub-folder per "
+            "person (two photos or more each).",
+        ),
+    ] = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Fill the database with a few fictitious reports and remains to look around, or, with
+    --photos, try face matching on a folder of your own photos."""
+    if photos is not None:
+        _photo_demo(photos, actor)
+        return
     from opendvi.demo import build_demo
 
     with opened() as dvi:
@@ -273,11 +287,48 @@ def demo(actor: ActorOpt = None) -> None:
         f"{result.created} newly added)."
     )
     typer.echo(
-        "They have no photos. To try face matching, import a folder of photos, one "
-        "sub-folder per person:\n"
-        "  opendvi import folder PATH/TO/PEOPLE --as missing\n"
-        "  opendvi import folder PATH/TO/UNIDENTIFIED --as unidentified\n"
-        "or CSV files (see docs/import.md). Then: opendvi stats"
+        "They have no photos. To try face matching on your own photos (one sub-folder per "
+        "person, two photos or more each), in a database of its own:\n"
+        "  opendvi --data-dir ./opendvi-try demo --photos PATH/TO/PEOPLE\n"
+        "The last photo of each person becomes an unidentified-remains record and the "
+        "others a missing-person report; it then shows, for each remains record, the report "
+        "ranked first and whether it is the same person."
+    )
+
+
+def _photo_demo(folder: Path, actor: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from opendvi.demo import build_photo_demo
+    from opendvi.infra.progress import Bar
+
+    with opened() as dvi:
+        with Bar("Finding faces and matching", quiet=False) as bar:
+            result = build_photo_demo(dvi, folder, actor=acting(actor), progress=bar.update)
+        where = dvi.db.display_url()
+    for problem in result.problems:
+        echo_error(problem)
+    typer.echo(
+        f"Demo ready in {where}: {result.missing} missing-person reports and "
+        f"{result.remains} remains records made from {folder} (refs DEMO-AM-…, DEMO-PM-…)."
+    )
+    console = Console()
+    table = Table(title="For each remains record, the report ranked first")
+    table.add_column("remains")
+    table.add_column("ranked first")
+    table.add_column("same person?")
+    for outcome in result.outcomes:
+        first = outcome.first or "none (no candidate)"
+        if outcome.first and not outcome.credible:
+            first += " (not credible)"
+        table.add_row(outcome.pm_ref, first, "yes" if outcome.right else "no")
+    console.print(table)
+    typer.echo(
+        f"{result.right} of {len(result.outcomes)} remains records have the report made from "
+        "the same person's other photos first. To see each pair side by side with why it "
+        "was ranked: `opendvi serve`, sign in, then Review; or "
+        "`opendvi explain DEMO-PM-NAME DEMO-AM-NAME`."
     )
 
 

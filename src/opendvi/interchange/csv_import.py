@@ -35,7 +35,15 @@ from opendvi.people.accounts import check_if_user
 from opendvi.records.intake import save_parsed
 from opendvi.records.photos import StoredPhoto, known_photo, store_photo
 
-__all__ = ["ImportReport", "RowProblem", "import_csv", "import_folder", "import_rows"]
+__all__ = [
+    "PHOTO_SUFFIXES",
+    "ImportReport",
+    "RowProblem",
+    "import_csv",
+    "import_folder",
+    "import_rows",
+    "ref_from_name",
+]
 
 Kind = Literal["missing", "unidentified"]
 REQUIRED = ("ref", "photos")
@@ -263,9 +271,9 @@ def import_folder(
             )
             if photos:
                 inside = "|".join(str(p.relative_to(folder)) for p in photos)
-                rows.append((line, {"ref": _ref(entry.name), "photos": inside}))
+                rows.append((line, {"ref": ref_from_name(entry.name), "photos": inside}))
         elif entry.suffix.lower() in PHOTO_SUFFIXES:
-            rows.append((line, {"ref": _ref(entry.stem), "photos": entry.name}))
+            rows.append((line, {"ref": ref_from_name(entry.stem), "photos": entry.name}))
     if not rows:
         raise InputError(
             f"{folder}: no photos found; put one sub-folder of photos per person, or photos "
@@ -288,7 +296,8 @@ def import_folder(
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".gif", ".bmp"}
 
 
-def _ref(name: str) -> str:
+def ref_from_name(name: str) -> str:
+    """A record's ref made from a file or folder name (what a folder import calls it)."""
     cleaned = re.sub(r"[^A-Za-z0-9._/:#-]+", "_", name).strip("_.-") or "photo"
     return cleaned[:120]
 
