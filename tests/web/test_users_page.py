@@ -142,3 +142,14 @@ def test_the_last_active_admin_cannot_be_deactivated_or_demoted_from_the_page(
         assert refused.status_code == 409, path
         assert "admin is the last active admin" in refused.text
     assert web.get("/users").status_code == 200  # still signed in, still an admin
+
+
+def test_an_admin_who_changes_their_own_account_signs_in_again(site: dict[str, Any]) -> None:
+    from opendvi.people import add_user
+
+    add_user(site["dvi"], username="deputy", role="admin", actor="test", password=PASSWORD)
+    web = client(site, "deputy")
+    answer = post(web, "/users/deputy/role", role="auditor")
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/users"
+    assert web.get("/users").status_code == 303  # their session ended with the change
+    assert client(site, "deputy").get("/users").status_code == 403  # an auditor now

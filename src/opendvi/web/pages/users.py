@@ -62,7 +62,10 @@ def _refused(
     request: Request, dvi: DviDep, viewer: ViewerDep, who: str, problem: Exception, **typed: Any
 ) -> HTMLResponse:
     status = getattr(problem, "http_status", 422)
-    return _page(request, dvi, viewer, status, problem=str(problem), problem_of=who, **typed)
+    said = str(problem)
+    if who and not said.startswith(who):
+        said = f"{who}: {said}"  # which row's form it was
+    return _page(request, dvi, viewer, status, problem=said, problem_of=who, **typed)
 
 
 def _done(what: str, username: str, viewer: ViewerDep) -> RedirectResponse:
@@ -90,7 +93,7 @@ def users_page(
     request: Request, dvi: DviDep, viewer: ViewerDep, done: str = "", user: str = ""
 ) -> HTMLResponse:
     message = DONE[done].format(user=user) if done in DONE and user else ""
-    return _page(request, dvi, viewer, done=message, done_user=user)
+    return _page(request, dvi, viewer, done=message)
 
 
 @router.post("/users")
