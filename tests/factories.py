@@ -292,6 +292,7 @@ def fill(path: str, ids: dict[str, int]) -> str:
         .replace("{kind}", "remains")
         .replace("{ref}", "PM-0")
         .replace("{task_id}", str(ids.get("task", 0)))
+        .replace("{username}", "second")
     )
 
 

@@ -1,4 +1,5 @@
-"""People who use OpenDVI: their accounts and roles, who may act, and signing in.
+"""People who use OpenDVI: their accounts and roles, who may act, the list an admin
+manages, and signing in.
 
 from opendvi.people import add_user, sign_in
 """
@@ -9,12 +10,19 @@ from opendvi.people.accounts import (
     Person,
     acting_user,
     add_user,
-    deactivate,
     ensure_admin,
     has_admin,
+    staff,
+)
+from opendvi.people.roster import (
+    Listed,
+    NewPassword,
+    deactivate,
+    reactivate,
+    reset_password,
     set_password,
     set_role,
-    staff,
+    users,
 )
 from opendvi.people.sessions import (
     SignedIn,
@@ -29,6 +37,8 @@ from opendvi.people.sessions import (
 __all__ = [
     "Account",
     "FirstAdmin",
+    "Listed",
+    "NewPassword",
     "Person",
     "SignInRefused",
     "SignedIn",
@@ -40,9 +50,12 @@ __all__ = [
     "end_session",
     "ensure_admin",
     "has_admin",
+    "reactivate",
+    "reset_password",
     "session_of",
     "set_password",
     "set_role",
     "sign_in",
     "staff",
+    "users",
 ]

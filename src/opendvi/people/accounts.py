@@ -7,9 +7,8 @@ is acting, used inside every use-case that changes something on someone's behalf
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,15 +27,13 @@ __all__ = [
     "acting_user",
     "add_user",
     "check_if_user",
-    "deactivate",
+    "check_password",
     "end_every_session",
     "end_sessions_of",
     "ensure_admin",
     "has_admin",
     "hash_password",
     "normal_name",
-    "set_password",
-    "set_role",
     "staff",
     "verify_password",
 ]
@@ -101,7 +98,7 @@ def verify_password(stored: str | None, password: str) -> bool:
         return False
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InputError(f"password: use at least {MIN_PASSWORD} characters", field="password")
 
@@ -151,7 +148,7 @@ def _add(
     if role not in set(Role):
         raise InputError(f"role {role!r}: choose one of {', '.join(Role)}", field="role")
     if password is not None:
-        _check_password(password)
+        check_password(password)
     check_if_user(session, actor, Permission.MANAGE_USERS, doing="add a user")
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Refused(f"there is already a user {username!r}")
@@ -193,74 +190,6 @@ def end_every_session(session: Session, why: str) -> int:
         .values(ended_at=utcnow(), ended_why=why)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _changed(
-    app: OpenDVI, username: str, actor: str, action: str, why: str, change: Callable[[User], Any]
-) -> Account:
-    """One change to an account, audited, that ends the account's sessions."""
-    with app.db.write() as session:
-        user = session.execute(
-            select(User).where(User.username == normal_name(username))
-        ).scalar_one_or_none()
-        check_if_user(session, actor, Permission.MANAGE_USERS, doing="change a user's account")
-        if user is None:
-            raise NotFound(f"there is no user {username!r}; `opendvi users add` adds one")
-        before = {"role": user.role, "active": user.active}
-        change(user)
-        ended = end_sessions_of(session, user.id, why)
-        audit.record(
-            session,
-            actor=actor,
-            action=action,
-            about=user,
-            ref=user.username,
-            before=before,
-            after={"role": user.role, "active": user.active},
-            details={"sessions_ended": ended},
-        )
-        return Account.of(user)
-
-
-def set_password(app: OpenDVI, *, username: str, password: str, actor: str) -> Account:
-    """A new password for ``username``; their sessions end."""
-    _check_password(password)
-    hashed = hash_password(password)
-    return _changed(
-        app,
-        username,
-        actor,
-        "user.password_changed",
-        "password changed",
-        lambda user: setattr(user, "password_hash", hashed),
-    )
-
-
-def set_role(app: OpenDVI, *, username: str, role: str, actor: str) -> Account:
-    """``username`` now has ``role``; their sessions end (they sign in again)."""
-    if role not in set(Role):
-        raise InputError(f"role {role!r}: choose one of {', '.join(Role)}", field="role")
-    return _changed(
-        app,
-        username,
-        actor,
-        "user.role_changed",
-        "role changed",
-        lambda u: setattr(u, "role", role),
-    )
-
-
-def deactivate(app: OpenDVI, *, username: str, actor: str) -> Account:
-    """``username`` may no longer sign in or act; their sessions end. Their name stays on
-    what they did."""
-    return _changed(
-        app,
-        username,
-        actor,
-        "user.deactivated",
-        "deactivated",
-        lambda user: setattr(user, "active", False),
-    )
 
 
 def check_if_user(session: Session, actor: str, permission: Permission, *, doing: str) -> None:

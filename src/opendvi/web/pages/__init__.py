@@ -17,6 +17,7 @@ from opendvi.web.pages import (
     records,
     review,
     session,
+    users,
     withdrawal,
 )
 
@@ -35,5 +36,6 @@ _IN_ORDER = (
     notifications,
     notification_forms,
     withdrawal,
+    users,
 )
 routers: list[APIRouter] = [part.router for part in _IN_ORDER]
