@@ -34,9 +34,9 @@ __all__ = [
 
 # Fields with a fixed set of answers are chosen, not typed (values as the import reads them).
 SHARING_WORDS = {
-    "team": "this team (others see them masked)",
+    "team": "this team",
     "partners": "this team and its partners",
-    "none": "no one but those who tell families",
+    "none": "no one else",
 }
 # Every sharing scope of core.sharing.SCOPES, the default first (a test holds them equal).
 CHOICES: dict[str, list[tuple[str, str]]] = {
@@ -61,6 +61,7 @@ LINE_LABELS = {
     "found_date": "Found on",
     "contact_name": "Name",
 }
+RANGES = {("age_min", "age_max"), ("height_min_cm", "height_max_cm")}
 SEX_WORDS = {"F": "female", "M": "male", "U": "unknown", "": "unknown"}
 
 
@@ -84,11 +85,16 @@ class FormLine:
     names: tuple[str, ...]  # the fields sent (one, or two for a range)
     labels: tuple[str, ...]
     hints: tuple[str, ...]
-    widget: str  # text, area, number, date, span, select, checks
+    widgets: tuple[str, ...]  # each field's: text, area, number, date, span, select, checks
+    range_label: str = ""  # a range of two (from, to): its one label, as the page's
 
     @property
     def name(self) -> str:
         return self.names[0]
+
+    @property
+    def widget(self) -> str:
+        return self.widgets[0]
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ class FormSection:
     lines: tuple[FormLine, ...]
 
 
-def _widget(field: str, line: tuple[str, ...]) -> str:
+def _widget(field: str) -> str:
     if field in DATE_SPANS:
         return "span"
     if field == "contact_channels":
@@ -118,12 +124,24 @@ def _label(field: str) -> tuple[str, str]:
     return LABELS.get(field, (field.replace("_", " ").capitalize(), ""))
 
 
+# Hints of the import's text that a list, a tick box or a date box makes needless.
+FORM_HINTS = {
+    "last_seen_date": "the second date only when not known to the day",
+    "found_date": "the second date only when not known to the day",
+    "birth_date": "",
+    "contact_language": "the language to write to them in",
+    "contact_channels": "",
+}
+
+
 def _form_line(line: tuple[str, ...], names: tuple[str, ...] | None = None) -> FormLine:
+    ranged = line in RANGES
     return FormLine(
         names=names or line,
         labels=tuple(_label(f)[0] for f in line),
-        hints=tuple(_label(f)[1] for f in line),
-        widget=_widget(line[0], line),
+        hints=("", "") if ranged else tuple(FORM_HINTS.get(f, _label(f)[1]) for f in line),
+        widgets=tuple(_widget(f) for f in line),
+        range_label=LINE_LABELS[line[0]] if ranged else "",
     )
 
 
@@ -141,7 +159,7 @@ def contact_lines(number: int) -> tuple[FormLine, ...]:
     numbered = dict(zip(CONTACT_FIELDS, contact_fields(number), strict=True))
     lines = [_form_line((f,), (numbered[f],)) for f in CONTACT_FIELDS]
     # Inside a block headed "Reporting contact 2", the name is just "Name".
-    lines[0] = FormLine(lines[0].names, ("Name",), lines[0].hints, lines[0].widget)
+    lines[0] = FormLine(lines[0].names, ("Name",), lines[0].hints, lines[0].widgets)
     return tuple(lines)
 
 
