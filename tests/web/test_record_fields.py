@@ -242,3 +242,44 @@ def test_every_bad_photo_is_named_and_the_form_asks_for_the_photos_again(
     assert "notes.jpg" in text and "list.png" in text
     assert "2 of the 2 photos cannot be used" in text
     assert "Choose the photos again: notes.jpg, list.png were not kept" in text
+
+
+def test_a_date_known_to_its_month_and_a_span_come_back_in_the_change_form_unchanged(
+    site: dict[str, Any], tmp_path: Path
+) -> None:
+    row = {
+        "ref": "AM-MONTH",
+        "photos": "",
+        "birth_date": "1987-03",
+        "last_seen_date": "2026-05-01..2026-05-03",
+        "contact_name": "Hidden Reporter",
+        "contact_sharing": "none",
+    }
+    import_csv(site["dvi"], write_csv(tmp_path / "m.csv", [row]), kind="missing", actor="admin")
+    web = client(site, "caseworker")
+    edit = web.get("/records/missing/AM-MONTH/edit").text
+    # A month is no date box's value: it stays typed text, so saving does not clear it.
+    assert re.search(r'<input id="f-birth_date" name="birth_date"\s+value="1987-03"', edit)
+    assert re.search(r'name="last_seen_date" type="date" value="2026-05-01"', edit)
+    assert re.search(r'name="last_seen_date_to" type="date" value="2026-05-03"', edit)
+    fields = dict(re.findall(r'<input id="f-[^"]+" name="([^"]+)"[^>]*?value="([^"]*)"', edit))
+    selects = re.findall(r'<select id="f-([^"]+)"(.*?)</select>', edit, re.S)
+    for name, options in selects:
+        chosen = re.search(r'<option value="([^"]*)"\s+selected', options)
+        fields[name] = chosen[1] if chosen else re.findall(r'<option value="([^"]*)"', options)[0]
+    fields.pop("ref", None)
+    saved = web.post("/records/missing/AM-MONTH/edit", data={"csrf": csrf_of(edit), **fields})
+    assert saved.status_code == 303, _text(saved.text)
+    with site["dvi"].db.read() as session:
+        report = session.execute(
+            select(MissingPerson).where(MissingPerson.ref == "AM-MONTH")
+        ).scalar_one()
+        assert (str(report.birth_earliest), str(report.birth_latest)) == (
+            "1987-03-01",
+            "1987-03-31",
+        )
+        assert str(report.last_seen_latest) == "2026-05-03"
+        assert report.contacts[0].sharing_scope == "none"
+    # A reporter who shares with no one is withheld from a reviewer.
+    text = _text(client(site, "reviewer").get("/records/missing/AM-MONTH").text)
+    assert "Hidden Reporter" not in text and "Withheld: this reporter chose" in text
