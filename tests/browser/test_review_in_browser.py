@@ -144,8 +144,8 @@ def test_from_intake_to_a_revoked_identification(
     forensic = person("forensic")
     forensic.goto(f"{url}/records/remains/new")
     forensic.get_by_label("Reference").fill("PM-0101")
-    forensic.get_by_label("Estimated age from").fill("40")
-    forensic.get_by_label("to", exact=True).first.fill("55")
+    forensic.get_by_label("Estimated age (years)", exact=True).fill("40")
+    forensic.get_by_label("Estimated age (years): to").fill("55")
     forensic.get_by_label("Photos (post-mortem)").set_input_files(
         str(small_knn / "test" / "obama1.jpg")
     )

@@ -17,12 +17,17 @@ from opendvi.core.uncertain import ValueProblem, parse_date_range, parse_int_ran
 from opendvi.core.vocabulary import Condition, parse_choice, parse_sex, parse_yes_no
 
 __all__ = [
+    "CONTACTS_MAX",
     "MISSING_FIELDS",
     "REMAINS_FIELDS",
+    "SECTIONS",
     "ContactInput",
     "MarkInput",
     "ParsedRecord",
+    "Section",
+    "contact_fields",
     "form_fields",
+    "numbered_fields",
     "parse_missing_person",
     "parse_remains",
 ]
@@ -83,6 +88,95 @@ def form_fields(kind: str) -> tuple[str, ...]:
     import's columns without the photo columns (photos come as files there)."""
     known = MISSING_FIELDS if kind == "missing" else REMAINS_FIELDS
     return tuple(f for f in known if f not in ("photos", "photo_dates"))
+
+
+# A form takes several reporting contacts: the first under the import's column names, the
+# second as contact_name_2, consent_contact_2, ... (a CSV row holds one).
+CONTACTS_MAX = 10
+
+
+def contact_fields(number: int) -> tuple[str, ...]:
+    """The fields of reporting contact ``number`` (from 1) on a form."""
+    return CONTACT_FIELDS if number == 1 else tuple(f"{f}_{number}" for f in CONTACT_FIELDS)
+
+
+def numbered_fields(kind: str) -> tuple[str, ...]:
+    """Every field a form sends for ``kind``: ``form_fields`` and, for a report, the fields
+    of its second and later reporting contacts."""
+    more = (
+        [f for n in range(2, CONTACTS_MAX + 1) for f in contact_fields(n)]
+        if kind == "missing"
+        else []
+    )
+    return (*form_fields(kind), *more)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a record's form and page: a title and its lines, each line one field or a
+    range of two (from, to) kept together."""
+
+    key: str
+    title: str
+    lines: tuple[tuple[str, ...], ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(name for line in self.lines for name in line)
+
+
+# How a record's form and its page are grouped: the one description both are drawn from,
+# so that every field a form (and the import) takes is shown where it was typed.
+SECTIONS: dict[str, tuple[Section, ...]] = {
+    "missing": (
+        Section("record", "The report", (("ref",), ("event",))),
+        Section(
+            "person",
+            "The person",
+            (
+                ("full_name",),
+                ("other_names",),
+                ("sex",),
+                ("birth_date", "birth_year"),
+                ("height_cm",),
+                ("hair",),
+                ("eyes",),
+                ("description",),
+                ("marks",),
+                ("effects",),
+            ),
+        ),
+        Section(
+            "last_seen",
+            "Last seen",
+            (("last_seen_date",), ("last_seen_place",), ("circumstances",)),
+        ),
+        Section("contacts", "The reporting contacts", tuple((f,) for f in CONTACT_FIELDS)),
+        Section("photos", "Photos", (("photos",), ("photo_dates",))),
+    ),
+    "remains": (
+        Section("record", "The record", (("ref",), ("event",))),
+        Section(
+            "remains",
+            "The remains",
+            (
+                ("sex",),
+                ("age_min", "age_max"),
+                ("height_min_cm", "height_max_cm"),
+                ("condition",),
+                ("description",),
+                ("marks",),
+                ("effects",),
+            ),
+        ),
+        Section(
+            "found",
+            "Where found, and where kept",
+            (("found_date",), ("found_place",), ("storage_location",)),
+        ),
+        Section("photos", "Photos", (("photos",), ("photo_dates",))),
+    ),
+}
 
 
 TEXT_LIMIT = 10_000
@@ -269,48 +363,65 @@ def _birth(reader: _Reader) -> None:
     reader.parsed.fields["birth_latest"] = value.latest if value else None
 
 
-def _contact(reader: _Reader) -> None:
-    if not any(reader.has(name) for name in CONTACT_FIELDS):
+def _contacts(reader: _Reader) -> None:
+    """The reporting contacts: the first under the import's columns, more numbered."""
+    numbers = [
+        n for n in range(1, CONTACTS_MAX + 1) if any(reader.has(name) for name in contact_fields(n))
+    ]
+    if not numbers:
         return
-    raw = reader.raw
-    name = raw.get("contact_name", "")
-    others = [n for n in CONTACT_FIELDS if n != "contact_name" and raw.get(n)]
+    found: list[ContactInput] = []
+    for number in numbers:
+        found.extend(_contact(reader, number))
+    reader.parsed.contacts = found
+
+
+def _contact(reader: _Reader, number: int) -> list[ContactInput]:
+    names = dict(zip(CONTACT_FIELDS, contact_fields(number), strict=True))
+    raw = {plain: reader.raw.get(sent, "") for plain, sent in names.items()}
+    problems = reader.parsed.problems
+    name = raw["contact_name"]
+    # The default scope is what a form's list sends for a contact left blank: not a detail.
+    others = [
+        names[n]
+        for n in CONTACT_FIELDS
+        if n != "contact_name" and raw[n] and not (n == "contact_sharing" and raw[n] == "team")
+    ]
     if not name:
         if others:
-            reader.parsed.problems["contact_name"] = (
+            problems[names["contact_name"]] = (
                 f"is empty but {others[0]} is given; name the person who reported"
             )
-        reader.parsed.contacts = None if not others else []
-        return
+        return []
     for field_name, limit in CONTACT_LIMITS.items():
-        if len(raw.get(field_name, "")) > limit:
-            reader.parsed.problems[field_name] = f"is longer than {limit} characters"
-    email = raw.get("contact_email", "")
+        if len(raw[field_name]) > limit:
+            problems[names[field_name]] = f"is longer than {limit} characters"
+    email = raw["contact_email"]
     if email and not _EMAIL.match(email):
-        reader.parsed.problems["contact_email"] = f"{email!r} is not an e-mail address"
-    language = raw.get("contact_language", "")
+        problems[names["contact_email"]] = f"{email!r} is not an e-mail address"
+    language = raw["contact_language"]
     if language and not _LANGUAGE.match(language):
-        reader.parsed.problems["contact_language"] = (
+        problems[names["contact_language"]] = (
             f"{language!r} is not a language code; write e.g. en, es, fr, ar, uk, ru"
         )
-    consent = reader.run("consent_contact", parse_yes_no) if raw.get("consent_contact") else None
-    channels = [c for c in re.split(r"[\s,;]+", raw.get("contact_channels", "").lower()) if c]
+    consent = reader.run(names["consent_contact"], parse_yes_no) if raw["consent_contact"] else None
+    channels = [c for c in re.split(r"[\s,;]+", raw["contact_channels"].lower()) if c]
     unknown = [c for c in channels if c not in CHANNELS]
     if unknown:
-        reader.parsed.problems["contact_channels"] = (
+        problems[names["contact_channels"]] = (
             f"{unknown[0]!r} is not a channel; use {', '.join(CHANNELS)}"
         )
-    sharing = raw.get("contact_sharing", "").lower() or "team"
+    sharing = raw["contact_sharing"].lower() or "team"
     if sharing not in SHARING:
-        reader.parsed.problems["contact_sharing"] = (
+        problems[names["contact_sharing"]] = (
             f"{sharing!r} is not a sharing scope; use {', '.join(SHARING)}"
         )
-    reader.parsed.contacts = [
+    return [
         ContactInput(
             name=name,
-            relationship=raw.get("contact_relationship", ""),
+            relationship=raw["contact_relationship"],
             email=email,
-            phone=raw.get("contact_phone", ""),
+            phone=raw["contact_phone"],
             language=language.replace("_", "-").lower(),
             consent_contact=consent,
             consent_channels=",".join(channels),
@@ -334,7 +445,7 @@ def parse_missing_person(raw: Mapping[str, str]) -> ParsedRecord:
         if height is not None:
             parsed.fields["height_min_cm"], parsed.fields["height_max_cm"] = height
     reader.dates("last_seen_date", "last_seen_earliest", "last_seen_latest")
-    _contact(reader)
+    _contacts(reader)
     return parsed
 
 

@@ -58,6 +58,7 @@ class ContactView:
     withdrawn_on: dt.date | None
     why_not_told: str | None  # why this contact may not be told now; None if they may
     shown: str = Shown.FULL  # full, masked or withheld (core.sharing.Shown)
+    sharing_scope: str = "team"  # who the reporter let see their details (core.sharing)
 
     @property
     def consent_words(self) -> str:

@@ -23,7 +23,7 @@ from opendvi.core.fields import (
     ContactInput,
     MarkInput,
     ParsedRecord,
-    form_fields,
+    numbered_fields,
     parse_missing_person,
     parse_remains,
 )
@@ -46,6 +46,7 @@ from opendvi.records.kinds import check_photo, notes_on_save
 from opendvi.records.photos import (
     StoredPhoto,
     accept_photo,
+    check_photo_bytes,
     current_photos,
     known_photo,
 )
@@ -374,7 +375,7 @@ def _parse(kind: Kind, values: dict[str, str], *, every_field: bool) -> ParsedRe
     # A new record reads the fields filled in; a change reads every field given, so one
     # sent empty is cleared (as an empty cell of an imported row is) and one not sent is
     # kept as it is.
-    given = {f: values[f].strip() for f in form_fields(kind) if f in values}
+    given = {f: values[f].strip() for f in numbered_fields(kind) if f in values}
     return parse(given if every_field else {k: v for k, v in given.items() if v})
 
 
@@ -390,11 +391,17 @@ def _ref_taken(app: OpenDVI, kind: Kind, ref: str) -> bool:
         return session.execute(select(model.id).where(model.ref == ref)).first() is not None
 
 
-def _keep(app: OpenDVI, uploads: Sequence[Upload], problems: dict[str, str]) -> list[StoredPhoto]:
-    """Each photo checked from its header and kept; the background worker decodes it."""
-    stored = []
+def _keep(
+    app: OpenDVI, uploads: Sequence[Upload], problems: dict[str, str], *, keep: bool
+) -> list[StoredPhoto]:
+    """Each photo checked from its header and, with ``keep``, kept (the background worker
+    decodes it). Every photo is checked, so that one answer names each bad file."""
+    stored, bad = [], []
     for upload in uploads:
         try:
+            if not keep:
+                check_photo_bytes(upload.data, name=upload.name, settings=app.settings)
+                continue
             stored.append(
                 accept_photo(
                     upload.data,
@@ -405,8 +412,10 @@ def _keep(app: OpenDVI, uploads: Sequence[Upload], problems: dict[str, str]) -> 
                 )
             )
         except PhotoError as exc:
-            problems["photos"] = str(exc)
-            break
+            bad.append(str(exc))
+    if bad:
+        many = f"{len(bad)} of the {len(uploads)} photos cannot be used: " if bad[1:] else ""
+        problems["photos"] = many + "; ".join(bad)
     return stored
 
 
@@ -418,9 +427,10 @@ def _checked(
     problems = dict(parsed.problems)
     if taken and "ref" not in problems:
         problems["ref"] = taken
-    stored = [] if problems else _keep(app, photos, problems)
+    # Photos are checked, not kept, while a field is wrong: nothing is kept then.
+    stored = _keep(app, photos, problems, keep=not problems)
     if problems:
-        raise FormProblems(problems, order=form_fields(kind))
+        raise FormProblems(problems, order=numbered_fields(kind))
     return stored
 
 
@@ -429,7 +439,7 @@ def _in_form(save: Callable[[], SaveResult], kind: Kind) -> SaveResult:
     try:
         return save()
     except PhotoError as exc:
-        raise FormProblems({"photos": str(exc)}, order=form_fields(kind)) from None
+        raise FormProblems({"photos": str(exc)}, order=numbered_fields(kind)) from None
 
 
 def add_record(

@@ -14,9 +14,10 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import MissingPerson, Photo, Remains
 from opendvi.errors import NotFound
 from opendvi.matching.queries import Listed, listed_for
+from opendvi.notify.contacts import ContactView, contact_view
 from opendvi.records.intake import KINDS, Kind
 from opendvi.records.kinds import other_kind_note
-from opendvi.records.values import record_values
+from opendvi.records.values import form_row
 from opendvi.records.views import PhotoView, RecordView
 
 __all__ = ["RecordDetail", "faces_of", "form_values", "record_detail"]
@@ -32,6 +33,7 @@ class RecordDetail:
     candidates: list[Listed]  # listed candidates, best first
     history: list[audit.Entry]  # audit events on this record, newest first
     warnings: list[str]  # its reference is one of the other kind too
+    contacts: list[ContactView]  # a report's reporting contacts, as the reader may see them
 
 
 def _record(session: Session, kind: Kind, ref: str, *options: Any) -> MissingPerson | Remains:
@@ -44,8 +46,9 @@ def _record(session: Session, kind: Kind, ref: str, *options: Any) -> MissingPer
     return cast("MissingPerson | Remains", record)
 
 
-def record_detail(app: OpenDVI, kind: Kind, ref: str) -> RecordDetail:
-    """The record with its photos and faces, candidates and history."""
+def record_detail(app: OpenDVI, kind: Kind, ref: str, *, role: str = "") -> RecordDetail:
+    """The record with its photos and faces, candidates and history; a report's reporting
+    contacts as a user of ``role`` may see them (``core.sharing``; "": masked)."""
     model: Any = KINDS[kind]
     contacts = [selectinload(MissingPerson.contacts)] if kind == "missing" else []
     with app.db.read() as session:
@@ -65,6 +68,9 @@ def record_detail(app: OpenDVI, kind: Kind, ref: str) -> RecordDetail:
             candidates=listed_for(session, kind, record.id),
             history=audit.recent(session, limit=HISTORY, entity_ref=ref),
             warnings=[w for w in [other_kind_note(session, KINDS[kind], ref)] if w],
+            contacts=[contact_view(c, role) for c in record.contacts]
+            if isinstance(record, MissingPerson)
+            else [],
         )
 
 
@@ -72,7 +78,7 @@ def form_values(app: OpenDVI, kind: Kind, ref: str) -> dict[str, str]:
     """The record's values as its form is filled in (as an export would write them), the
     reporting contact's included."""
     with app.db.read() as session:
-        return record_values(_record(session, kind, ref))
+        return form_row(_record(session, kind, ref))
 
 
 def faces_of(app: OpenDVI, ref: str) -> list[PhotoView]:

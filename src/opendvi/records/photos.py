@@ -165,6 +165,13 @@ def _reusable(previous: StoredPhoto, media: MediaStore) -> bool:
     return bool(previous.served_sha256) and media.path(previous.served_sha256).exists()
 
 
+def check_photo_bytes(data: bytes, *, name: str, settings: Settings) -> None:
+    """The checks ``accept_photo`` makes of a photo's bytes (size, format, pixel limit),
+    keeping nothing: ``PhotoError`` names the file and what is wrong."""
+    _check_size(name, len(data), settings)
+    check_header(data, name=name, max_pixels=settings.max_image_pixels)
+
+
 def accept_photo(
     data: bytes,
     *,

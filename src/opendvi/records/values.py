@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from opendvi.core.fields import CONTACT_FIELDS
+from opendvi.core.fields import CONTACT_FIELDS, CONTACTS_MAX, contact_fields
 from opendvi.core.uncertain import DateRange, IntRange
 from opendvi.db.tables import Contact, MissingPerson, Photo, Remains
 
-__all__ = ["contact_columns", "range_text", "record_row", "record_values"]
+__all__ = ["contact_columns", "form_row", "range_text", "record_row", "record_values"]
 
 PhotoEntry = Callable[[Photo], str]
 
@@ -111,3 +111,16 @@ def record_row(record: MissingPerson | Remains, photo_entry: PhotoEntry | None) 
 def record_values(record: MissingPerson | Remains) -> dict[str, str]:
     """A record's fields as text, as an import or a form reads them (photos aside)."""
     return {key: value or "" for key, value in record_row(record, None).items()}
+
+
+def form_row(record: MissingPerson | Remains) -> dict[str, str]:
+    """A record's fields as its form is filled in: ``record_values``, and a report's second
+    and later reporting contacts numbered (contact_name_2, ...), as the form sends them."""
+    values = record_values(record)
+    if isinstance(record, MissingPerson):
+        for number, contact in enumerate(record.contacts[1:CONTACTS_MAX], start=2):
+            columns = contact_columns(contact)
+            values.update(
+                zip(contact_fields(number), (columns[f] or "" for f in CONTACT_FIELDS), strict=True)
+            )
+    return values

@@ -15,14 +15,23 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from opendvi.core.fields import form_fields
+from opendvi.core.fields import CONTACTS_MAX, contact_fields, numbered_fields
 from opendvi.core.roles import Permission
 from opendvi.errors import FormProblems, NotFound, OpenDVIError
 from opendvi.records import Upload, add_manual_face, add_record, change_record, choose_subject
 from opendvi.records import form_values as stored_values
 from opendvi.records.intake import Kind
 from opendvi.web.deps import DviDep, RowId, ViewerDep
-from opendvi.web.labels import LABELS
+from opendvi.web.sections import (
+    CHANNEL_CHOICES,
+    CHOICES,
+    DATE_SPANS,
+    contact_lines,
+    date_parts,
+    form_sections,
+    form_values,
+    language_choices,
+)
 from opendvi.web.security import permits
 from opendvi.web.templating import render, same_site
 
@@ -33,19 +42,15 @@ router = APIRouter(include_in_schema=False)
 ADD = {"missing": Permission.ADD_REPORTS, "remains": Permission.ADD_REMAINS}
 WEB = "web form"
 
-AREAS = {"description", "circumstances", "marks", "effects"}
-# Fields with a fixed set of answers are chosen, not typed (values as the import reads them).
-CHOICES: dict[str, list[tuple[str, str]]] = {
-    "sex": [("", "unknown"), ("F", "female"), ("M", "male")],
-    "consent_contact": [("", "not asked yet"), ("yes", "yes"), ("no", "no")],
-    "condition": [
-        ("", "unknown"),
-        ("fresh", "fresh"),
-        ("decomposed", "decomposed"),
-        ("skeletal", "skeletal"),
-        ("fragment", "fragment"),
-    ],
-}
+
+def _contacts_shown(values: dict[str, str]) -> int:
+    """How many reporting contacts the form shows: those filled in, at least one."""
+    filled = [
+        n
+        for n in range(1, CONTACTS_MAX + 1)
+        if any(values.get(f) for f in contact_fields(n) if not f.startswith("contact_sharing"))
+    ]
+    return max([1, *filled])
 
 
 def _form(
@@ -55,20 +60,28 @@ def _form(
     problems: dict[str, str],
     status: int = 200,
     editing: str | None = None,
+    chosen: tuple[str, ...] = (),
 ) -> HTMLResponse:
+    """The form; ``chosen``: the names of photos sent with a form shown again after a
+    problem (a browser cannot keep them: the page asks for them again)."""
+    shown = _contacts_shown(values) if kind == "missing" else 0
     return render(
         request,
         "new_record.html",
         status_code=status,
         kind=kind,
         editing=editing,
-        fields=[
-            (f, *LABELS.get(f, (f.replace("_", " ").capitalize(), ""))) for f in form_fields(kind)
-        ],
-        areas=AREAS,
+        sections=form_sections(kind),
+        contacts=range(1, shown + 1),
+        contacts_max=CONTACTS_MAX,
+        contact_lines=contact_lines(1),
         choices=CHOICES,
+        languages=language_choices,
+        channels=CHANNEL_CHOICES,
+        date_parts=date_parts,
         values=values,
         problems=problems,
+        chosen=chosen,
     )
 
 
@@ -90,8 +103,14 @@ async def _save(
     """Save a new record, or (``editing``: its reference) change one and add photos to it."""
     form = await request.form()
     # Only the fields sent: a change keeps what its form did not send.
-    values = {f: str(form[f]).strip() for f in form_fields(kind) if f in form}
+    sent = [*numbered_fields(kind), *(f"{n}_to" for n in DATE_SPANS)]
+    values = form_values(
+        kind,
+        {f: str(form[f]).strip() for f in sent if f in form},
+        {f: [str(v) for v in form.getlist(f)] for f in sent if f.startswith("contact_channels")},
+    )
     uploads = [Upload(Path(u.filename).name, await u.read()) for u in (photos or []) if u.filename]
+    chosen = tuple(u.name for u in uploads)
     force_reason = str(form.get("force_reason", "")).strip()
     if editing is not None:
         values["ref"] = editing  # the reference names the record; it is not changed here
@@ -122,11 +141,11 @@ async def _save(
                 force_reason=force_reason,
             )
     except FormProblems as problem:
-        return _form(request, kind, values, problem.problems, 422, editing=editing)
+        return _form(request, kind, values, problem.problems, 422, editing, chosen)
     except NotFound:
         raise
     except OpenDVIError as problem:
-        return _form(request, kind, values, {"ref": str(problem)}, 422, editing=editing)
+        return _form(request, kind, values, {"ref": str(problem)}, 422, editing, chosen)
     # The record's page says what the photos added change (an identified record).
     return to_record(kind, saved.ref, added=len(uploads) if editing is not None else 0)
 

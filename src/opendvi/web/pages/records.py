@@ -10,10 +10,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from opendvi.core.roles import Permission
+from opendvi.notify.texts import LANGUAGES
 from opendvi.records import Filters, page_of_records, record_detail
 from opendvi.records.intake import KINDS, Kind
 from opendvi.records.withdrawal import REASONS
 from opendvi.web.deps import DviDep, ViewerDep
+from opendvi.web.sections import CONTACT_LABELS, SHARING_WORDS, page_sections
 from opendvi.web.security import permits
 from opendvi.web.templating import render
 
@@ -84,7 +86,7 @@ def record_page(
     added: Annotated[int, Query(ge=0, le=1000)] = 0,
 ) -> HTMLResponse:
     """The record; after photos were added (``added``), what that changes."""
-    found = record_detail(dvi, known_kind(kind), ref)
+    found = record_detail(dvi, known_kind(kind), ref, role=viewer.role)
     return render(
         request,
         "record.html",
@@ -94,6 +96,11 @@ def record_page(
         candidates=found.candidates,
         history=found.history,
         warnings=found.warnings,
+        sections=page_sections(kind, found.record.fields),
+        contacts=found.contacts,
+        languages=LANGUAGES,
+        sharing_words=SHARING_WORDS,
+        contact_labels=CONTACT_LABELS,
         added=added,
         pm=kind == "remains",
         can_edit_faces=viewer.may(
