@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from opendvi.db.rows import view_of
 from opendvi.db.tables import (
+    Assignment,
     AuditEvent,
     AuditHead,
     Calibration,
@@ -96,7 +97,8 @@ def link_hash(event: AuditEvent) -> str:
 
 # The rows an event can be about, and what the event calls each.
 Audited = (
-    Calibration
+    Assignment
+    | Calibration
     | Decision
     | Event
     | Face
@@ -108,6 +110,7 @@ Audited = (
     | User
 )
 ENTITY_TYPES: dict[type[Audited], str] = {
+    Assignment: "assignment",
     Calibration: "calibration",
     Decision: "decision",
     Event: "event",

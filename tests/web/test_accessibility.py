@@ -117,8 +117,9 @@ TEXT_FROM = {"button.danger": "button", ".reveal": "button"}
 # Fills that never carry text: the backdrop of a photo, shown only around the image.
 NO_TEXT = {".picture": "the backdrop behind a photo; the photo covers it"}
 # Every border must stand out 3:1 (the edge a field or button is found by, 1.4.11) except
-# these, which only decorate: a card, a table's rules, a group's frame (its legend names it).
-DECORATIVE_BORDERS = {".card", "th", "td", "fieldset", ".chart"}
+# these, which only decorate: a card (a table row shown as one on a phone too), a table's
+# rules, a group's frame (its legend names it).
+DECORATIVE_BORDERS = {".card", "th", "td", "fieldset", ".chart", "table.stacks tr"}
 
 
 def background_of(declarations: dict[str, str]) -> str | None:

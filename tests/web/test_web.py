@@ -349,13 +349,38 @@ def test_opendvi_serve_starts_with_a_first_admin(cli_env: dict[str, str]) -> Non
     assert f"OpenDVI on http://127.0.0.1:{port}/" in out
 
 
+@pytest.mark.parametrize(
+    "role,buttons",
+    [
+        ("caseworker", {"/records/missing/new"}),
+        ("forensic", {"/records/remains/new"}),
+        ("admin", {"/records/missing/new", "/records/remains/new"}),
+        ("auditor", set()),
+    ],
+)
+def test_the_dashboards_counts_link_to_their_lists_with_the_add_buttons_a_role_may_use(
+    site: dict[str, Any], role: str, buttons: set[str]
+) -> None:
+    page = client(site, role).get("/").text
+    big = dict(re.findall(r'<h2>([^<]+)</h2><p class="big"><a href="([^"]+)">', page))
+    assert {
+        "Missing-person reports": "/records/missing",
+        "Unidentified remains": "/records/remains",
+        "Candidates to review": "/review",
+        "Identifications confirmed": "/identifications",
+    }.items() <= {k: v for k, v in big.items()}.items()
+    assert set(re.findall(r'<a class="button" href="([^"]+)">Add', page)) == buttons
+
+
 def test_counts_kept_between_pages_follow_a_change_made_here_at_once(
     site: dict[str, Any],
 ) -> None:
 
     def reports_on_dashboard(web: TestClient) -> int:
         page = web.get("/").text
-        found = re.search(r'Missing-person reports</h2><p class="big">([\d,]+)<', page)
+        found = re.search(
+            r'Missing-person reports</h2><p class="big"><a href="/records/missing">([\d,]+)<', page
+        )
         assert found, "no report count on the dashboard"
         return int(found.group(1).replace(",", ""))
 

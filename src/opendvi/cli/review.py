@@ -1,5 +1,6 @@
 """``opendvi exclude``, ``judge``, ``refer`` and ``identify``: reviewers' decisions on a pair,
-and identifications proposed, confirmed by two other reviewers, and revoked."""
+and identifications proposed, confirmed by two other reviewers, and revoked; ``opendvi review
+assign`` and ``unassign``: a pair given to a reviewer to look at, or taken back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ __all__ = ["register"]
 
 identify_app = typer.Typer(
     help="Identifications: propose, confirm (two other reviewers), revoke.", no_args_is_help=True
+)
+review_app = typer.Typer(
+    help="Sharing the review out: assign a pair to a reviewer, or take it back.",
+    no_args_is_help=True,
 )
 PmArg = Annotated[str, typer.Argument(help="The remains record's ref.")]
 AmArg = Annotated[str, typer.Argument(help="The missing-person report's ref.")]
@@ -144,8 +149,37 @@ def identify_revoke(number: NumberArg, reason: RevokeReasonOpt) -> None:
     typer.echo(f"identification {number} revoked; its history is kept")
 
 
+@review_app.command("assign")
+def review_assign(
+    pm_ref: PmArg,
+    am_ref: AmArg,
+    to: Annotated[str, typer.Option("--to", help="The reviewer's user name.")],
+) -> None:
+    """Give a pair to a reviewer to look at (in place of whoever had it)."""
+    from opendvi.review.assignment import assign
+
+    with signed_in() as (dvi, me):
+        done = assign(dvi, (pm_ref, am_ref), to=to, username=me)
+    was = f" (was {done.before})" if done.before and done.before != done.to else ""
+    typer.echo(
+        f"{pm_ref} / {am_ref} assigned to {done.to}{was}; "
+        f"the queue shows it under 'assigned to' {done.to}"
+    )
+
+
+@review_app.command("unassign")
+def review_unassign(pm_ref: PmArg, am_ref: AmArg) -> None:
+    """Take a pair back from the reviewer it was assigned to."""
+    from opendvi.review.assignment import unassign
+
+    with signed_in() as (dvi, me):
+        done = unassign(dvi, (pm_ref, am_ref), username=me)
+    typer.echo(f"{pm_ref} / {am_ref} taken back from {done.before}; it is assigned to nobody")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(exclude)
     app.command()(judge)
     app.command()(refer)
     app.add_typer(identify_app, name="identify")
+    app.add_typer(review_app, name="review")

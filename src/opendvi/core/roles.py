@@ -56,6 +56,7 @@ class Permission(StrEnum):
     PUBLIC = "public"  # no sign-in: the sign-in page itself
     READ = "read"  # anything a signed-in user may look at
     REVIEW = "review"  # decisions on candidates: exclude, refer, judge, identify, confirm, revoke
+    ASSIGN_REVIEWS = "assign_reviews"  # give a pair to a reviewer to look at, or take it back
     ADD_REPORTS = "add_reports"  # add and change missing-person reports
     ADD_REMAINS = "add_remains"  # add and change unidentified-remains records
     EDIT_FACES = "edit_faces"  # box a face by hand, choose the person in a group photo
@@ -76,6 +77,9 @@ GRANTS: dict[Permission, tuple[Role, ...]] = {
     Permission.PUBLIC: (),
     Permission.READ: _EVERYONE,
     Permission.REVIEW: (Role.REVIEWER, Role.FORENSIC, Role.ADMIN),
+    # Those who review share the pairs out among themselves (an admin as a team's lead); a
+    # pair goes only to someone who may review it (review.assignment).
+    Permission.ASSIGN_REVIEWS: (Role.REVIEWER, Role.FORENSIC, Role.ADMIN),
     # Caseworkers take reports from families; forensic staff record remains.
     Permission.ADD_REPORTS: (Role.CASEWORKER, Role.ADMIN),
     Permission.ADD_REMAINS: (Role.FORENSIC, Role.ADMIN),

@@ -59,7 +59,8 @@ class CaseRecord:
     id: Mapped[int] = mapped_column(primary_key=True, sort_order=-4)
     ref: Mapped[str] = mapped_column(String(120), unique=True, sort_order=-3)
     status: Mapped[str] = mapped_column(String(20), default="open", sort_order=-2)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), sort_order=-1)
+    # Indexed: the lists and the review queue keep to one event's records.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True, sort_order=-1)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, sort_order=1
     )
@@ -437,6 +438,25 @@ class Candidate(Base):
             sqlite_where=text(f"credible = 1 AND {OPEN_CANDIDATE}"),
             postgresql_where=text(f"credible AND {OPEN_CANDIDATE}"),
         ),
+    )
+
+
+class Assignment(Base):
+    """A pair given to one reviewer to look at. Kept by its two records, not by a stored
+    candidate, so it outlives re-matching; one reviewer a pair."""
+
+    __tablename__ = "review_assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remains_id: Mapped[int] = mapped_column(ForeignKey("remains.id", ondelete="CASCADE"))
+    missing_person_id: Mapped[int] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE")
+    )
+    # Indexed: "assigned to me" reads this reviewer's pairs alone.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("remains_id", "missing_person_id", name="uq_review_assignments_pair"),
     )
 
 

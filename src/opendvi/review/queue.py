@@ -7,14 +7,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import literal_column, or_, select
+from sqlalchemy import and_, exists, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission, may
 from opendvi.core.scoring import in_words
 from opendvi.db.rows import offset_of
-from opendvi.db.tables import Candidate, Face, Identification, MissingPerson, Photo, Remains
+from opendvi.db.tables import (
+    Assignment,
+    Candidate,
+    Event,
+    Face,
+    Identification,
+    MissingPerson,
+    Photo,
+    Remains,
+    User,
+)
 from opendvi.matching.queries import CandidateView, candidate_in, gallery_size
 from opendvi.review.decisions import Judgement, judgement_of, judgements
 from opendvi.settings import Settings
@@ -23,12 +33,14 @@ __all__ = [
     "PAGE",
     "Comparison",
     "PairFace",
+    "QueueFace",
     "QueueItem",
     "QueuePage",
     "Shown",
     "blind_for",
     "comparison",
     "in_review_queue",
+    "queue_events",
     "review_queue",
 ]
 
@@ -63,6 +75,14 @@ def blind_for(settings: Settings, role: str) -> bool:
 
 
 @dataclass(frozen=True)
+class QueueFace:
+    """The face that drove a pair's score, on one side, as a thumbnail shows it."""
+
+    id: int
+    photo_id: int
+
+
+@dataclass(frozen=True)
 class QueueItem:
     id: int
     pm_ref: str
@@ -72,6 +92,9 @@ class QueueItem:
     credible: bool
     status: str
     words: str  # the false-candidate rate in words
+    am_face: QueueFace | None = None
+    pm_face: QueueFace | None = None
+    assignee: str | None = None  # the reviewer the pair is assigned to
 
 
 @dataclass(frozen=True)
@@ -80,10 +103,66 @@ class QueuePage:
     show: Shown
     page: int
     more: bool
+    event: str = ""
+    reviewer: str = ""
+    unassigned: bool = False
 
 
-def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> QueuePage:
-    """Candidates for review, the most credible first (lowest false-candidate rate)."""
+def _kept_to(event: str, reviewer: str, unassigned: bool) -> list[Any]:
+    """The queue's filters, each read from an index: an event's records (by ``event_id``),
+    one reviewer's pairs (``ix_review_assignments_user_id``), or pairs nobody has."""
+    where: list[Any] = []
+    if event:
+        event_id = select(Event.id).where(Event.code == event).scalar_subquery()
+        where.append(
+            or_(
+                Candidate.remains_id.in_(select(Remains.id).where(Remains.event_id == event_id)),
+                Candidate.missing_person_id.in_(
+                    select(MissingPerson.id).where(MissingPerson.event_id == event_id)
+                ),
+            )
+        )
+    same_pair = and_(
+        Assignment.remains_id == Candidate.remains_id,
+        Assignment.missing_person_id == Candidate.missing_person_id,
+    )
+    if reviewer:
+        theirs = (
+            select(Candidate.id)
+            .join(Assignment, same_pair)
+            .join(User, Assignment.user_id == User.id)
+            .where(User.username == reviewer)
+        )
+        where.append(Candidate.id.in_(theirs))
+    elif unassigned:
+        where.append(~exists().where(same_pair))
+    return where
+
+
+def _thumbnails(session: Session, face_ids: set[int]) -> dict[int, QueueFace]:
+    """The faces' photos (withdrawn photos left out): a page's thumbnails in one query."""
+    if not face_ids:
+        return {}
+    rows = session.execute(
+        select(Face.id, Face.photo_id)
+        .join(Photo, Face.photo_id == Photo.id)
+        .where(Face.id.in_(face_ids), Photo.withdrawn_at.is_(None))
+    ).all()
+    return {row.id: QueueFace(row.id, row.photo_id) for row in rows}
+
+
+def review_queue(
+    app: OpenDVI,
+    show: Shown = "credible",
+    page: int = 1,
+    *,
+    event: str = "",
+    reviewer: str = "",
+    unassigned: bool = False,
+) -> QueuePage:
+    """Candidates for review, the most credible first (lowest false-candidate rate); only
+    those of one event (its code) when ``event`` is given, only those assigned to
+    ``reviewer`` (a user name), or only those assigned to nobody."""
     where: list[Any]
     order: list[Any]
     if show == "credible":
@@ -103,7 +182,7 @@ def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> Queue
     # The page's ids first (from the index, without touching the records), then the page.
     ids = (
         select(Candidate.id)
-        .where(*where)
+        .where(*where, *_kept_to(event, reviewer, unassigned))
         .order_by(*order)
         .offset(offset_of(page, PAGE))
         .limit(PAGE + 1)
@@ -117,17 +196,29 @@ def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> Queue
             Candidate.credible,
             Candidate.status,
             Candidate.false_candidate_rate,
+            Candidate.factors,
             Remains.ref.label("pm_ref"),
             MissingPerson.ref.label("am_ref"),
+            User.username.label("assignee"),
         )
         .join(ids, ids.c.id == Candidate.id)
         .join(Remains, Candidate.remains_id == Remains.id)
         .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+        .outerjoin(
+            Assignment,
+            and_(
+                Assignment.remains_id == Candidate.remains_id,
+                Assignment.missing_person_id == Candidate.missing_person_id,
+            ),
+        )
+        .outerjoin(User, Assignment.user_id == User.id)
         .order_by(*order)
     )
     gallery = gallery_size(app)
     with app.db.read() as session:
         rows = session.execute(query).all()
+        pairs = {row.id: _face_pair(row.factors) for row in rows[:PAGE]}
+        faces = _thumbnails(session, {f for pair in pairs.values() for f in pair if f})
     items = [
         QueueItem(
             id=row.id,
@@ -140,10 +231,26 @@ def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> Queue
             words=in_words(row.false_candidate_rate, gallery)
             if row.false_candidate_rate is not None
             else "not calibrated",
+            am_face=faces.get(pairs[row.id][0] or 0),
+            pm_face=faces.get(pairs[row.id][1] or 0),
+            assignee=row.assignee,
         )
         for row in rows[:PAGE]
     ]
-    return QueuePage(items, show, page, len(rows) > PAGE)
+    return QueuePage(items, show, page, len(rows) > PAGE, event, reviewer, unassigned)
+
+
+def _face_pair(factors: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The (report's, remains') faces that drove the face score, as matching stored them."""
+    pair = (factors.get("face") or {}).get("pair") or [None, None]
+    return pair[0], pair[1]
+
+
+def queue_events(app: OpenDVI, limit: int = 500) -> list[tuple[str, str]]:
+    """The events the queue can keep to: (code, name), by code."""
+    with app.db.read() as session:
+        rows = session.execute(select(Event.code, Event.name).order_by(Event.code).limit(limit))
+        return [(code, name) for code, name in rows]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from opendvi.caseload import stats
 from opendvi.core.roles import Permission
 from opendvi.matching.queries import CandidateView, candidate, candidates
 from opendvi.review import exclude, judge, propose_identification, refer
+from opendvi.review.assignment import assign, unassign
 from opendvi.web.api.answers import Answer, errors
 from opendvi.web.api.identifications import IdentificationDetail
 from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
@@ -72,6 +73,19 @@ class JudgedOut(Answer):
     judgements: list[JudgementOut] = Field(
         description="Every judgement of the pair: by, on, verdict, words, note"
     )
+
+
+class AssignIn(BaseModel):
+    to: str | None = Field(
+        description="The user name of the reviewer to look at the pair; null takes it back"
+    )
+
+
+class AssignedOut(Answer):
+    pm_ref: str
+    am_ref: str
+    to: str | None = Field(description="The reviewer the pair is assigned to; null: nobody")
+    before: str | None = Field(description="Whom it was assigned to before, if anyone")
 
 
 class IdentifyIn(BaseModel):
@@ -160,3 +174,14 @@ def api_identify(
     )
     response.headers["Location"] = f"/api/identifications/{proposed.number}"
     return IdentificationDetail.model_validate(proposed)
+
+
+@router.post("/candidates/{candidate_id}/assign", responses=CHANGE)
+@permits(Permission.ASSIGN_REVIEWS)
+def api_assign(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: AssignIn) -> AssignedOut:
+    """Give the pair to a reviewer to look at (``to``), or take it back (``to`` null)."""
+    if body.to is None:
+        done = unassign(dvi, candidate_id, username=viewer.username)
+    else:
+        done = assign(dvi, candidate_id, to=body.to, username=viewer.username)
+    return AssignedOut.model_validate(done)

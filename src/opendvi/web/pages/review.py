@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission
-from opendvi.errors import InputError, Refused
-from opendvi.people import Account
+from opendvi.errors import InputError, NotFound, Refused
+from opendvi.people import Account, staff
 from opendvi.review import (
     VERDICTS,
     IdentificationDetail,
@@ -25,13 +26,54 @@ from opendvi.review import (
     propose_identification,
     refer,
 )
-from opendvi.review.queue import Shown, blind_for, review_queue
+from opendvi.review.assignment import assign, unassign
+from opendvi.review.queue import Shown, blind_for, queue_events, review_queue
 from opendvi.web.deps import DviDep, RowId, ViewerDep
 from opendvi.web.security import permits
-from opendvi.web.templating import render
+from opendvi.web.templating import render, same_site
 
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
+
+
+REVIEWER_PATTERN = r"^[A-Za-z0-9._@-]{0,80}$"
+
+
+def _queue(
+    request: Request,
+    dvi: OpenDVI,
+    viewer: Account,
+    show: Shown,
+    page: int,
+    event: str,
+    reviewer: str,
+    status: int = 200,
+    problem: str = "",
+) -> HTMLResponse:
+    """The queue as filtered: ``reviewer`` is a user name, "me" or "nobody"."""
+    found = review_queue(
+        dvi,
+        show,
+        page,
+        event=event,
+        reviewer=viewer.username if reviewer == "me" else "" if reviewer == "nobody" else reviewer,
+        unassigned=reviewer == "nobody",
+    )
+    return render(
+        request,
+        "review.html",
+        status_code=status,
+        blind=blind_for(dvi.settings, viewer.role),
+        items=found.items,
+        show=found.show,
+        page=found.page,
+        more=found.more,
+        event=event,
+        reviewer=reviewer,
+        events=queue_events(dvi),
+        reviewers=staff(dvi, Permission.REVIEW),
+        problem=problem,
+    )
 
 
 @router.get("/review")
@@ -42,17 +84,70 @@ def queue_page(
     viewer: ViewerDep,
     show: Annotated[Shown, Query(pattern="^(credible|all|resurfaced)$")] = "credible",
     page: Annotated[int, Query(ge=1)] = 1,
+    event: Annotated[str, Query(max_length=120)] = "",
+    reviewer: Annotated[str, Query(pattern=REVIEWER_PATTERN)] = "",
 ) -> HTMLResponse:
-    """Candidates for review, the most credible first (lowest false-candidate rate)."""
-    found = review_queue(dvi, show, page)
-    return render(
+    """Candidates for review, the most credible first (lowest false-candidate rate); only
+    one event's, or those assigned to one reviewer ("me"), or to nobody."""
+    return _queue(request, dvi, viewer, show, page, event.strip(), reviewer)
+
+
+def _back_to_queue(
+    request: Request, dvi: OpenDVI, viewer: Account, back: str, act: Callable[[], object]
+) -> Response:
+    """Do it and return to the queue as it was filtered; a refusal is shown there (422)."""
+    target = same_site(back)
+    try:
+        act()
+    except (InputError, Refused, NotFound) as refused:
+        query = dict(parse_qsl(urlsplit(target).query))
+        show = query.get("show", "")
+        return _queue(
+            request,
+            dvi,
+            viewer,
+            show if show in ("all", "resurfaced") else "credible",  # type: ignore[arg-type]
+            int(query["page"]) if query.get("page", "").isdigit() else 1,
+            query.get("event", ""),
+            query.get("reviewer", ""),
+            status=422,
+            problem=str(refused),
+        )
+    return RedirectResponse(target if target.startswith("/review") else "/review", 303)
+
+
+@router.post("/candidates/{candidate_id}/assign")
+@permits(Permission.ASSIGN_REVIEWS)
+def assign_candidate(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    candidate_id: RowId,
+    to: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/review",
+) -> Response:
+    """Give the pair to a reviewer to look at, then the queue again."""
+    return _back_to_queue(
         request,
-        "review.html",
-        blind=blind_for(dvi.settings, viewer.role),
-        items=found.items,
-        show=found.show,
-        page=found.page,
-        more=found.more,
+        dvi,
+        viewer,
+        back,
+        lambda: assign(dvi, candidate_id, to=to, username=viewer.username),
+    )
+
+
+@router.post("/candidates/{candidate_id}/unassign")
+@permits(Permission.ASSIGN_REVIEWS)
+def unassign_candidate(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    candidate_id: RowId,
+    back: Annotated[str, Form()] = "/review",
+) -> Response:
+    """Take the pair back from its reviewer, then the queue again."""
+    return _back_to_queue(
+        request, dvi, viewer, back, lambda: unassign(dvi, candidate_id, username=viewer.username)
     )
 
 
