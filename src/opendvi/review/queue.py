@@ -11,11 +11,12 @@ from sqlalchemy import literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
+from opendvi.core.odds import Odds, line_words, shown_factors, weight_words
 from opendvi.core.roles import Permission, may
-from opendvi.core.scoring import in_words
 from opendvi.db.rows import offset_of
 from opendvi.db.tables import Candidate, Face, Identification, MissingPerson, Photo, Remains
-from opendvi.matching.queries import CandidateView, candidate_in, gallery_size
+from opendvi.matching.figures import figures
+from opendvi.matching.queries import CandidateView, candidate_in
 from opendvi.review.decisions import Judgement, judgement_of, judgements
 from opendvi.settings import Settings
 
@@ -71,7 +72,11 @@ class QueueItem:
     score: float
     credible: bool
     status: str
-    words: str  # the false-candidate rate in words
+    odds: Odds  # the pair's one figure
+
+    @property
+    def words(self) -> str:
+        return self.odds.words
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,12 @@ class QueuePage:
     show: Shown
     page: int
     more: bool
+    registry: int = 0  # the reports a search covers, which every figure refers to
+
+    @property
+    def floors(self) -> list[str]:
+        """Why figures on this page are not said stronger, once each."""
+        return list(dict.fromkeys(item.odds.floor for item in self.items if item.odds.floored))
 
 
 def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> QueuePage:
@@ -117,6 +128,8 @@ def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> Queue
             Candidate.credible,
             Candidate.status,
             Candidate.false_candidate_rate,
+            Candidate.model_name,
+            Candidate.model_version,
             Remains.ref.label("pm_ref"),
             MissingPerson.ref.label("am_ref"),
         )
@@ -125,25 +138,23 @@ def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> Queue
         .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
         .order_by(*order)
     )
-    gallery = gallery_size(app)
     with app.db.read() as session:
         rows = session.execute(query).all()
-    items = [
-        QueueItem(
-            id=row.id,
-            pm_ref=row.pm_ref,
-            am_ref=row.am_ref,
-            rank=row.rank_for_remains,
-            score=row.score,
-            credible=row.credible,
-            status=row.status,
-            words=in_words(row.false_candidate_rate, gallery)
-            if row.false_candidate_rate is not None
-            else "not calibrated",
-        )
-        for row in rows[:PAGE]
-    ]
-    return QueuePage(items, show, page, len(rows) > PAGE)
+        figure = figures(app, session)
+        items = [
+            QueueItem(
+                id=row.id,
+                pm_ref=row.pm_ref,
+                am_ref=row.am_ref,
+                rank=row.rank_for_remains,
+                score=row.score,
+                credible=row.credible,
+                status=row.status,
+                odds=figure.of(row.false_candidate_rate, (row.model_name, row.model_version)),
+            )
+            for row in rows[:PAGE]
+        ]
+    return QueuePage(items, show, page, len(rows) > PAGE, figure.registry)
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,7 @@ class Factor:
     points: float
     why: str
     flags: tuple[str, ...]
+    weight: str  # what the factor does to the pair, in words (``core.odds.weight_words``)
 
 
 @dataclass(frozen=True)
@@ -183,8 +195,9 @@ class Comparison:
     pm_face: PairFace | None
     am_faces: list[PairFace]
     pm_faces: list[PairFace]
-    rate_words: str | None
+    odds: Odds  # the pair's one figure
     max_rate: float
+    line: str  # the credibility line in the figure's words
     exclusion: dict[str, Any] | None
     referral: dict[str, Any] | None
     identification: StandingIdentification | None
@@ -248,7 +261,10 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
             is None
         )
         judged = judgements(session, candidate.remains_id, candidate.report_id)
-    factors = candidate.factors
+        odds = figures(app, session).of(
+            candidate.false_candidate_rate, (candidate.model_name, candidate.model_version)
+        )
+    factors = shown_factors(candidate.factors)
     face = factors.get("face", {})
     pair = face.get("pair") or [None, None]
     return Comparison(
@@ -259,6 +275,7 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
                 value["points"],
                 value.get("why", ""),
                 tuple(value.get("flags") or ()),
+                value.get("weight") or weight_words(float(value["points"])),
             )
             for key, value in factors.items()
             if key in FACTOR_NAMES
@@ -268,10 +285,9 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
         pm_face=_driving(pm_faces, pair[1]),
         am_faces=am_faces,
         pm_faces=pm_faces,
-        rate_words=in_words(candidate.false_candidate_rate, gallery_size(app))
-        if candidate.false_candidate_rate is not None
-        else None,
+        odds=odds,
         max_rate=app.settings.candidate_max_rate,
+        line=line_words(app.settings.candidate_max_rate),
         exclusion=factors.get("exclusion"),
         referral=factors.get("referral"),
         identification=StandingIdentification(*standing) if standing else None,

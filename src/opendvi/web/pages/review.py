@@ -53,6 +53,8 @@ def queue_page(
         show=found.show,
         page=found.page,
         more=found.more,
+        registry=found.registry,
+        floors=found.floors,
     )
 
 
