@@ -97,11 +97,13 @@ def test_rounding_down_never_makes_a_limit_sound_stronger() -> None:
 
 
 def test_a_factor_says_its_weight_in_words() -> None:
-    assert weight_words(math.log(30)) == "makes a match about 30 times more likely"
-    assert weight_words(-math.log(7)) == "makes a match about 7 times less likely"
-    assert weight_words(0.0) == "adds nothing either way"
-    assert weight_words(0.3) == "makes a match about 1.3 times more likely"
-    assert weight_words(40.0) == "makes a match more than a million times more likely"
+    # Read after "makes a match", as the comparison page's column and explain's are headed.
+    assert weight_words(math.log(30)) == "about 30 times more likely"
+    assert weight_words(-math.log(7)) == "about 7 times less likely"
+    assert weight_words(0.0) == "neither more nor less likely"
+    assert weight_words(0.3) == "about 1.3 times more likely"
+    assert weight_words(40.0) == "more than a million times more likely"
+    assert weight_words(float("inf")) == "more than a million times more likely"
     assert line_words(0.05) == "1 in 20"
 
 
@@ -121,7 +123,7 @@ def test_the_face_line_gives_its_score_and_scale_and_no_odds() -> None:
     )
     shown = shown_factors({"face": stored, "sex": {"points": 0.4, "why": "both M"}})
     assert "rate" not in shown["face"] and shown["face"]["why"] == line
-    assert shown["sex"]["weight"] == "makes a match about 1.5 times more likely"
+    assert shown["sex"]["weight"] == "about 1.5 times more likely"
     assert face_why({"points": 0.0, "why": "no usable face on one side"}) == (
         "no usable face on one side"
     )

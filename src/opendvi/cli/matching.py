@@ -64,13 +64,13 @@ def _print(found: Explanation) -> None:
     console.print(f"{pm_ref} (remains) and {am_ref} (missing-person report)", soft_wrap=True)
     table = Table()
     table.add_column("factor")
-    table.add_column("weight")
+    table.add_column("makes a match", max_width=18)
     table.add_column("why")
     for name, factor in found.factors.items():
         if name not in ("exclusion", "referral"):
             table.add_row(name, factor.get("weight", ""), factor.get("why", ""))
     odds = found.odds
-    table.add_row("total", odds.words, odds.among if odds.calibrated else "", style="bold")
+    table.add_row("total", "", odds.sentence, style="bold")
     console.print(table)
     lines = []
     face = found.factors.get("face", {})

@@ -5,7 +5,8 @@ A pair has one figure, made from its stored false-candidate rate (the chance tha
 of ``registry`` reports shows a stranger scoring as high, face and description together)
 and nothing else: the queue, the comparison page, ``opendvi explain``, the export and the
 API all say it with :func:`figure`. The factors behind it are not given odds of their own;
-each says how much it weighs (:func:`weight_words`), so no second figure competes with it.
+each says how much more (or less) likely it makes a match (:func:`weight_words`), so no
+second figure competes with it.
 
 Words: ``about 1 in 4,800`` (two significant figures, no scientific notation), ``most
 searches`` from one in two, ``fewer than 1 in a million`` beyond the floor. The floor is the
@@ -181,14 +182,14 @@ def _times(value: float) -> str:
 
 
 def weight_words(points: float) -> str:
-    """What a factor's points (a natural-log likelihood ratio) do to the pair, in words:
-    ``makes a match about 30 times more likely``."""
-    if not math.isfinite(points):
-        return "decides nothing" if math.isnan(points) else "counts strongly"
+    """What a factor's points (a natural-log likelihood ratio) do to the pair, in words that
+    follow "makes a match": ``about 30 times more likely``."""
+    if math.isnan(points):
+        return "neither more nor less likely"
     if abs(points) < NEUTRAL:
-        return "adds nothing either way"
-    times = _times(math.exp(abs(points)))
-    return f"makes a match {times} {'more' if points > 0 else 'less'} likely"
+        return "neither more nor less likely"
+    times = _times(math.exp(min(abs(points), 100.0)))
+    return f"{times} {'more' if points > 0 else 'less'} likely"
 
 
 def face_why(face: Mapping[str, Any]) -> str:

@@ -49,7 +49,8 @@ class CandidateOut(Answer):
     status: str
     model: str
     factors: dict[str, Any] = Field(
-        description="Every factor: points, why, and weight (what it does to the pair, in words)"
+        description="Every factor: points, why, and weight: how much more (or less) likely it "
+        "makes a match, in words"
     )
 
     @classmethod
