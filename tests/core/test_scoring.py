@@ -14,7 +14,6 @@ from opendvi.core.scoring import (
     Spread,
     fuse,
     fuse_many,
-    in_words,
     open_set_misses,
     points_rate,
     search_rate,
@@ -104,14 +103,6 @@ def test_a_search_of_n_records_multiplies_the_chance_of_a_stranger() -> None:
     assert search_rate(0.5, 100) == pytest.approx(1.0)
     assert search_rate(2.0, 10) == 1.0
     assert search_rate(0.0, 10) == 0.0
-
-
-def test_the_rate_in_words() -> None:
-    assert in_words(1 / 2000, 4970) == (
-        "about 1 in 2,000 searches of 4,970 records would show a stranger this similar"
-    )
-    assert in_words(0.7, 10).startswith("most searches of 10 records")
-    assert "1 in 2.5e7" in in_words(4e-8, 10)
 
 
 def test_a_spread_leaves_out_the_pair_being_judged_and_is_never_zero() -> None:

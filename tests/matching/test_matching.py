@@ -286,7 +286,9 @@ def test_records_without_faces_are_matched_on_description_and_never_credible(
     world.remains("PM-NOPHOTO", None, sex="M", height_min_cm=178, height_max_cm=184)
     run_matching(dvi, actor="test", everything=True)
     found = explain(dvi, "PM-NOPHOTO", "AM-NOPHOTO")
-    assert found.factors["face"] == {"points": 0.0, "why": "no usable face on one side"}
+    face = found.factors["face"]
+    assert (face["points"], face["why"]) == (0.0, "no usable face on one side")
+    assert face["weight"] == "neither more nor less likely"
     assert found.factors["height"]["points"] > 0
     assert not found.credible
     assert ("PM-NOPHOTO", "AM-NOPHOTO") in {(a, b) for a, b, _, _ in candidates(dvi)}

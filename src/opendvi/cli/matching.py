@@ -64,12 +64,13 @@ def _print(found: Explanation) -> None:
     console.print(f"{pm_ref} (remains) and {am_ref} (missing-person report)", soft_wrap=True)
     table = Table()
     table.add_column("factor")
-    table.add_column("points", justify="right")
+    table.add_column("makes a match", max_width=18)
     table.add_column("why")
     for name, factor in found.factors.items():
-        if name != "exclusion":
-            table.add_row(name, f"{factor.get('points', 0.0):+.2f}", factor.get("why", ""))
-    table.add_row("total", f"{found.score:+.2f}", "", style="bold")
+        if name not in ("exclusion", "referral"):
+            table.add_row(name, factor.get("weight", ""), factor.get("why", ""))
+    odds = found.odds
+    table.add_row("total", "", odds.sentence, style="bold")
     console.print(table)
     lines = []
     face = found.factors.get("face", {})
@@ -81,6 +82,8 @@ def _print(found: Explanation) -> None:
         )
     lines.append(f"face model: {found.model[0]} {found.model[1]}; {found.calibration}")
     lines.append(f"verdict: {found.verdict()}")
+    if odds.floored:
+        lines.append(f"not said rarer because {odds.floor}")
     exclusion = found.factors.get("exclusion")
     if exclusion:
         lines.append(
@@ -103,7 +106,8 @@ def explain(
     am_ref: Annotated[str, typer.Argument(help="The missing-person report's ref.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Why a remains record and a report score as they do: every factor's points."""
+    """Why a remains record and a report score as they do: every factor's weight and the
+    pair's one figure."""
     import dataclasses
     import json
 
@@ -116,6 +120,7 @@ def explain(
         return
     data = dataclasses.asdict(found)
     data["verdict"] = found.verdict()
+    data["odds"] = found.odds.as_json()
     typer.echo(json.dumps(data, indent=2, default=str))
 
 

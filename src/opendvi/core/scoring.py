@@ -42,7 +42,6 @@ __all__ = [
     "Spread",
     "fuse",
     "fuse_many",
-    "in_words",
     "open_set_misses",
     "points_rate",
     "search_rate",
@@ -189,20 +188,6 @@ def open_set_misses(
     threshold = ordered[max(0, math.ceil(len(ordered) * (1 - fpir)) - 1)]
     missed = sum(1 for mate, other in mated if not (mate > other and mate > threshold))
     return missed / len(mated)
-
-
-def in_words(rate: float, size: int) -> str:
-    """``1 in 2,000 searches of 4,970 reports would show a stranger this similar``."""
-    what = f"searches of {size:,} record{'s' if size != 1 else ''}"
-    if rate >= 0.5:
-        return f"most {what} would show a stranger this similar"
-    if rate <= RATE_FLOOR * 10:
-        return f"fewer than 1 in 10^14 {what} would show a stranger this similar"
-    one_in = 1 / rate
-    shown = (
-        f"{one_in:,.0f}" if one_in < 1e6 else f"{one_in:.1e}".replace("e+0", "e").replace("e+", "e")
-    )
-    return f"about 1 in {shown} {what} would show a stranger this similar"
 
 
 @dataclass(frozen=True)

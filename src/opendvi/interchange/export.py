@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
@@ -21,9 +22,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from opendvi.app import OpenDVI
 from opendvi.core.fields import MISSING_FIELDS, REMAINS_FIELDS
+from opendvi.core.odds import shown_factors
 from opendvi.core.sharing import WITHHELD, Audience, exported
 from opendvi.db.tables import Candidate, Contact, MissingPerson, Photo, Remains
 from opendvi.infra.media import MediaStore
+from opendvi.matching.figures import Figures, figures
 from opendvi.records.values import contact_columns, range_text, record_row
 
 __all__ = ["CANDIDATE_COLUMNS", "export_candidates", "export_records"]
@@ -41,6 +44,9 @@ CANDIDATE_COLUMNS = (
     "rank_for_missing",
     "model",
     *(f"{name}_points" for name in FACTORS),
+    "odds",
+    "odds_one_in",
+    "odds_floor",
 )
 Kind = Literal["missing", "unidentified"]
 Format = Literal["csv", "json"]
@@ -186,10 +192,15 @@ def export_records(
 def export_candidates(app: OpenDVI, out: IO[str], *, fmt: Format) -> int:
     """Write every candidate pair, for each remains record in rank order."""
     with app.db.read() as session:
-        return _write_candidates(session, out, fmt)
+        return _write_candidates(session, out, fmt, figures(app, session))
 
 
-def _write_candidates(session: Session, out: IO[str], fmt: Format) -> int:
+def _positional(rate: float | None) -> str | None:
+    """A rate in a CSV cell as a plain decimal (``0.000000011``), never ``1.1e-08``."""
+    return None if rate is None else format(Decimal(repr(rate)), "f")
+
+
+def _write_candidates(session: Session, out: IO[str], fmt: Format, figure: Figures) -> int:
     query = (
         select(Candidate, Remains.ref, MissingPerson.ref)
         .join(Remains, Candidate.remains_id == Remains.id)
@@ -201,6 +212,13 @@ def _write_candidates(session: Session, out: IO[str], fmt: Format) -> int:
             Candidate.score.desc(),
         )
     )
+
+    def odds_of(candidate: Candidate) -> dict[str, Any]:
+        odds = figure.of(
+            candidate.false_candidate_rate, (candidate.model_name, candidate.model_version)
+        )
+        return {"odds": odds.sentence, "odds_one_in": odds.one_in, "odds_floor": odds.floor}
+
     rows = (
         {
             "pm_ref": pm_ref,
@@ -213,11 +231,12 @@ def _write_candidates(session: Session, out: IO[str], fmt: Format) -> int:
             "false_candidate_rate": candidate.false_candidate_rate,
             "credible": candidate.credible,
             "model": f"{candidate.model_name} {candidate.model_version}".strip(),
-            "factors": candidate.factors,
+            "factors": shown_factors(candidate.factors or {}),
             **{
                 f"{name}_points": (candidate.factors.get(name) or {}).get("points")
                 for name in FACTORS
             },
+            **odds_of(candidate),
         }
         for candidate, pm_ref, am_ref in session.execute(query.execution_options(yield_per=1000))
     )
@@ -228,7 +247,9 @@ def _write_candidates(session: Session, out: IO[str], fmt: Format) -> int:
         )
         writer.writeheader()
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(
+                {**row, "false_candidate_rate": _positional(row["false_candidate_rate"])}
+            )
             count += 1
         return count
     return _write_json_array(out, rows)

@@ -9,15 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
-from opendvi.core.scoring import (
-    in_words,
-)
+from opendvi.core.odds import Odds, line_words, shown_factors
 from opendvi.db.tables import (
     Candidate,
     MissingPerson,
     Remains,
 )
 from opendvi.errors import NotFound
+from opendvi.matching.figures import figures
 from opendvi.matching.pairs import score_pair
 from opendvi.matching.run import open_context
 
@@ -39,17 +38,18 @@ class Explanation:
     stored: bool
     rank_for_remains: int | None
     rank_for_missing: int | None
+    odds: Odds  # the pair's one figure, as the queue and the comparison page say it
 
     def verdict(self) -> str:
         if self.status == "excluded":
             return "excluded by a reviewer on this same evidence"
-        if self.rate is None:
+        if not self.odds.calibrated:
             return "not calibrated: review by score"
-        words = in_words(self.rate, self.gallery)
+        words = self.odds.sentence
         if self.credible:
             return f"candidate: {words}"
         return (
-            f"below threshold ({words}; the line is 1 in {1 / self.max_rate:,.0f}, "
+            f"below threshold ({words}; the line is {line_words(self.max_rate)}, "
             "setting OPENDVI_CANDIDATE_MAX_RATE)"
         )
 
@@ -81,6 +81,7 @@ def explain(app: OpenDVI, pm_ref: str, am_ref: str, *, actor: str = "explain") -
                 Candidate.remains_id == remains.id, Candidate.missing_person_id == report.id
             )
         ).scalar_one_or_none()
+        odds = figures(app, session).of(row["false_candidate_rate"], ctx.model)
     return Explanation(
         pm_ref=pm_ref,
         am_ref=am_ref,
@@ -89,7 +90,7 @@ def explain(app: OpenDVI, pm_ref: str, am_ref: str, *, actor: str = "explain") -
         rate=row["false_candidate_rate"],
         credible=row["credible"],
         status=row["status"],
-        factors=row["factors"],
+        factors=shown_factors(row["factors"]),
         model=ctx.model,
         calibration=ctx.calibration.describe(),
         gallery=ctx.gallery,
@@ -97,4 +98,5 @@ def explain(app: OpenDVI, pm_ref: str, am_ref: str, *, actor: str = "explain") -
         stored=stored is not None,
         rank_for_remains=stored.rank_for_remains if stored else None,
         rank_for_missing=stored.rank_for_missing if stored else None,
+        odds=odds,
     )

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opendvi.core.evidence import AMFacts, PMFacts, compare
+from opendvi.core.odds import face_why
 from opendvi.core.scoring import (
     FaceEvidence,
     Spread,
     fuse,
     fuse_many,
-    in_words,
     points_rate,
     search_rate,
 )
@@ -83,26 +83,25 @@ def _face_factor(
         "pairs": evidence.pairs,
     }
     if calibration is None:
-        factor.update(points=0.0, why=f"face score {evidence.score:.3f} (not calibrated)")
+        factor.update(
+            points=0.0,
+            why=f"face similarity {evidence.score:.3f} (1 is the same face); not calibrated, "
+            "so not weighed",
+        )
         return factor
-    said = f"face score {evidence.score:.3f}"
     value = evidence.score
     if calibration.spread:
         mean, deviation = ctx.spread(pm_id, am_id, evidence.score)
         value = calibration.standardise(evidence.score, (mean, deviation))
         factor.update(spread=[round(mean, 4), round(deviation, 4)], standardised=round(value, 3))
-        said += (
-            f", {abs(value):.1f} standard deviations {'above' if value >= 0 else 'below'} "
-            f"what this remains record's photos score against other reports "
-            f"({mean:.3f} ± {deviation:.3f})"
-        )
     pair_rate = calibration.pair_rate(value)
-    rate = search_rate(pair_rate, ctx.gallery)
+    # The face's own rate is kept for the record; what people read is the pair's one figure
+    # (core.odds), so the face's line gives its score with its scale, not odds of its own.
     factor.update(
         points=round(-math.log(pair_rate) - 1.0, 3),  # as Calibration.points
-        rate=rate,
-        why=f"{said}: {in_words(rate, ctx.gallery)}",
+        rate=search_rate(pair_rate, ctx.gallery),
     )
+    factor["why"] = face_why(factor)
     return factor
 
 

@@ -3,6 +3,7 @@ lists of one record, and how many reports a search covers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
+from opendvi.core.odds import Odds
 from opendvi.db.rows import view_of
 from opendvi.db.tables import Candidate, MissingPerson, Remains
 from opendvi.errors import NotFound
@@ -117,11 +119,17 @@ class Listed:
     score: float
     credible: bool
     status: str
+    odds: Odds | None = None  # the pair's one figure, when asked for
 
 
-def listed_for(session: Session, kind: str, record_id: int) -> list[Listed]:
+OddsOf = Callable[[float | None, tuple[str, str]], Odds]
+
+
+def listed_for(
+    session: Session, kind: str, record_id: int, odds: OddsOf | None = None
+) -> list[Listed]:
     """Inside a read: the record's listed candidates in rank order (``kind``: the record's
-    side, "missing" or "remains")."""
+    side, "missing" or "remains"), each with its figure by ``odds`` (``matching.figures``)."""
     own = Candidate.missing_person_id if kind == "missing" else Candidate.remains_id
     rank = Candidate.rank_for_missing if kind == "missing" else Candidate.rank_for_remains
     other: Any = Remains if kind == "missing" else MissingPerson
@@ -132,7 +140,18 @@ def listed_for(session: Session, kind: str, record_id: int) -> list[Listed]:
         .where(own == record_id, rank.is_not(None))
         .order_by(rank)
     ).all()
-    return [Listed(c.id, ref, position, c.score, c.credible, c.status) for c, ref, position in rows]
+    return [
+        Listed(
+            c.id,
+            ref,
+            position,
+            c.score,
+            c.credible,
+            c.status,
+            odds(c.false_candidate_rate, (c.model_name, c.model_version)) if odds else None,
+        )
+        for c, ref, position in rows
+    ]
 
 
 def gallery_size(app: OpenDVI) -> int:

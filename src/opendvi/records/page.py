@@ -13,6 +13,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import MissingPerson, Photo, Remains
 from opendvi.errors import NotFound
+from opendvi.matching.figures import figures
 from opendvi.matching.queries import Listed, listed_for
 from opendvi.notify.contacts import ContactView, contact_view
 from opendvi.records.intake import KINDS, Kind
@@ -65,7 +66,7 @@ def record_detail(app: OpenDVI, kind: Kind, ref: str, *, role: str = "") -> Reco
         return RecordDetail(
             record=RecordView.of(record),
             photos=PhotoView.of_record(record),
-            candidates=listed_for(session, kind, record.id),
+            candidates=listed_for(session, kind, record.id, figures(app, session).of),
             history=audit.recent(session, limit=HISTORY, entity_ref=ref),
             warnings=[w for w in [other_kind_note(session, KINDS[kind], ref)] if w],
             contacts=[contact_view(c, role) for c in record.contacts]

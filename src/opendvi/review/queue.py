@@ -11,8 +11,8 @@ from sqlalchemy import and_, exists, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
+from opendvi.core.odds import Odds, line_words, shown_factors, weight_words
 from opendvi.core.roles import Permission, may
-from opendvi.core.scoring import in_words
 from opendvi.db.rows import offset_of
 from opendvi.db.tables import (
     Assignment,
@@ -25,7 +25,8 @@ from opendvi.db.tables import (
     Remains,
     User,
 )
-from opendvi.matching.queries import CandidateView, candidate_in, gallery_size
+from opendvi.matching.figures import figures
+from opendvi.matching.queries import CandidateView, candidate_in
 from opendvi.review.decisions import Judgement, judgement_of, judgements
 from opendvi.settings import Settings
 
@@ -91,10 +92,14 @@ class QueueItem:
     score: float
     credible: bool
     status: str
-    words: str  # the false-candidate rate in words
+    odds: Odds  # the pair's one figure
     am_face: QueueFace | None = None
     pm_face: QueueFace | None = None
     assignee: str | None = None  # the reviewer the pair is assigned to
+
+    @property
+    def words(self) -> str:
+        return self.odds.words
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,15 @@ class QueuePage:
     show: Shown
     page: int
     more: bool
+    registry: int = 0  # the reports a search covers, which every figure refers to
     event: str = ""
     reviewer: str = ""
     unassigned: bool = False
+
+    @property
+    def floors(self) -> list[str]:
+        """Why figures on this page are not said stronger, once each."""
+        return list(dict.fromkeys(item.odds.floor for item in self.items if item.odds.floored))
 
 
 def _kept_to(event: str, reviewer: str, unassigned: bool) -> list[Any]:
@@ -197,6 +208,8 @@ def review_queue(
             Candidate.status,
             Candidate.false_candidate_rate,
             Candidate.factors,
+            Candidate.model_name,
+            Candidate.model_version,
             Remains.ref.label("pm_ref"),
             MissingPerson.ref.label("am_ref"),
             User.username.label("assignee"),
@@ -214,30 +227,30 @@ def review_queue(
         .outerjoin(User, Assignment.user_id == User.id)
         .order_by(*order)
     )
-    gallery = gallery_size(app)
     with app.db.read() as session:
         rows = session.execute(query).all()
         pairs = {row.id: _face_pair(row.factors) for row in rows[:PAGE]}
         faces = _thumbnails(session, {f for pair in pairs.values() for f in pair if f})
-    items = [
-        QueueItem(
-            id=row.id,
-            pm_ref=row.pm_ref,
-            am_ref=row.am_ref,
-            rank=row.rank_for_remains,
-            score=row.score,
-            credible=row.credible,
-            status=row.status,
-            words=in_words(row.false_candidate_rate, gallery)
-            if row.false_candidate_rate is not None
-            else "not calibrated",
-            am_face=faces.get(pairs[row.id][0] or 0),
-            pm_face=faces.get(pairs[row.id][1] or 0),
-            assignee=row.assignee,
-        )
-        for row in rows[:PAGE]
-    ]
-    return QueuePage(items, show, page, len(rows) > PAGE, event, reviewer, unassigned)
+        figure = figures(app, session)
+        items = [
+            QueueItem(
+                id=row.id,
+                pm_ref=row.pm_ref,
+                am_ref=row.am_ref,
+                rank=row.rank_for_remains,
+                score=row.score,
+                credible=row.credible,
+                status=row.status,
+                odds=figure.of(row.false_candidate_rate, (row.model_name, row.model_version)),
+                am_face=faces.get(pairs[row.id][0] or 0),
+                pm_face=faces.get(pairs[row.id][1] or 0),
+                assignee=row.assignee,
+            )
+            for row in rows[:PAGE]
+        ]
+    return QueuePage(
+        items, show, page, len(rows) > PAGE, figure.registry, event, reviewer, unassigned
+    )
 
 
 def _face_pair(factors: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -272,6 +285,7 @@ class Factor:
     points: float
     why: str
     flags: tuple[str, ...]
+    weight: str  # what the factor does to the pair, in words (``core.odds.weight_words``)
 
 
 @dataclass(frozen=True)
@@ -290,8 +304,9 @@ class Comparison:
     pm_face: PairFace | None
     am_faces: list[PairFace]
     pm_faces: list[PairFace]
-    rate_words: str | None
+    odds: Odds  # the pair's one figure
     max_rate: float
+    line: str  # the credibility line in the figure's words
     exclusion: dict[str, Any] | None
     referral: dict[str, Any] | None
     identification: StandingIdentification | None
@@ -355,7 +370,10 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
             is None
         )
         judged = judgements(session, candidate.remains_id, candidate.report_id)
-    factors = candidate.factors
+        odds = figures(app, session).of(
+            candidate.false_candidate_rate, (candidate.model_name, candidate.model_version)
+        )
+    factors = shown_factors(candidate.factors)
     face = factors.get("face", {})
     pair = face.get("pair") or [None, None]
     return Comparison(
@@ -366,6 +384,7 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
                 value["points"],
                 value.get("why", ""),
                 tuple(value.get("flags") or ()),
+                value.get("weight") or weight_words(float(value["points"])),
             )
             for key, value in factors.items()
             if key in FACTOR_NAMES
@@ -375,10 +394,9 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
         pm_face=_driving(pm_faces, pair[1]),
         am_faces=am_faces,
         pm_faces=pm_faces,
-        rate_words=in_words(candidate.false_candidate_rate, gallery_size(app))
-        if candidate.false_candidate_rate is not None
-        else None,
+        odds=odds,
         max_rate=app.settings.candidate_max_rate,
+        line=line_words(app.settings.candidate_max_rate),
         exclusion=factors.get("exclusion"),
         referral=factors.get("referral"),
         identification=StandingIdentification(*standing) if standing else None,

@@ -8,8 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from opendvi.app import OpenDVI
 from opendvi.caseload import stats
+from opendvi.core.odds import shown_factors
 from opendvi.core.roles import Permission
+from opendvi.matching.figures import odds_of
 from opendvi.matching.queries import CandidateView, candidate, candidates
 from opendvi.review import exclude, judge, propose_identification, refer
 from opendvi.review.assignment import assign, unassign
@@ -20,6 +23,15 @@ from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
 CHANGE = errors(400, 401, 403, 404, 409, 422)
+
+
+class OddsOut(BaseModel):
+    words: str = Field(description="The figure alone: 'about 1 in 4,800', 'fewer than 1 in …'")
+    sentence: str = Field(description="The figure with what it means and the reports searched")
+    one_in: int | None = Field(description="The X of '1 in X' as said (None: most searches)")
+    registry: int = Field(description="How many reports a search covers")
+    floored: bool = Field(description="Whether the figure is held at its floor")
+    floor: str = Field(description="Why it is not said rarer (empty when not floored)")
 
 
 class CandidateOut(Answer):
@@ -33,15 +45,32 @@ class CandidateOut(Answer):
     false_candidate_rate: float | None = Field(
         description="Chance that a search of this many reports shows a stranger this similar"
     )
+    odds: OddsOut = Field(description="The pair's one figure, as every page says it")
     credible: bool
     status: str
     model: str
-    factors: dict[str, Any]
+    factors: dict[str, Any] = Field(
+        description="Every factor: points, why, and weight: how much more (or less) likely it "
+        "makes a match, in words"
+    )
 
     @classmethod
-    def of(cls, found: CandidateView | None) -> CandidateOut:
+    def of(cls, dvi: OpenDVI, found: CandidateView | None) -> CandidateOut:
         assert found is not None  # a decision named the pair by its stored candidate
-        return cls.model_validate(found)
+        return cls.listed(dvi, [found])[0]
+
+    @classmethod
+    def listed(cls, dvi: OpenDVI, found: list[CandidateView]) -> list[CandidateOut]:
+        return [
+            cls.model_validate(
+                {
+                    **{name: getattr(c, name) for name in cls.model_fields if hasattr(c, name)},
+                    "factors": shown_factors(c.factors),
+                    "odds": odds.as_json(),
+                }
+            )
+            for c, odds in zip(found, odds_of(dvi, found), strict=True)
+        ]
 
 
 class ExcludeIn(BaseModel):
@@ -119,14 +148,14 @@ def api_candidates(
 ) -> list[CandidateOut]:
     """Listed candidates, the most credible first; ``pm_ref`` for one remains record's list."""
     found = candidates(dvi, pm_ref=pm_ref, credible=credible, **vars(paging))
-    return [CandidateOut.of(c) for c in found]
+    return CandidateOut.listed(dvi, found)
 
 
 @router.get("/candidates/{candidate_id}", responses=errors(401, 404, 422))
 @permits(Permission.READ)
 def api_candidate(dvi: DviDep, candidate_id: RowId) -> CandidateOut:
     """One candidate pair with every factor."""
-    return CandidateOut.of(candidate(dvi, candidate_id))
+    return CandidateOut.of(dvi, candidate(dvi, candidate_id))
 
 
 @router.post("/candidates/{candidate_id}/exclude", responses=errors(400, 401, 403, 404, 422))
@@ -136,7 +165,7 @@ def api_exclude(
 ) -> CandidateOut:
     """Record that the pair is not the same person (see docs/matching.md, Exclusions)."""
     done = exclude(dvi, candidate_id, reason=body.reason, username=viewer.username)
-    return CandidateOut.of(done.candidate)
+    return CandidateOut.of(dvi, done.candidate)
 
 
 @router.post("/candidates/{candidate_id}/refer", responses=errors(400, 401, 403, 404, 422))
@@ -146,7 +175,7 @@ def api_refer(dvi: DviDep, viewer: ViewerDep, candidate_id: RowId, body: ReferIn
     done = refer(
         dvi, candidate_id, compare=body.compare, reason=body.reason, username=viewer.username
     )
-    return CandidateOut.of(done.candidate)
+    return CandidateOut.of(dvi, done.candidate)
 
 
 @router.post("/candidates/{candidate_id}/judge", status_code=201, responses=CHANGE)

@@ -68,6 +68,8 @@ def _queue(
         show=found.show,
         page=found.page,
         more=found.more,
+        registry=found.registry,
+        floors=found.floors,
         event=event,
         reviewer=reviewer,
         events=queue_events(dvi),
