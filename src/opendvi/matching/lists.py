@@ -15,9 +15,18 @@ from opendvi.db.tables import (
 from opendvi.infra.jobs import Side
 from opendvi.matching.pairs import Context, face_order
 
+# A pair's number, kept while the pair is stored: links to it (``/candidates/37``) and the
+# decisions that name it stay valid when its record is matched again.
+Numbers = dict[tuple[int, int], int]
 
-def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+
+def upsert(
+    session: Session, rows: Iterable[dict[str, Any]], numbers: Numbers | None = None
+) -> None:
+    """Store the pairs: a pair stored already is updated in place; a new one is inserted
+    under the number it had before its record's list was cleared (``numbers``), if any."""
     rows = list(rows)
+    numbers = numbers or {}
     if not rows:
         return
     remains_ids = {r["remains_id"] for r in rows}
@@ -41,7 +50,9 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     for row in rows:
         found = existing.get((row["remains_id"], row["missing_person_id"]))
         if found is None:
-            inserts.append({**row, "computed_at": utcnow()})
+            number = numbers.get((row["remains_id"], row["missing_person_id"]))
+            kept = {} if number is None else {"id": number}
+            inserts.append({**row, **kept, "computed_at": utcnow()})
             continue
         cid, rank_pm, rank_am = found
         change = {**row, "id": cid, "computed_at": utcnow()}
@@ -51,8 +62,10 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
         if change["rank_for_missing"] is None:
             change["rank_for_missing"] = rank_am
         updates.append(change)
-    if inserts:
-        session.execute(insert(Candidate), inserts)
+    # Those keeping their number first: a new one must not be given a number about to return.
+    for group in ([r for r in inserts if "id" in r], [r for r in inserts if "id" not in r]):
+        if group:
+            session.execute(insert(Candidate), group)
     if updates:
         session.execute(update(Candidate), updates)
 
@@ -116,9 +129,21 @@ def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
         yield values[start : start + size]
 
 
-def clear_record(session: Session, side: Side, record_id: int) -> None:
+def numbers_of(session: Session, side: Side | None = None, record_id: int = 0) -> Numbers:
+    """The number of each stored pair (of one record, or every pair without ``side``)."""
+    query = select(Candidate.remains_id, Candidate.missing_person_id, Candidate.id)
+    if side is not None:
+        column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+        query = query.where(column == record_id)
+    return {(pm, am): number for pm, am, number in session.execute(query)}
+
+
+def clear_record(session: Session, side: Side, record_id: int) -> Numbers:
+    """Every pair of the record removed; returns their numbers, for ``upsert`` to keep."""
+    numbers = numbers_of(session, side, record_id)
     column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
     session.execute(delete(Candidate).where(column == record_id))
+    return numbers
 
 
 def listing_records(session: Session, side: Side, record_id: int, want: str) -> set[int]:
