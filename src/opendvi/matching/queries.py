@@ -17,11 +17,14 @@ from opendvi.errors import NotFound
 __all__ = [
     "CandidateView",
     "Listed",
+    "Named",
     "candidate",
     "candidate_in",
     "candidates",
     "gallery_size",
     "listed_for",
+    "pair_in",
+    "pair_named",
 ]
 
 
@@ -67,18 +70,64 @@ def _with_refs() -> Any:
     )
 
 
-def candidate_in(session: Session, candidate_id: int) -> CandidateView:
-    """Inside a read or a change: one candidate pair (404 if there is none)."""
-    row = session.execute(_with_refs().where(Candidate.id == candidate_id)).first()
-    if row is None:
-        raise NotFound(f"there is no candidate {candidate_id}")
-    return CandidateView.of(*row)
+# A stored pair, named by its two references (PM, AM), which never change, or by its number
+# (kept while the pair stays listed; links use the references).
+Named = tuple[str, str] | int
 
 
-def candidate(app: OpenDVI, candidate_id: int) -> CandidateView:
+def candidate_in(session: Session, pair: Named) -> CandidateView:
+    """Inside a read or a change: one candidate pair (404, saying why, if there is none)."""
+    if isinstance(pair, int):
+        row = session.execute(_with_refs().where(Candidate.id == pair)).first()
+        if row is None:
+            raise NotFound(
+                f"there is no candidate {pair}: no pair is stored under that number (a pair "
+                "leaves the lists when matching no longer ranks it); the records' pages list "
+                "their candidates"
+            )
+        return CandidateView.of(*row)
+    pm_ref, am_ref = pair
+    row = session.execute(
+        _with_refs().where(Remains.ref == pm_ref, MissingPerson.ref == am_ref)
+    ).first()
+    if row is not None:
+        return CandidateView.of(*row)
+    if session.execute(select(Remains.id).where(Remains.ref == pm_ref)).first() is None:
+        raise NotFound(f"there is no remains record {pm_ref!r}")
+    if session.execute(select(MissingPerson.id).where(MissingPerson.ref == am_ref)).first() is None:
+        raise NotFound(f"there is no missing-person report {am_ref!r}")
+    raise NotFound(
+        f"{pm_ref} and {am_ref} are not a candidate pair: matching does not list them for "
+        f"each other; `opendvi explain {pm_ref} {am_ref}` scores them"
+    )
+
+
+def pair_in(session: Session, path: str) -> tuple[str, str]:
+    """Inside a read: the (PM, AM) references that ``PM/AM`` names, where a reference may hold
+    a ``/`` itself: the first split into a remains record and a report that exist."""
+    parts = path.split("/")
+    for cut in range(1, len(parts)):
+        pm_ref, am_ref = "/".join(parts[:cut]), "/".join(parts[cut:])
+        if (
+            session.execute(select(Remains.id).where(Remains.ref == pm_ref)).first() is not None
+            and session.execute(select(MissingPerson.id).where(MissingPerson.ref == am_ref)).first()
+            is not None
+        ):
+            return pm_ref, am_ref
+    pm_ref, _, am_ref = path.partition("/")
+    return pm_ref, am_ref
+
+
+def pair_named(app: OpenDVI, path: str) -> tuple[str, str]:
+    """The (PM, AM) references ``PM/AM`` names (see ``pair_in``)."""
+    with app.db.read() as session:
+        return pair_in(session, path)
+
+
+def candidate(app: OpenDVI, pair: Named) -> CandidateView:
     """One candidate pair with every factor."""
     with app.db.read() as session:
-        return candidate_in(session, candidate_id)
+        return candidate_in(session, pair)
 
 
 def candidates(
@@ -109,7 +158,8 @@ def candidates(
 
 @dataclass(frozen=True)
 class Listed:
-    """A candidate in one record's list: the other side's reference and the rank here."""
+    """A candidate in one record's list: the other side's reference and the rank here, and
+    both references (which name the pair)."""
 
     candidate_id: int
     ref: str
@@ -117,6 +167,8 @@ class Listed:
     score: float
     credible: bool
     status: str
+    pm_ref: str
+    am_ref: str
 
 
 def listed_for(session: Session, kind: str, record_id: int) -> list[Listed]:
@@ -124,15 +176,22 @@ def listed_for(session: Session, kind: str, record_id: int) -> list[Listed]:
     side, "missing" or "remains")."""
     own = Candidate.missing_person_id if kind == "missing" else Candidate.remains_id
     rank = Candidate.rank_for_missing if kind == "missing" else Candidate.rank_for_remains
-    other: Any = Remains if kind == "missing" else MissingPerson
-    other_id = Candidate.remains_id if kind == "missing" else Candidate.missing_person_id
     rows = session.execute(
-        select(Candidate, other.ref, rank)
-        .join(other, other_id == other.id)
-        .where(own == record_id, rank.is_not(None))
-        .order_by(rank)
+        _with_refs().add_columns(rank).where(own == record_id, rank.is_not(None)).order_by(rank)
     ).all()
-    return [Listed(c.id, ref, position, c.score, c.credible, c.status) for c, ref, position in rows]
+    return [
+        Listed(
+            c.id,
+            am_ref if kind == "remains" else pm_ref,
+            position,
+            c.score,
+            c.credible,
+            c.status,
+            pm_ref,
+            am_ref,
+        )
+        for c, pm_ref, am_ref, position in rows
+    ]
 
 
 def gallery_size(app: OpenDVI) -> int:
