@@ -116,3 +116,29 @@ def test_an_address_that_names_no_pair_says_which_part_is_wrong(site: dict[str, 
     assert gone.status_code == 404 and "there is no candidate 999999" in gone.text
     page = web.get("/candidates/999999")
     assert page.status_code == 404 and "pages list their candidates" in page.text
+
+
+def test_a_pair_that_left_the_lists_keeps_its_number_and_gets_it_back(
+    site: dict[str, Any],
+) -> None:
+    number = site["ids"]["candidate"]
+    caseworker = client(site, "caseworker")
+    token = csrf_of(caseworker.get("/").text)
+    withdrawn = caseworker.post(
+        f"/api/photos/{site['ids']['am0-photo']}/withdrawal",
+        json={"reason": "wrong_person"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert withdrawn.status_code == 200, withdrawn.text  # AM-0's pairs leave the lists
+    reviewer = client(site, "reviewer")
+    gone = reviewer.get(f"/candidates/{number}")
+    assert gone.status_code == 303 and gone.headers["location"] == "/candidates/PM-0/AM-0"
+    page = reviewer.get(gone.headers["location"])
+    assert page.status_code == 404 and "PM-0 and AM-0 are not a candidate pair" in page.text
+    answer = reviewer.get(f"/api/candidates/{number}")
+    assert answer.status_code == 404
+    assert f"candidate {number} (PM-0 and AM-0) is not listed now" in answer.json()["detail"]
+
+    run_matching(site["dvi"], actor="test")  # matched again on its description
+    back = reviewer.get(f"/api/candidates/{number}").json()
+    assert (back["id"], back["pm_ref"], back["am_ref"]) == (number, "PM-0", "AM-0")

@@ -183,7 +183,7 @@ def test_the_json_api_lists_explains_and_excludes(site: dict[str, Any]) -> None:
     assert one["pm_ref"] == "PM-0" and one["am_ref"] == "AM-0"
     assert set(one["factors"]) >= {"face", "sex", "age", "height", "dates", "place"}
     gone = web.get("/api/candidates/999999").json()["detail"]
-    assert gone.startswith("there is no candidate 999999: no pair is stored under that number")
+    assert gone.startswith("there is no candidate 999999: no pair was ever given that number")
     blank = web.post(
         f"/api/candidates/{site['ids']['candidate']}/exclude",
         json={"reason": " "},

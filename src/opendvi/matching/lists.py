@@ -10,23 +10,47 @@ from sqlalchemy.orm import Session
 
 from opendvi.db.tables import (
     Candidate,
+    CandidateNumber,
     utcnow,
 )
 from opendvi.infra.jobs import Side
 from opendvi.matching.pairs import Context, face_order
 
-# A pair's number, kept while the pair is stored: links to it (``/candidates/37``) and the
-# decisions that name it stay valid when its record is matched again.
 Numbers = dict[tuple[int, int], int]
 
 
-def upsert(
-    session: Session, rows: Iterable[dict[str, Any]], numbers: Numbers | None = None
-) -> None:
-    """Store the pairs: a pair stored already is updated in place; a new one is inserted
-    under the number it had before its record's list was cleared (``numbers``), if any."""
+def numbers_for(session: Session, pairs: set[tuple[int, int]]) -> Numbers:
+    """The number each pair was given when first stored (``CandidateNumber``); a pair
+    never stored before is given the next one now."""
+    if not pairs:
+        return {}
+
+    def known() -> Numbers:
+        rows = session.execute(
+            select(
+                CandidateNumber.remains_id, CandidateNumber.missing_person_id, CandidateNumber.id
+            ).where(
+                CandidateNumber.remains_id.in_({pm for pm, _ in pairs}),
+                CandidateNumber.missing_person_id.in_({am for _, am in pairs}),
+            )
+        )
+        return {(pm, am): number for pm, am, number in rows if (pm, am) in pairs}
+
+    found = known()
+    new = sorted(pairs - set(found))
+    if new:
+        session.execute(
+            insert(CandidateNumber), [{"remains_id": pm, "missing_person_id": am} for pm, am in new]
+        )
+        found = known()
+    return found
+
+
+def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    """Store the pairs: a pair stored already is updated in place; a new one is stored under
+    the pair's own number, the one it had before if it was ever stored (links and decisions
+    that name it by number stay valid when its records are matched again)."""
     rows = list(rows)
-    numbers = numbers or {}
     if not rows:
         return
     remains_ids = {r["remains_id"] for r in rows}
@@ -50,9 +74,7 @@ def upsert(
     for row in rows:
         found = existing.get((row["remains_id"], row["missing_person_id"]))
         if found is None:
-            number = numbers.get((row["remains_id"], row["missing_person_id"]))
-            kept = {} if number is None else {"id": number}
-            inserts.append({**row, **kept, "computed_at": utcnow()})
+            inserts.append({**row, "computed_at": utcnow()})
             continue
         cid, rank_pm, rank_am = found
         change = {**row, "id": cid, "computed_at": utcnow()}
@@ -62,10 +84,11 @@ def upsert(
         if change["rank_for_missing"] is None:
             change["rank_for_missing"] = rank_am
         updates.append(change)
-    # Those keeping their number first: a new one must not be given a number about to return.
-    for group in ([r for r in inserts if "id" in r], [r for r in inserts if "id" not in r]):
-        if group:
-            session.execute(insert(Candidate), group)
+    if inserts:
+        numbers = numbers_for(session, {(r["remains_id"], r["missing_person_id"]) for r in inserts})
+        for row in inserts:
+            row["id"] = numbers[(row["remains_id"], row["missing_person_id"])]
+        session.execute(insert(Candidate), inserts)
     if updates:
         session.execute(update(Candidate), updates)
 
@@ -138,12 +161,10 @@ def numbers_of(session: Session, side: Side | None = None, record_id: int = 0) -
     return {(pm, am): number for pm, am, number in session.execute(query)}
 
 
-def clear_record(session: Session, side: Side, record_id: int) -> Numbers:
-    """Every pair of the record removed; returns their numbers, for ``upsert`` to keep."""
-    numbers = numbers_of(session, side, record_id)
+def clear_record(session: Session, side: Side, record_id: int) -> None:
+    """Every pair of the record removed (stored again by ``upsert``, under their numbers)."""
     column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
     session.execute(delete(Candidate).where(column == record_id))
-    return numbers
 
 
 def listing_records(session: Session, side: Side, record_id: int, want: str) -> set[int]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
 from opendvi.db.rows import view_of
-from opendvi.db.tables import Candidate, MissingPerson, Remains
+from opendvi.db.tables import Candidate, CandidateNumber, MissingPerson, Remains
 from opendvi.errors import NotFound
 
 __all__ = [
@@ -23,8 +23,10 @@ __all__ = [
     "candidates",
     "gallery_size",
     "listed_for",
+    "numbered_in",
     "pair_in",
     "pair_named",
+    "pair_numbered",
 ]
 
 
@@ -79,13 +81,19 @@ def candidate_in(session: Session, pair: Named) -> CandidateView:
     """Inside a read or a change: one candidate pair (404, saying why, if there is none)."""
     if isinstance(pair, int):
         row = session.execute(_with_refs().where(Candidate.id == pair)).first()
-        if row is None:
+        if row is not None:
+            return CandidateView.of(*row)
+        refs = numbered_in(session, pair)
+        if refs is None:
             raise NotFound(
-                f"there is no candidate {pair}: no pair is stored under that number (a pair "
-                "leaves the lists when matching no longer ranks it); the records' pages list "
-                "their candidates"
+                f"there is no candidate {pair}: no pair was ever given that number; the "
+                "records' pages list their candidates"
             )
-        return CandidateView.of(*row)
+        pm_ref, am_ref = refs
+        raise NotFound(
+            f"candidate {pair} ({pm_ref} and {am_ref}) is not listed now: matching no longer "
+            f"ranks the pair for either record; `opendvi explain {pm_ref} {am_ref}` scores them"
+        )
     pm_ref, am_ref = pair
     row = session.execute(
         _with_refs().where(Remains.ref == pm_ref, MissingPerson.ref == am_ref)
@@ -100,6 +108,29 @@ def candidate_in(session: Session, pair: Named) -> CandidateView:
         f"{pm_ref} and {am_ref} are not a candidate pair: matching does not list them for "
         f"each other; `opendvi explain {pm_ref} {am_ref}` scores them"
     )
+
+
+def numbered_in(session: Session, number: int) -> tuple[str, str] | None:
+    """Inside a read: the (PM, AM) references of the pair given ``number`` when it was first
+    stored, listed now or not (None: no pair ever had it)."""
+    row = session.execute(
+        select(Remains.ref, MissingPerson.ref)
+        .select_from(CandidateNumber)
+        .join(Remains, CandidateNumber.remains_id == Remains.id)
+        .join(MissingPerson, CandidateNumber.missing_person_id == MissingPerson.id)
+        .where(CandidateNumber.id == number)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def pair_numbered(app: OpenDVI, number: int) -> tuple[str, str]:
+    """The (PM, AM) references of the pair given ``number`` (404 if none ever was)."""
+    with app.db.read() as session:
+        refs = numbered_in(session, number)
+        if refs is None:
+            view = candidate_in(session, number)  # 404: no pair has that number
+            return view.pm_ref, view.am_ref
+        return refs
 
 
 def pair_in(session: Session, path: str) -> tuple[str, str]:

@@ -21,7 +21,6 @@ from opendvi.infra.jobs import Side, finish, pending_matches, purge_done
 from opendvi.matching.calibration import calibrate
 from opendvi.matching.gallery import BATCH, Progress, load_side
 from opendvi.matching.lists import (
-    Numbers,
     clear_record,
     entering,
     listing_records,
@@ -210,7 +209,6 @@ def run_matching(
                     row[own_rank] = 0
                 touched_pm: set[int] = set()
                 touched_am: set[int] = set()
-                numbers: Numbers = {}
                 if everything:
                     stored = listed
                     before = previous[side].get(record_id, [])
@@ -221,8 +219,8 @@ def run_matching(
                     for row in entering(session, ctx, side, record_id, rows):
                         row[other_rank] = 0
                     stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
-                    numbers = clear_record(session, side, record_id)
-                upsert(session, stored, numbers)
+                    clear_record(session, side, record_id)
+                upsert(session, stored)
                 found |= {(r["remains_id"], r["missing_person_id"]) for r in stored}
                 if not everything:
                     rank_lists(

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission
 from opendvi.errors import InputError, Refused
-from opendvi.matching.queries import Named, candidate, pair_named
+from opendvi.matching.queries import Named, candidate, pair_named, pair_numbered
 from opendvi.people import Account
 from opendvi.review import (
     VERDICTS,
@@ -128,9 +128,8 @@ PairFormDep = Annotated[PairForm, Depends(_pair_form)]
 @permits(Permission.READ)
 def compare_by_number(dvi: DviDep, candidate_id: RowId) -> RedirectResponse:
     """An address by the pair's number (links made before pairs had one by their
-    references) goes on to the pair's address."""
-    found = candidate(dvi, candidate_id)
-    return RedirectResponse(candidate_url(found.pm_ref, found.am_ref), status_code=303)
+    references) goes on to the pair's address, listed now or not."""
+    return RedirectResponse(candidate_url(*pair_numbered(dvi, candidate_id)), status_code=303)
 
 
 @router.get("/candidates/{pm_ref}/{am_ref:path}", name="compare")
