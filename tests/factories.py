@@ -281,11 +281,13 @@ def csrf_of(html: str) -> str:
 
 
 def fill(path: str, ids: dict[str, int]) -> str:
-    path = path.replace("{ref:path}", "{ref}")
+    path = path.replace("{ref:path}", "{ref}").replace("{am_ref:path}", "{am_ref}")
     if path.startswith("/records/missing/"):
         path = path.replace("{ref}", "AM-0")
     return (
         path.replace("{candidate_id}", str(ids["candidate"]))
+        .replace("{pm_ref}", "PM-0")
+        .replace("{am_ref}", "AM-0")
         .replace("{photo_id}", str(ids["pm0-photo"]))
         .replace("{face_id}", str(ids["pm0-face"]))
         .replace("{number}", str(ids["identification"]))

@@ -429,3 +429,33 @@ def test_the_self_test_searches_each_report_for_its_own_other_photo(
     everyone, _ = fuse_many(probe, am.vectors, am.quality, am.starts)
     sampled, _ = fuse_many(probe, sample.vectors, sample.quality, sample.starts)
     assert sampled == pytest.approx(everyone[list(sample.positions)])
+
+
+def _numbers(dvi: OpenDVI) -> dict[tuple[int, int], int]:
+    with dvi.db.read() as session:
+        rows = session.execute(
+            select(Candidate.remains_id, Candidate.missing_person_id, Candidate.id)
+        )
+        return {(pm, am): number for pm, am, number in rows}
+
+
+def test_a_pair_keeps_its_number_when_its_records_are_matched_again(
+    dvi: OpenDVI, world: World
+) -> None:
+    run_matching(dvi, actor="test", everything=True)
+    first = _numbers(dvi)
+    world.report("AM-NEW", "person-1")  # a second report of a person with remains
+    with dvi.db.write() as session:
+        report = session.execute(select(MissingPerson).where(MissingPerson.ref == "AM-001"))
+        world._add_faces(session, report.scalar_one().id, "am", [world.face("person-1")])
+    run_matching(dvi, actor="test")  # the changed report and the new one
+    again = _numbers(dvi)
+    kept = set(first) & set(again)
+    assert kept, "no pair was stored both times"
+    assert {pair: again[pair] for pair in kept} == {pair: first[pair] for pair in kept}
+    new = set(again) - set(first)
+    assert not {again[pair] for pair in new} & set(first.values()), "an old number reused"
+    run_matching(dvi, actor="test", everything=True)
+    rebuilt = _numbers(dvi)
+    kept = set(again) & set(rebuilt)
+    assert {pair: rebuilt[pair] for pair in kept} == {pair: again[pair] for pair in kept}

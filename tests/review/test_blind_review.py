@@ -47,7 +47,8 @@ def test_with_blind_review_the_score_waits_for_the_reviewers_judgement(
     site: dict[str, Any],
 ) -> None:
     site["dvi"].settings.blind_review = True
-    url = f"/candidates/{site['ids']['candidate']}"
+    url = "/candidates/PM-0/AM-0"
+    number = f"/candidates/{site['ids']['candidate']}"
     web = client(site, "reviewer")
     page = web.get(url).text
     assert "Your judgement first" in page and "Why this score" not in page
@@ -59,10 +60,10 @@ def test_with_blind_review_the_score_waits_for_the_reviewers_judgement(
     assert "Strangers this similar" in auditor.get("/review?show=all").text
 
     token = csrf_of(page)
-    missing = web.post(f"{url}/judge", data={"csrf": token, "note": "no choice made"})
+    missing = web.post(f"{number}/judge", data={"csrf": token, "note": "no choice made"})
     assert missing.status_code == 422 and "choose one of" in missing.text
     assert "no choice made" in missing.text  # what was typed is kept
-    done = web.post(f"{url}/judge", data={"csrf": token, "verdict": "same", "note": "scar"})
+    done = web.post(f"{number}/judge", data={"csrf": token, "verdict": "same", "note": "scar"})
     assert done.status_code == 303
     after = web.get(url).text
     assert "Why this score" in after and "Your judgement first" not in after
@@ -73,7 +74,7 @@ def test_with_blind_review_the_score_waits_for_the_reviewers_judgement(
 
 def test_without_blind_review_the_score_is_shown_at_once(site: dict[str, Any]) -> None:
     assert site["dvi"].settings.blind_review is False
-    page = client(site, "reviewer").get(f"/candidates/{site['ids']['candidate']}").text
+    page = client(site, "reviewer").get("/candidates/PM-0/AM-0").text
     assert "Why this score" in page and "Your judgement first" not in page
     with site["dvi"].db.read() as session:
         assert not session.execute(select(Decision).where(Decision.kind == "judgement")).first()

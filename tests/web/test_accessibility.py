@@ -416,6 +416,8 @@ def admin_pages(site: dict[str, Any]) -> dict[str, str]:
     for path in dict.fromkeys(paths):
         assert "{" not in path, path
         response = web.get(path)
+        if response.status_code == 303:  # an old address going on to the page's own
+            continue
         assert response.status_code in (200, 404), f"{path}: {response.status_code}"
         if response.headers["content-type"].startswith("text/html"):
             pages[f"GET {path}"] = response.text
@@ -452,7 +454,7 @@ def test_every_page_an_admin_can_open_has_labels_alt_text_one_h1_main_and_lang(
     for expected in [
         "GET /",
         "GET /review",
-        f"GET /candidates/{site['ids']['candidate']}",
+        "GET /candidates/PM-0/AM-0",
         "GET /records/remains/PM-0",
         "GET /records/missing",
         "GET /records/remains/new",
@@ -468,7 +470,7 @@ def test_the_blind_review_pages_are_labelled_too(dvi: OpenDVI, tmp_path: Path) -
     dvi.settings.blind_review = True
     site = build_site(dvi, tmp_path)
     web = client(site, "reviewer")
-    for path in ["/review", f"/candidates/{site['ids']['candidate']}"]:
+    for path in ["/review", "/candidates/PM-0/AM-0"]:
         page = web.get(path)
         assert page.status_code == 200
         assert problems_on(page.text) == [], path

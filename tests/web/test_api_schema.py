@@ -55,6 +55,8 @@ def signed_in_api(dvi: OpenDVI, tmp_path: Path) -> dict[str, Any]:
         "task_id": ids["task"],
         "kind": "remains",
         "ref": "PM-0",
+        "pm_ref": "PM-0",
+        "am_ref": "AM-0",
     }
     return {"app": site["app"], "headers": headers, "stored": stored}
 

@@ -109,7 +109,7 @@ def test_failed_logins_are_limited(site: dict[str, Any]) -> None:
 def test_post_mortem_pictures_are_blurred_until_revealed(site: dict[str, Any]) -> None:
     web = client(site, "reviewer")
     ids = site["ids"]
-    page = web.get(f"/candidates/{ids['candidate']}")
+    page = web.get("/candidates/PM-0/AM-0")
     assert page.status_code == 200
     assert "Reveal post-mortem photo" in page.text
     pm_before = web.get(f"/photos/{ids['pm0-photo']}.jpg").content
@@ -129,7 +129,7 @@ def test_post_mortem_pictures_are_blurred_until_revealed(site: dict[str, Any]) -
     # Remembered for the session, not for another user.
     assert (
         "Reveal post-mortem photo"
-        not in web.get(f"/candidates/{ids['candidate']}").text.split("All photos")[0]
+        not in web.get("/candidates/PM-0/AM-0").text.split("All photos")[0]
     )
     other = client(site, "second")
     assert sharpness(other.get(f"/photos/{ids['pm0-photo']}.jpg").content) < sharpness(pm_after)
@@ -138,14 +138,14 @@ def test_post_mortem_pictures_are_blurred_until_revealed(site: dict[str, Any]) -
 def test_a_reviewer_excludes_a_pair_from_the_comparison_page(site: dict[str, Any]) -> None:
     web = client(site, "reviewer")
     url = f"/candidates/{site['ids']['candidate']}"
-    page = web.get(url)
+    page = web.get("/candidates/PM-0/AM-0")
     blank = web.post(f"{url}/exclude", data={"csrf": csrf_of(page.text), "reason": "   "})
     assert blank.status_code == 422 and "say why the pair is excluded" in blank.text
     done = web.post(
         f"{url}/exclude", data={"csrf": csrf_of(page.text), "reason": "dental records differ"}
     )
-    assert done.status_code == 303
-    shown = web.get(url).text
+    assert done.status_code == 303 and done.headers["location"] == "/candidates/PM-0/AM-0"
+    shown = web.get(done.headers["location"]).text
     assert "Excluded on" in shown and "dental records differ" in shown
     with site["dvi"].db.read() as session:
         assert audit.verify(session).ok
@@ -156,19 +156,22 @@ def test_the_review_queue_lists_the_most_credible_first(site: dict[str, Any]) ->
     web = client(site, "auditor")
     queue = web.get("/review?show=all")
     assert queue.status_code == 200
-    shown = re.findall(r'href="/candidates/(\d+)"', queue.text)
+    shown = re.findall(r'href="/candidates/([^/"]+/[^/"]+)"', queue.text)
     with site["dvi"].db.read() as session:
         rates = {
-            str(c.id): c.false_candidate_rate
-            for c in session.execute(
-                select(Candidate).where(Candidate.rank_for_remains.is_not(None))
-            ).scalars()
+            f"{pm}/{am}": c.false_candidate_rate
+            for c, pm, am in session.execute(
+                select(Candidate, Remains.ref, MissingPerson.ref)
+                .join(Remains, Candidate.remains_id == Remains.id)
+                .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+                .where(Candidate.rank_for_remains.is_not(None))
+            )
         }
     assert len(shown) == len(rates) >= 2
     in_order = [rates[i] for i in shown]
     assert in_order == sorted(in_order)
     # An auditor reads but cannot decide.
-    assert "Exclude this pair" not in web.get(f"/candidates/{site['ids']['candidate']}").text
+    assert "Exclude this pair" not in web.get("/candidates/PM-0/AM-0").text
 
 
 def test_the_json_api_lists_explains_and_excludes(site: dict[str, Any]) -> None:
@@ -179,7 +182,8 @@ def test_the_json_api_lists_explains_and_excludes(site: dict[str, Any]) -> None:
     one = web.get(f"/api/candidates/{site['ids']['candidate']}").json()
     assert one["pm_ref"] == "PM-0" and one["am_ref"] == "AM-0"
     assert set(one["factors"]) >= {"face", "sex", "age", "height", "dates", "place"}
-    assert web.get("/api/candidates/999999").json() == {"detail": "there is no candidate 999999"}
+    gone = web.get("/api/candidates/999999").json()["detail"]
+    assert gone.startswith("there is no candidate 999999: no pair was ever given that number")
     blank = web.post(
         f"/api/candidates/{site['ids']['candidate']}/exclude",
         json={"reason": " "},
@@ -204,7 +208,7 @@ def test_the_json_api_lists_explains_and_excludes(site: dict[str, Any]) -> None:
 def test_an_identification_from_the_pages_needs_two_other_reviewers(site: dict[str, Any]) -> None:
     proposer = client(site, "reviewer")
     url = f"/candidates/{site['ids']['candidate']}"
-    page = proposer.get(url)
+    page = proposer.get("/candidates/PM-0/AM-0")
     face_only = proposer.post(
         f"{url}/identify",
         data={"csrf": csrf_of(page.text), "secondary": ["face"], "note": "looks just like him"},

@@ -21,15 +21,18 @@ __all__ = [
     "MISSING_FIELDS",
     "REMAINS_FIELDS",
     "SECTIONS",
+    "SEPARATOR",
     "ContactInput",
     "MarkInput",
     "ParsedRecord",
     "Section",
     "contact_fields",
     "form_fields",
+    "join_values",
     "numbered_fields",
     "parse_missing_person",
     "parse_remains",
+    "split_values",
 ]
 
 CONTACT_FIELDS = (
@@ -193,6 +196,31 @@ CONTACT_LIMITS = {
 }
 CHANNELS = ("in_person", "phone", "letter", "email")
 
+# A cell holding several values (photos, photo_dates, marks, effects, contact_channels)
+# separates them with ``|``. Marks and effects were once separated by ``;`` and channels by
+# spaces, commas or ``;``: a cell without ``|`` is still read that way (docs/import.md).
+SEPARATOR = "|"
+_OLD_SEPARATOR = {"marks": r"\s*;\s*", "effects": r"\s*;\s*", "contact_channels": r"[\s,;]+"}
+
+
+def split_values(text: str, column: str) -> list[str]:
+    """The values of a multi-valued cell of ``column``, empty ones left out."""
+    old = _OLD_SEPARATOR.get(column)
+    if column == "contact_channels":  # names without separators in them: any of them will do
+        parts = re.split(r"[|\s,;]+", text)
+    elif SEPARATOR in text or old is None:
+        parts = text.split(SEPARATOR)
+    else:
+        parts = re.split(old, text)
+    return [part.strip() for part in parts if part.strip()]
+
+
+def join_values(values: list[str]) -> str:
+    """A multi-valued cell as an export writes it: the values separated by ``|``; a single
+    value holding an old separator (``;``) ends with ``|``, so it is read back as one."""
+    joined = SEPARATOR.join(values)
+    return joined + SEPARATOR if len(values) == 1 and ";" in values[0] else joined
+
 
 @dataclass(frozen=True)
 class ContactInput:
@@ -303,20 +331,22 @@ class _Reader:
         if self.has("marks"):
             self.parsed.marks = self.run("marks", parse_marks)
         if self.has("effects"):
-            self.parsed.effects = [e for e in re.split(r"\s*;\s*", self.raw["effects"]) if e]
+            self.parsed.effects = split_values(self.raw["effects"], "effects")
 
 
 def parse_marks(text: str) -> list[MarkInput]:
-    """``left forearm: anchor tattoo; chest: scar`` — the body location before each colon."""
+    """``left forearm: anchor tattoo | chest: scar`` — the body location before each colon
+    (marks separated by ``;`` are read too, when there is no ``|``)."""
     marks = []
-    for item in re.split(r"\s*;\s*", text.strip()):
-        if not item:
-            continue
+    for item in split_values(text, "marks"):
         location, colon, description = item.partition(":")
         if not colon:
             location, description = "", item
         if len(location) > 200:
-            raise ValueProblem(f"the body location {location[:30]!r}… is over 200 characters")
+            raise ValueProblem(
+                f"the body location {location[:30]!r}… is over 200 characters; write each mark "
+                f"as 'location: description', marks separated by {SEPARATOR}"
+            )
         marks.append(MarkInput(location.strip(), description.strip(), _mark_kind(description)))
     return marks
 
@@ -405,11 +435,12 @@ def _contact(reader: _Reader, number: int) -> list[ContactInput]:
             f"{language!r} is not a language code; write e.g. en, es, fr, ar, uk, ru"
         )
     consent = reader.run(names["consent_contact"], parse_yes_no) if raw["consent_contact"] else None
-    channels = [c for c in re.split(r"[\s,;]+", raw["contact_channels"].lower()) if c]
+    channels = split_values(raw["contact_channels"].lower(), "contact_channels")
     unknown = [c for c in channels if c not in CHANNELS]
     if unknown:
         problems[names["contact_channels"]] = (
-            f"{unknown[0]!r} is not a channel; use {', '.join(CHANNELS)}"
+            f"{unknown[0]!r} is not a channel; use {', '.join(CHANNELS)}, several separated "
+            f"by {SEPARATOR} (e.g. in_person{SEPARATOR}phone)"
         )
     sharing = raw["contact_sharing"].lower() or "team"
     if sharing not in SHARING:

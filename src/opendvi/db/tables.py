@@ -398,6 +398,23 @@ class Face(Base):
     __table_args__ = (Index("ix_faces_model", "model_name", "model_version"),)
 
 
+class CandidateNumber(Base):
+    """The number a pair was given the first time it was stored as a candidate, kept for
+    good: a pair stored again gets it back, and a link by number (``/candidates/37``) still
+    finds its pair after it left the lists. Numbers are never given twice."""
+
+    __tablename__ = "candidate_numbers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remains_id: Mapped[int] = mapped_column(ForeignKey("remains.id", ondelete="CASCADE"))
+    missing_person_id: Mapped[int] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+    )
+    __table_args__ = (
+        UniqueConstraint("remains_id", "missing_person_id", name="uq_candidate_numbers_pair"),
+        {"sqlite_autoincrement": True},
+    )
+
+
 # A candidate still listed and not excluded (the review queue, with ``credible``).
 OPEN_CANDIDATE = "status <> 'excluded' AND rank_for_remains IS NOT NULL"
 

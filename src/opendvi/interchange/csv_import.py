@@ -23,6 +23,7 @@ from opendvi.app import OpenDVI
 from opendvi.core.fields import (
     MISSING_FIELDS,
     REMAINS_FIELDS,
+    SEPARATOR,
     ParsedRecord,
     parse_missing_person,
     parse_remains,
@@ -193,7 +194,11 @@ def _photos(
             try:
                 taken = parse_date_range(date_texts[index])
             except ValueProblem as exc:
-                return [], "photo_dates", f"photo {index + 1}: {exc}"
+                return (
+                    [],
+                    "photo_dates",
+                    f"photo {index + 1}: {exc}{_separator_hint(date_texts[index])}",
+                )
         if entry.startswith("sha256:"):
             previous = known(entry.removeprefix("sha256:").strip().lower())
             if previous is None or not app.media.path(previous.sha256).exists():
@@ -215,8 +220,14 @@ def _photos(
                 store_photo(path, media=app.media, settings=app.settings, taken=taken, known=known)
             )
         except OpenDVIError as exc:
-            return [], "photos", str(exc)
+            return [], "photos", f"{exc}{_separator_hint(entry)}"
     return stored, None, ""
+
+
+def _separator_hint(value: str) -> str:
+    """What to say when a value that failed holds a separator other than ``|``."""
+    found = next((c for c in ";," if c in value), None)
+    return f"; several values are separated by {SEPARATOR}, not {found}" if found else ""
 
 
 def import_csv(

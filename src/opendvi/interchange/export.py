@@ -140,10 +140,10 @@ def _csv_row(
     record: MissingPerson | Remains, entry: Callable[[Photo], str], audience: Audience
 ) -> dict[str, str]:
     """The record's row; of a report's contacts, the first that may go in the file."""
-    row = record_row(record, entry)
+    row = record_row(record, entry, csv=True)
     if isinstance(record, MissingPerson):
         shared = (c for c in record.contacts if exported(c.sharing_scope, audience))
-        row.update(contact_columns(next(shared, None)))
+        row.update(contact_columns(next(shared, None), csv=True))
     return row
 
 

@@ -10,13 +10,46 @@ from sqlalchemy.orm import Session
 
 from opendvi.db.tables import (
     Candidate,
+    CandidateNumber,
     utcnow,
 )
 from opendvi.infra.jobs import Side
 from opendvi.matching.pairs import Context, face_order
 
+Numbers = dict[tuple[int, int], int]
+
+
+def numbers_for(session: Session, pairs: set[tuple[int, int]]) -> Numbers:
+    """The number each pair was given when first stored (``CandidateNumber``); a pair
+    never stored before is given the next one now."""
+    if not pairs:
+        return {}
+
+    def known() -> Numbers:
+        rows = session.execute(
+            select(
+                CandidateNumber.remains_id, CandidateNumber.missing_person_id, CandidateNumber.id
+            ).where(
+                CandidateNumber.remains_id.in_({pm for pm, _ in pairs}),
+                CandidateNumber.missing_person_id.in_({am for _, am in pairs}),
+            )
+        )
+        return {(pm, am): number for pm, am, number in rows if (pm, am) in pairs}
+
+    found = known()
+    new = sorted(pairs - set(found))
+    if new:
+        session.execute(
+            insert(CandidateNumber), [{"remains_id": pm, "missing_person_id": am} for pm, am in new]
+        )
+        found = known()
+    return found
+
 
 def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    """Store the pairs: a pair stored already is updated in place; a new one is stored under
+    the pair's own number, the one it had before if it was ever stored (links and decisions
+    that name it by number stay valid when its records are matched again)."""
     rows = list(rows)
     if not rows:
         return
@@ -52,6 +85,9 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
             change["rank_for_missing"] = rank_am
         updates.append(change)
     if inserts:
+        numbers = numbers_for(session, {(r["remains_id"], r["missing_person_id"]) for r in inserts})
+        for row in inserts:
+            row["id"] = numbers[(row["remains_id"], row["missing_person_id"])]
         session.execute(insert(Candidate), inserts)
     if updates:
         session.execute(update(Candidate), updates)
@@ -116,7 +152,17 @@ def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
         yield values[start : start + size]
 
 
+def numbers_of(session: Session, side: Side | None = None, record_id: int = 0) -> Numbers:
+    """The number of each stored pair (of one record, or every pair without ``side``)."""
+    query = select(Candidate.remains_id, Candidate.missing_person_id, Candidate.id)
+    if side is not None:
+        column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+        query = query.where(column == record_id)
+    return {(pm, am): number for pm, am, number in session.execute(query)}
+
+
 def clear_record(session: Session, side: Side, record_id: int) -> None:
+    """Every pair of the record removed (stored again by ``upsert``, under their numbers)."""
     column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
     session.execute(delete(Candidate).where(column == record_id))
 

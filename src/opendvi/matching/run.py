@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from opendvi import audit
@@ -24,6 +24,7 @@ from opendvi.matching.lists import (
     clear_record,
     entering,
     listing_records,
+    numbers_of,
     rank_lists,
     upsert,
 )
@@ -177,7 +178,8 @@ def run_matching(
                 "missing": listings(session, "missing", None),
                 "remains": listings(session, "remains", None),
             }
-            session.execute(delete(Candidate))
+            # Unlisted, not deleted: a pair found again keeps its number (upsert).
+            session.execute(update(Candidate).values(rank_for_remains=None, rank_for_missing=None))
     else:
         seen: dict[tuple[Side, int], None] = {}
         for _, side, record_id in jobs:
@@ -186,6 +188,7 @@ def run_matching(
                 seen[(side, record_id)] = None
         work = list(seen)
     job_ids = [job_id for job_id, _, _ in jobs]
+    found: set[tuple[int, int]] = set()  # every pair stored by this run
     total = len(work)
     done = 0
     for start in range(0, total, BATCH):
@@ -218,6 +221,7 @@ def run_matching(
                     stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
                     clear_record(session, side, record_id)
                 upsert(session, stored)
+                found |= {(r["remains_id"], r["missing_person_id"]) for r in stored}
                 if not everything:
                     rank_lists(
                         session,
@@ -238,6 +242,11 @@ def run_matching(
             progress(done, total)
     if everything:
         with app.db.write() as session:
+            stale = [n for pair, n in numbers_of(session).items() if pair not in found]
+            for chunk in range(0, len(stale), 500):
+                session.execute(
+                    delete(Candidate).where(Candidate.id.in_(stale[chunk : chunk + 500]))
+                )
             rank_lists(session, ctx.pm.refs, ctx.am.refs, ctx.keep)
     with app.db.write() as session:
         if not work:

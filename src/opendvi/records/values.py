@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from opendvi.core.fields import CONTACT_FIELDS, CONTACTS_MAX, contact_fields
+from opendvi.core.fields import CONTACT_FIELDS, CONTACTS_MAX, SEPARATOR, contact_fields, join_values
 from opendvi.core.uncertain import DateRange, IntRange
 from opendvi.db.tables import Contact, MissingPerson, Photo, Remains
 
@@ -26,30 +26,43 @@ def _int_text(low: int | None, high: int | None) -> str:
 def _photo_columns(record: MissingPerson | Remains, photo_entry: PhotoEntry) -> dict[str, str]:
     photos = [p for p in record.photos if p.withdrawn_at is None]
     return {
-        "photos": "|".join(photo_entry(p) for p in photos),
-        "photo_dates": "|".join(range_text(p.taken_earliest, p.taken_latest) for p in photos)
+        "photos": SEPARATOR.join(photo_entry(p) for p in photos),
+        "photo_dates": SEPARATOR.join(range_text(p.taken_earliest, p.taken_latest) for p in photos)
         if any(p.taken_earliest for p in photos)
         else "",
     }
 
 
-def _common_row(record: MissingPerson | Remains, photo_entry: PhotoEntry | None) -> dict[str, str]:
+def _join(values: list[str], csv: bool) -> str:
+    """Several values in one cell: separated by ``|`` in a CSV file (docs/import.md), by
+    ``; `` where a person reads and types them (a form, the API), which is read back too."""
+    return join_values(values) if csv else "; ".join(values)
+
+
+def _common_row(
+    record: MissingPerson | Remains, photo_entry: PhotoEntry | None, csv: bool
+) -> dict[str, str]:
     return {
         "ref": record.ref,
         **(_photo_columns(record, photo_entry) if photo_entry else {}),
         "event": record.event.code if record.event else "",
         "sex": record.sex,
         "description": record.description,
-        "marks": "; ".join(
-            f"{m.body_location}: {m.description}" if m.body_location else m.description
-            for m in record.marks
+        "marks": _join(
+            [
+                f"{m.body_location}: {m.description}" if m.body_location else m.description
+                for m in record.marks
+            ],
+            csv,
         ),
-        "effects": "; ".join(e.description for e in record.effects),
+        "effects": _join([e.description for e in record.effects], csv),
     }
 
 
-def _missing_row(record: MissingPerson, photo_entry: PhotoEntry | None) -> dict[str, str]:
-    row = _common_row(record, photo_entry)
+def _missing_row(
+    record: MissingPerson, photo_entry: PhotoEntry | None, csv: bool
+) -> dict[str, str]:
+    row = _common_row(record, photo_entry, csv)
     birth = range_text(record.birth_earliest, record.birth_latest)
     contact = record.contacts[0] if record.contacts else None
     row.update(
@@ -64,12 +77,13 @@ def _missing_row(record: MissingPerson, photo_entry: PhotoEntry | None) -> dict[
         last_seen_date=range_text(record.last_seen_earliest, record.last_seen_latest),
         last_seen_place=record.last_seen_place,
     )
-    row.update(contact_columns(contact))
+    row.update(contact_columns(contact, csv=csv))
     return row
 
 
-def contact_columns(contact: Contact | None) -> dict[str, str]:
-    """A reporting contact's columns of the import (all empty for none)."""
+def contact_columns(contact: Contact | None, *, csv: bool = False) -> dict[str, str]:
+    """A reporting contact's columns of the import (all empty for none); ``csv``: as a CSV
+    file writes them."""
     if contact is None:
         return dict.fromkeys(CONTACT_FIELDS, "")
     consent = contact.consent_contact
@@ -80,13 +94,17 @@ def contact_columns(contact: Contact | None) -> dict[str, str]:
         "contact_phone": contact.phone,
         "contact_language": contact.language,
         "consent_contact": "" if consent is None else ("yes" if consent else "no"),
-        "contact_channels": contact.consent_channels,
+        "contact_channels": (
+            SEPARATOR.join(c for c in contact.consent_channels.split(",") if c)
+            if csv
+            else contact.consent_channels
+        ),
         "contact_sharing": contact.sharing_scope,
     }
 
 
-def _remains_row(record: Remains, photo_entry: PhotoEntry | None) -> dict[str, str]:
-    row = _common_row(record, photo_entry)
+def _remains_row(record: Remains, photo_entry: PhotoEntry | None, csv: bool) -> dict[str, str]:
+    row = _common_row(record, photo_entry, csv)
     row.update(
         age_min="" if record.age_min is None else str(record.age_min),
         age_max="" if record.age_max is None else str(record.age_max),
@@ -100,12 +118,15 @@ def _remains_row(record: Remains, photo_entry: PhotoEntry | None) -> dict[str, s
     return row
 
 
-def record_row(record: MissingPerson | Remains, photo_entry: PhotoEntry | None) -> dict[str, str]:
+def record_row(
+    record: MissingPerson | Remains, photo_entry: PhotoEntry | None, *, csv: bool = False
+) -> dict[str, str]:
     """Every column of the import for ``record``; ``photo_entry`` names each photo (none:
-    the photo columns are left out)."""
+    the photo columns are left out); ``csv``: several values in a cell as a CSV file writes
+    them."""
     if isinstance(record, MissingPerson):
-        return _missing_row(record, photo_entry)
-    return _remains_row(record, photo_entry)
+        return _missing_row(record, photo_entry, csv)
+    return _remains_row(record, photo_entry, csv)
 
 
 def record_values(record: MissingPerson | Remains) -> dict[str, str]:

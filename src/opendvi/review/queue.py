@@ -26,7 +26,7 @@ from opendvi.db.tables import (
     User,
 )
 from opendvi.matching.figures import figures
-from opendvi.matching.queries import CandidateView, candidate_in
+from opendvi.matching.queries import CandidateView, Named, candidate_in
 from opendvi.review.decisions import Judgement, judgement_of, judgements
 from opendvi.settings import Settings
 
@@ -347,10 +347,11 @@ def _driving(faces: list[PairFace], face_id: int | None) -> PairFace | None:
     return next((f for f in faces if f.id == face_id), faces[0] if faces else None)
 
 
-def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: str) -> Comparison:
-    """One pair as the comparison page shows it to this viewer."""
+def comparison(app: OpenDVI, named: Named, *, viewer_id: int, viewer_role: str) -> Comparison:
+    """One pair (by its references, or its number) as the comparison page shows it to this
+    viewer."""
     with app.db.read() as session:
-        candidate = candidate_in(session, candidate_id)
+        candidate = candidate_in(session, named)
         am_faces, pm_faces = _faces(session, candidate.report_id, candidate.remains_id)
         standing = session.execute(
             select(Identification.id, Identification.status, Identification.method).where(

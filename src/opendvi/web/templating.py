@@ -11,12 +11,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from opendvi.core.workflow import EVIDENCE_WORDS, PRIMARY, SECONDARY
+from opendvi.web.links import candidate_url
 from opendvi.web.security import csrf_token, current_viewer, set_cookies, signed_in
 
 __all__ = ["error_page", "render", "revealed", "same_site", "templates"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["evidence_words"] = EVIDENCE_WORDS  # for the macros too
+templates.env.globals["candidate_url"] = candidate_url  # a pair's page, by its references
 TITLES = {401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from opendvi.app import OpenDVI
@@ -13,12 +13,13 @@ from opendvi.caseload import stats
 from opendvi.core.odds import shown_factors
 from opendvi.core.roles import Permission
 from opendvi.matching.figures import odds_of
-from opendvi.matching.queries import CandidateView, candidate, candidates
+from opendvi.matching.queries import CandidateView, candidate, candidates, pair_named
 from opendvi.review import exclude, judge, propose_identification, refer
 from opendvi.review.assignment import assign, unassign
 from opendvi.web.api.answers import Answer, errors
 from opendvi.web.api.identifications import IdentificationDetail
 from opendvi.web.deps import DviDep, PagingDep, RowId, ViewerDep
+from opendvi.web.links import pair_path
 from opendvi.web.security import permits
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -156,6 +157,17 @@ def api_candidates(
 def api_candidate(dvi: DviDep, candidate_id: RowId) -> CandidateOut:
     """One candidate pair with every factor."""
     return CandidateOut.of(dvi, candidate(dvi, candidate_id))
+
+
+@router.get("/candidates/{pm_ref}/{am_ref:path}", responses=errors(401, 404, 422))
+@permits(Permission.READ)
+def api_candidate_pair(request: Request, dvi: DviDep, pm_ref: str, am_ref: str) -> CandidateOut:
+    """One candidate pair with every factor, named by its two references (each quoted whole:
+    a ``/`` inside one is ``%2F``); the address stays the pair's when it is matched again."""
+    named = pair_path(request, pm_ref, am_ref)
+    return CandidateOut.of(
+        dvi, candidate(dvi, named if isinstance(named, tuple) else pair_named(dvi, named))
+    )
 
 
 @router.post("/candidates/{candidate_id}/exclude", responses=errors(400, 401, 403, 404, 422))

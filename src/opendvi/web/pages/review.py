@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission
 from opendvi.errors import InputError, NotFound, Refused
+from opendvi.matching.queries import Named, candidate, pair_named, pair_numbered
 from opendvi.people import Account, staff
 from opendvi.review import (
     VERDICTS,
@@ -29,6 +30,7 @@ from opendvi.review import (
 from opendvi.review.assignment import assign, unassign
 from opendvi.review.queue import Shown, blind_for, queue_events, review_queue
 from opendvi.web.deps import DviDep, RowId, ViewerDep
+from opendvi.web.links import candidate_url, pair_path
 from opendvi.web.security import permits
 from opendvi.web.templating import render, same_site
 
@@ -157,12 +159,12 @@ def compared(
     request: Request,
     dvi: DviDep,
     viewer: ViewerDep,
-    candidate_id: RowId,
+    named: Named,
     status: int = 200,
     **typed: Any,
 ) -> HTMLResponse:
     """The comparison page, with a form's problem and what was typed when it came back."""
-    pair = comparison(dvi, candidate_id, viewer_id=viewer.id, viewer_role=viewer.role)
+    pair = comparison(dvi, named, viewer_id=viewer.id, viewer_role=viewer.role)
     return render(
         request, "compare.html", status_code=status, **vars(pair), verdicts=VERDICTS, **typed
     )
@@ -204,8 +206,10 @@ class PairForm:
                 **{problem: str(refused)},
                 **typed,
             )
-        target = then(done) if then else f"/candidates/{self.candidate_id}"
-        return RedirectResponse(target, status_code=303)
+        if then:
+            return RedirectResponse(then(done), status_code=303)
+        shown = candidate(self.dvi, self.candidate_id)
+        return RedirectResponse(candidate_url(shown.pm_ref, shown.am_ref), status_code=303)
 
 
 async def _pair_form(
@@ -217,12 +221,24 @@ async def _pair_form(
 PairFormDep = Annotated[PairForm, Depends(_pair_form)]
 
 
-@router.get("/candidates/{candidate_id}", name="compare")
+@router.get("/candidates/{candidate_id}", name="compare_by_number")
+@permits(Permission.READ)
+def compare_by_number(dvi: DviDep, candidate_id: RowId) -> RedirectResponse:
+    """An address by the pair's number (links made before pairs had one by their
+    references) goes on to the pair's address, listed now or not."""
+    return RedirectResponse(candidate_url(*pair_numbered(dvi, candidate_id)), status_code=303)
+
+
+@router.get("/candidates/{pm_ref}/{am_ref:path}", name="compare")
 @permits(Permission.READ)
 def compare_page(
-    request: Request, dvi: DviDep, viewer: ViewerDep, candidate_id: RowId
+    request: Request, dvi: DviDep, viewer: ViewerDep, pm_ref: str, am_ref: str
 ) -> HTMLResponse:
-    return compared(request, dvi, viewer, candidate_id)
+    """The comparison page of the pair the two references name."""
+    named = pair_path(request, pm_ref, am_ref)
+    return compared(
+        request, dvi, viewer, named if isinstance(named, tuple) else pair_named(dvi, named)
+    )
 
 
 @router.post("/candidates/{candidate_id}/judge")
