@@ -18,9 +18,11 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import AuditEvent, Remains
 from opendvi.errors import NotFound, OpenDVIError, Refused
 from opendvi.matching import run_matching
+from opendvi.matching.queries import candidate
 from opendvi.records.intake import save_record
 from opendvi.review.assignment import assign, unassign
 from opendvi.review.queue import review_queue
+from opendvi.web.links import candidate_url
 from tests.factories import build_site, client, csrf_of, login
 
 
@@ -152,7 +154,9 @@ def test_the_queue_page_assigns_a_pair_and_filters_assigned_to_me(site: dict[str
         posted.status_code == 303 and posted.headers["location"] == "/review?show=all&reviewer=me"
     )
     mine = web.get("/review?show=all&reviewer=me").text
-    assert re.findall(r'href="/candidates/(\d+)"', mine) == [str(number)]
+    pair = candidate(site["dvi"], number)
+    assert re.findall(r'action="/candidates/(\d+)/assign"', mine) == [str(number)]
+    assert f'href="{candidate_url(pair.pm_ref, pair.am_ref)}"' in mine
     assert '<span class="assignee">second</span>' in mine
     refused = web.post(
         f"/candidates/{number}/assign",

@@ -17,6 +17,7 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import Candidate
 from opendvi.matching.figures import odds_of
 from opendvi.matching.queries import candidate
+from opendvi.web.links import candidate_url
 from tests.factories import build_site, client
 
 SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE][+-]?\d")
@@ -45,7 +46,7 @@ def test_the_queue_the_comparison_explain_the_export_and_the_api_say_one_figure(
     assert odds.words in _without_markup(row)
     assert "in searches of 2 reports" in _without_markup(queue)
 
-    page = _without_markup(reviewer.get(f"/candidates/{pair.id}").text)
+    page = _without_markup(reviewer.get(candidate_url(pair.pm_ref, pair.am_ref)).text)
     assert odds.sentence in page
     if odds.floored:
         assert odds.floor in page
@@ -72,7 +73,9 @@ def test_a_factor_says_its_weight_and_the_face_gives_no_odds_of_its_own(
     site: dict[str, Any], cli: Any
 ) -> None:
     pair = candidate(site["dvi"], site["ids"]["candidate"])
-    page = _without_markup(client(site, "reviewer").get(f"/candidates/{pair.id}").text)
+    page = _without_markup(
+        client(site, "reviewer").get(candidate_url(pair.pm_ref, pair.am_ref)).text
+    )
     assert "Makes a match" in page and "times more likely" in page
     assert "Points" not in page  # points without a scale are not shown
     assert "face similarity" in page and "1 is the same face" in page
@@ -103,7 +106,7 @@ def test_a_small_registry_floors_the_figure_and_says_why_everywhere(
     queue = _without_markup(reviewer.get("/review?show=all").text)
     assert "fewer than 1 in 10,000*" in queue
     assert "Not said rarer because only 2 reports are registered" in queue
-    page = _without_markup(reviewer.get(f"/candidates/{pair.id}").text)
+    page = _without_markup(reviewer.get(candidate_url(pair.pm_ref, pair.am_ref)).text)
     assert f"Candidate: {odds.sentence}." in page
     assert f"Not said rarer because {odds.floor}." in page
     exported = cli("export", "candidates", "--format", "csv").stdout
