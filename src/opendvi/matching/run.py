@@ -15,6 +15,7 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import (
     Candidate,
     Decision,
+    Identification,
     User,
 )
 from opendvi.infra.jobs import Side, finish, pending_matches, purge_done
@@ -56,6 +57,16 @@ def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
     return out
 
 
+def _identified(session: Session) -> tuple[frozenset[int], frozenset[int]]:
+    """The remains and the reports of the confirmed identifications."""
+    rows = session.execute(
+        select(Identification.remains_id, Identification.missing_person_id).where(
+            Identification.status == "confirmed"
+        )
+    ).all()
+    return frozenset(r[0] for r in rows), frozenset(r[1] for r in rows)
+
+
 def _current_model(app: OpenDVI) -> tuple[str, str]:
     from opendvi.faces import model_identity
 
@@ -75,6 +86,7 @@ def open_context(session: Session, app: OpenDVI, *, actor: str, recalibrate: boo
         max_rate=app.settings.candidate_max_rate,
         keep=app.settings.candidates_per_record,
         exclusions=_exclusions(session),
+        identified=_identified(session),
     )
 
 

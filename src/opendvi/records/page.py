@@ -14,6 +14,7 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import MissingPerson, Photo, Remains
 from opendvi.errors import NotFound
 from opendvi.matching.queries import Listed, listed_for
+from opendvi.records.history import history_in
 from opendvi.records.intake import KINDS, Kind
 from opendvi.records.kinds import other_kind_note
 from opendvi.records.values import record_values
@@ -30,7 +31,7 @@ class RecordDetail:
     record: RecordView
     photos: list[PhotoView]
     candidates: list[Listed]  # listed candidates, best first
-    history: list[audit.Entry]  # audit events on this record, newest first
+    history: list[audit.Entry]  # events about it, its pairs and identifications, newest first
     warnings: list[str]  # its reference is one of the other kind too
 
 
@@ -63,7 +64,7 @@ def record_detail(app: OpenDVI, kind: Kind, ref: str) -> RecordDetail:
             record=RecordView.of(record),
             photos=PhotoView.of_record(record),
             candidates=listed_for(session, kind, record.id),
-            history=audit.recent(session, limit=HISTORY, entity_ref=ref),
+            history=history_in(session, ref, limit=HISTORY),
             warnings=[w for w in [other_kind_note(session, KINDS[kind], ref)] if w],
         )
 

@@ -17,6 +17,7 @@ from opendvi.db.rows import offset_of
 from opendvi.db.tables import Candidate, Face, Identification, MissingPerson, Photo, Remains
 from opendvi.matching.queries import CandidateView, candidate_in, gallery_size
 from opendvi.review.decisions import Judgement, judgement_of, judgements
+from opendvi.review.identifications import DecisionEntry, objections_of, pair_history
 from opendvi.settings import Settings
 
 __all__ = [
@@ -48,11 +49,12 @@ FACTOR_NAMES = {
 
 def in_review_queue() -> list[Any]:
     """The review queue's conditions, written as ``ix_candidates_open`` is (so it serves them):
-    credible, still listed, not excluded."""
+    credible, still listed, not excluded, neither record identified."""
     return [
         Candidate.credible,
         Candidate.status != literal_column("'excluded'"),
         Candidate.rank_for_remains.is_not(None),
+        ~Candidate.record_identified,
     ]
 
 
@@ -91,9 +93,11 @@ def review_queue(app: OpenDVI, show: Shown = "credible", page: int = 1) -> Queue
         where, order = in_review_queue(), [Candidate.false_candidate_rate, Candidate.id]
     elif show == "resurfaced":
         where = [Candidate.rank_for_remains.is_not(None), Candidate.status == "resurfaced"]
+        where.append(~Candidate.record_identified)
         order = [Candidate.false_candidate_rate, Candidate.id]
     else:
         where = [Candidate.rank_for_remains.is_not(None), Candidate.status != "excluded"]
+        where.append(~Candidate.record_identified)
         order = [
             Candidate.false_candidate_rate.is_(None),
             Candidate.false_candidate_rate,
@@ -172,6 +176,7 @@ class StandingIdentification:
     id: int
     status: str
     method: str
+    objections: list[DecisionEntry]  # reviewers' objections, put to its confirmers
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,11 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
             is None
         )
         judged = judgements(session, candidate.remains_id, candidate.report_id)
+        objections = (
+            objections_of(pair_history(session, candidate.remains_id, candidate.report_id))
+            if standing
+            else []
+        )
     factors = candidate.factors
     face = factors.get("face", {})
     pair = face.get("pair") or [None, None]
@@ -274,7 +284,7 @@ def comparison(app: OpenDVI, candidate_id: int, *, viewer_id: int, viewer_role: 
         max_rate=app.settings.candidate_max_rate,
         exclusion=factors.get("exclusion"),
         referral=factors.get("referral"),
-        identification=StandingIdentification(*standing) if standing else None,
+        identification=StandingIdentification(*standing, objections) if standing else None,
         blind=blind,
         judgements=judged,
     )
