@@ -33,18 +33,24 @@ from opendvi.matching.pairs import Context, search_record, select_pairs, total_o
 
 def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
     """The standing decision on each pair: an exclusion or a referral for primary
-    identifiers (``kind``); a later reopen cancels either."""
+    identifiers (``kind``); a later reopen cancels either, and a later proposal of an
+    identification an exclusion (it was proposed once the pair had resurfaced, so the
+    exclusion no longer stands even if the evidence goes back to what it was)."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
     rows = session.execute(
         select(Decision, User.username)
         .join(User, Decision.user_id == User.id)
-        .where(Decision.kind.in_(("exclude", "possible_match", "reopen")))
+        .where(Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")))
         .order_by(Decision.id)
     ).all()
     for decision, username in rows:
         pair = (decision.remains_id, decision.missing_person_id)
         if decision.kind == "reopen":
             out.pop(pair, None)
+            continue
+        if decision.kind == "propose_identification":
+            if out.get(pair, {}).get("kind") == "exclude":
+                del out[pair]
             continue
         out[pair] = {
             "kind": decision.kind,

@@ -145,15 +145,15 @@ def standing_identification(session: Session, pair: tuple[int, int]) -> Identifi
 
 
 def standing_exclusion(session: Session, pair: tuple[int, int]) -> Decision | None:
-    """The exclusion of this pair that stands: the pair's last exclusion, referral or
-    reopening is an exclusion, and the evidence has not changed since (the pair has not
-    resurfaced)."""
+    """The exclusion of this pair that stands: the pair's last exclusion, referral,
+    reopening or proposal is an exclusion, and the evidence has not changed since (the
+    pair has not resurfaced)."""
     last = session.execute(
         select(Decision)
         .where(
             Decision.remains_id == pair[0],
             Decision.missing_person_id == pair[1],
-            Decision.kind.in_(("exclude", "possible_match", "reopen")),
+            Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")),
         )
         .order_by(Decision.id.desc())
         .limit(1)
