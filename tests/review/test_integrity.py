@@ -135,6 +135,11 @@ def test_an_excluded_pair_is_not_proposed_while_the_exclusion_stands(
         headers={"X-CSRF-Token": token},
     )
     assert answer.status_code == 409 and "excluded" in answer.json()["detail"]
+    posted = web.post(
+        f"/candidates/{site['ids']['candidate']}/identify",
+        data={"csrf": token, "primary": "dna"},
+    )
+    assert posted.status_code == 409 and "exclusion stands" in posted.text
 
 
 def test_an_objection_is_recorded_audited_and_shown_without_changing_the_identification(

@@ -234,7 +234,7 @@ def _check(dvi: OpenDVI, account: Account, n: int) -> None:
             assert c.record_identified == identified, f"pair {key}: record identified?"
         in_queue = session.execute(
             select(Candidate.remains_id, Candidate.missing_person_id).where(
-                *in_review_queue()[1:],
+                *(c for c in in_review_queue() if c is not Candidate.credible),  # any score
                 or_(Candidate.remains_id.in_(remains), Candidate.missing_person_id.in_(reports)),
             )
         ).all()
