@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from opendvi.db.rows import view_of
@@ -45,6 +45,7 @@ __all__ = [
     "AuditEvent",
     "ChainReport",
     "Entry",
+    "about_any",
     "count",
     "digest",
     "events",
@@ -272,6 +273,33 @@ def recent(
         query = query.where(AuditEvent.entity_ref == entity_ref)
     if entity is not None:
         query = query.where(AuditEvent.entity_type == entity[0], AuditEvent.entity_id == entity[1])
+    return [Entry.of(event) for event in session.execute(query).scalars()]
+
+
+def about_any(
+    session: Session,
+    *,
+    refs: Collection[str],
+    entities: Mapping[str, Collection[int]],
+    limit: int | None = 50,
+) -> list[Entry]:
+    """Inside a read: the newest events, newest first, about any of ``refs`` or any of
+    ``entities`` (ids by type); each part read from its index, the union then ordered."""
+    parts = [select(AuditEvent.id).where(AuditEvent.entity_ref.in_(list(refs)))]
+    parts += [
+        select(AuditEvent.id).where(
+            AuditEvent.entity_type == kind, AuditEvent.entity_id.in_(list(ids))
+        )
+        for kind, ids in entities.items()
+        if ids
+    ]
+    found = union(*parts).subquery()
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.id.in_(select(found.c.id)))
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
     return [Entry.of(event) for event in session.execute(query).scalars()]
 
 

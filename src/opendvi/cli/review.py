@@ -13,7 +13,8 @@ from opendvi.cli.common import signed_in, words
 __all__ = ["register"]
 
 identify_app = typer.Typer(
-    help="Identifications: propose, confirm (two other reviewers), revoke.", no_args_is_help=True
+    help="Identifications: propose, confirm (two other reviewers), object, revoke.",
+    no_args_is_help=True,
 )
 review_app = typer.Typer(
     help="Sharing the review out: assign a pair to a reviewer, or take it back.",
@@ -175,6 +176,26 @@ def review_unassign(pm_ref: PmArg, am_ref: AmArg) -> None:
     with signed_in() as (dvi, me):
         done = unassign(dvi, (pm_ref, am_ref), username=me)
     typer.echo(f"{pm_ref} / {am_ref} taken back from {done.before}; it is assigned to nobody")
+
+
+NoteOpt = Annotated[
+    str, typer.Option("--note", help="What you object to: what in the evidence does not hold.")
+]
+
+
+@identify_app.command("object")
+def identify_object(number: NumberArg, note: NoteOpt) -> None:
+    """Record an objection to an identification: it stays as it is, put to its confirmers."""
+    from opendvi.review import object_to_identification
+
+    with signed_in() as (dvi, me):
+        found = object_to_identification(dvi, number, note=note, username=me)
+    to = " and ".join(found.confirmed_by) or "the reviewers who confirm it"
+    typer.echo(
+        f"objection to identification {number} recorded; it is still {found.status}, and the "
+        f"objection is shown to {to} (revoking it: `opendvi identify revoke {number} "
+        "--reason WHY`)"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -75,14 +75,22 @@ def audit_verify() -> None:
 
 @audit_app.command("log")
 def audit_log(
-    ref: Annotated[str | None, typer.Option("--ref", help="Only events about this record.")] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            "--ref",
+            help="Only events about this record: its own, its pairs' decisions, its "
+            "identifications and its families' notification steps.",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 20,
 ) -> None:
     """Show the newest audit events."""
     from opendvi.audit import events
+    from opendvi.records import record_history
 
     with opened() as dvi:
-        found = events(dvi, limit=limit, entity_ref=ref)
+        found = record_history(dvi, ref, limit=limit) if ref else events(dvi, limit=limit)
     for event in found:
         changed = ", ".join(event.details.get("changed", []))
         typer.echo(

@@ -415,7 +415,8 @@ class CandidateNumber(Base):
     )
 
 
-# A candidate still listed and not excluded (the review queue, with ``credible``).
+# A candidate still listed and not excluded (the review queue, with ``credible`` and no
+# record of the pair identified).
 OPEN_CANDIDATE = "status <> 'excluded' AND rank_for_remains IS NOT NULL"
 
 
@@ -442,6 +443,12 @@ class Candidate(Base):
     # open: to review; excluded: a reviewer excluded the pair on this same evidence (kept,
     # not listed); resurfaced: excluded before, but the evidence has changed since.
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    # Either record of the pair is identified (a confirmed identification, this pair's or
+    # another's): nothing is left to review, so the pair is out of the review queue until
+    # that identification is revoked.
+    record_identified: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     __table_args__ = (
         UniqueConstraint("remains_id", "missing_person_id", name="uq_candidates_pair"),
         CheckConstraint("status IN ('open','excluded','resurfaced','referred')", name="status"),
@@ -452,8 +459,8 @@ class Candidate(Base):
             "ix_candidates_open",
             "false_candidate_rate",
             "id",
-            sqlite_where=text(f"credible = 1 AND {OPEN_CANDIDATE}"),
-            postgresql_where=text(f"credible AND {OPEN_CANDIDATE}"),
+            sqlite_where=text(f"credible = 1 AND {OPEN_CANDIDATE} AND record_identified = 0"),
+            postgresql_where=text(f"credible AND {OPEN_CANDIDATE} AND NOT record_identified"),
         ),
     )
 
@@ -493,7 +500,7 @@ class Decision(Base):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('exclude','possible_match','propose_identification','confirm','revoke',"
-            "'reopen','judgement')",
+            "'reopen','judgement','objection')",
             name="kind",
         ),
     )

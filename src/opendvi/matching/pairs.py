@@ -33,6 +33,9 @@ class Context:
     keep: int
     exclusions: dict[tuple[int, int], dict[str, Any]]
     spreads: dict[int, Spread] = field(default_factory=dict)
+    # Records of a confirmed identification (remains ids, report ids): their pairs are
+    # stored out of the review queue.
+    identified: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
 
     @property
     def gallery(self) -> int:
@@ -146,6 +149,7 @@ def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) ->
         "model_version": ctx.model[1],
         "evidence_digest": digest,
         "status": status,
+        "record_identified": pm_id in ctx.identified[0] or am_id in ctx.identified[1],
     }
 
 

@@ -15,6 +15,7 @@ from opendvi.app import OpenDVI
 from opendvi.db.tables import (
     Candidate,
     Decision,
+    Identification,
     User,
 )
 from opendvi.infra.jobs import Side, finish, pending_matches, purge_done
@@ -33,18 +34,24 @@ from opendvi.matching.pairs import Context, search_record, select_pairs, total_o
 
 def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
     """The standing decision on each pair: an exclusion or a referral for primary
-    identifiers (``kind``); a later reopen cancels either."""
+    identifiers (``kind``); a later reopen cancels either, and a later proposal of an
+    identification an exclusion (it was proposed once the pair had resurfaced, so the
+    exclusion no longer stands even if the evidence goes back to what it was)."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
     rows = session.execute(
         select(Decision, User.username)
         .join(User, Decision.user_id == User.id)
-        .where(Decision.kind.in_(("exclude", "possible_match", "reopen")))
+        .where(Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")))
         .order_by(Decision.id)
     ).all()
     for decision, username in rows:
         pair = (decision.remains_id, decision.missing_person_id)
         if decision.kind == "reopen":
             out.pop(pair, None)
+            continue
+        if decision.kind == "propose_identification":
+            if out.get(pair, {}).get("kind") == "exclude":
+                del out[pair]
             continue
         out[pair] = {
             "kind": decision.kind,
@@ -55,6 +62,16 @@ def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
             "evidence_digest": decision.evidence_digest,
         }
     return out
+
+
+def _identified(session: Session) -> tuple[frozenset[int], frozenset[int]]:
+    """The remains and the reports of the confirmed identifications."""
+    rows = session.execute(
+        select(Identification.remains_id, Identification.missing_person_id).where(
+            Identification.status == "confirmed"
+        )
+    ).all()
+    return frozenset(r[0] for r in rows), frozenset(r[1] for r in rows)
 
 
 def _current_model(app: OpenDVI) -> tuple[str, str]:
@@ -76,6 +93,7 @@ def open_context(session: Session, app: OpenDVI, *, actor: str, recalibrate: boo
         max_rate=app.settings.candidate_max_rate,
         keep=app.settings.candidates_per_record,
         exclusions=_exclusions(session),
+        identified=_identified(session),
     )
 
 

@@ -7,6 +7,7 @@ at a time with their photos, candidates and history.
 
 from opendvi.records.closing import close_case, release_remains
 from opendvi.records.faces import add_manual_face, choose_subject, detect_faces
+from opendvi.records.history import record_history
 from opendvi.records.intake import (
     SaveResult,
     Upload,
@@ -42,6 +43,7 @@ __all__ = [
     "form_values",
     "page_of_records",
     "record_detail",
+    "record_history",
     "release_remains",
     "save_parsed",
     "save_record",

@@ -16,6 +16,7 @@ from opendvi.errors import NotFound
 from opendvi.matching.figures import figures
 from opendvi.matching.queries import Listed, listed_for
 from opendvi.notify.contacts import ContactView, contact_view
+from opendvi.records.history import history_in
 from opendvi.records.intake import KINDS, Kind
 from opendvi.records.kinds import other_kind_note
 from opendvi.records.values import form_row
@@ -32,7 +33,7 @@ class RecordDetail:
     record: RecordView
     photos: list[PhotoView]
     candidates: list[Listed]  # listed candidates, best first
-    history: list[audit.Entry]  # audit events on this record, newest first
+    history: list[audit.Entry]  # events about it, its pairs and identifications, newest first
     warnings: list[str]  # its reference is one of the other kind too
     contacts: list[ContactView]  # a report's reporting contacts, as the reader may see them
 
@@ -67,7 +68,7 @@ def record_detail(app: OpenDVI, kind: Kind, ref: str, *, role: str = "") -> Reco
             record=RecordView.of(record),
             photos=PhotoView.of_record(record),
             candidates=listed_for(session, kind, record.id, figures(app, session).of),
-            history=audit.recent(session, limit=HISTORY, entity_ref=ref),
+            history=history_in(session, ref, limit=HISTORY),
             warnings=[w for w in [other_kind_note(session, KINDS[kind], ref)] if w],
             contacts=[contact_view(c, role) for c in record.contacts]
             if isinstance(record, MissingPerson)

@@ -1,6 +1,6 @@
 """Review: the queue of candidates and one pair compared, reviewers' decisions on pairs
 (exclude, refer for primary identifiers, a blind judgement), and identifications proposed,
-confirmed by two other reviewers, and revoked.
+confirmed by two other reviewers, objected to, and revoked.
 
     from opendvi.review import exclude, propose_identification, review_queue
 """
@@ -15,6 +15,7 @@ from opendvi.review.identifications import (
 )
 from opendvi.review.identify import (
     confirm_identification,
+    object_to_identification,
     propose_identification,
     revoke_identification,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "identification",
     "identifications",
     "judge",
+    "object_to_identification",
     "propose_identification",
     "refer",
     "review_queue",

@@ -17,7 +17,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.roles import Permission
 from opendvi.core.workflow import PRIMARY
-from opendvi.db.tables import Candidate, Decision, MissingPerson, Remains, User
+from opendvi.db.tables import Candidate, Decision, Identification, MissingPerson, Remains, User
 from opendvi.errors import InputError, NotFound, Refused
 from opendvi.matching.explain import resolve_pair
 from opendvi.matching.lists import rank_lists
@@ -40,6 +40,8 @@ __all__ = [
     "pair_of",
     "refer",
     "reviewer",
+    "standing_exclusion",
+    "standing_identification",
     "stored_candidate",
 ]
 
@@ -121,6 +123,76 @@ def _mark(candidate: Candidate, status: str, key: str, decision: Decision, usern
     }
 
 
+# Decisions that say a pair is not (or not yet) an identification.
+CONTRADICTING = {"exclude": "excluded", "possible_match": "referred"}
+
+
+def _refs(session: Session, pair: tuple[int, int]) -> tuple[str, str]:
+    remains, report = session.get(Remains, pair[0]), session.get(MissingPerson, pair[1])
+    assert remains is not None and report is not None
+    return remains.ref, report.ref
+
+
+def standing_identification(session: Session, pair: tuple[int, int]) -> Identification | None:
+    """The identification of this pair proposed or confirmed, if there is one."""
+    return session.execute(
+        select(Identification).where(
+            Identification.remains_id == pair[0],
+            Identification.missing_person_id == pair[1],
+            Identification.status != "revoked",
+        )
+    ).scalar_one_or_none()
+
+
+def standing_exclusion(session: Session, pair: tuple[int, int]) -> Decision | None:
+    """The exclusion of this pair that stands: the pair's last exclusion, referral,
+    reopening or proposal is an exclusion, and the evidence has not changed since (the
+    pair has not resurfaced)."""
+    last = session.execute(
+        select(Decision)
+        .where(
+            Decision.remains_id == pair[0],
+            Decision.missing_person_id == pair[1],
+            Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")),
+        )
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None or last.kind != "exclude":
+        return None
+    candidate = stored_candidate(session, *pair)
+    return None if candidate is not None and candidate.status == "resurfaced" else last
+
+
+def _check_consistent(session: Session, pair: tuple[int, int], kind: str) -> None:
+    """A pair is never excluded (or referred) while an identification of it is proposed
+    or confirmed, and never proposed while an exclusion of it stands."""
+    if kind in CONTRADICTING:
+        standing = standing_identification(session, pair)
+        if standing is not None:
+            pm, am = _refs(session, pair)
+            raise Refused(
+                f"{pm} and {am} cannot be {CONTRADICTING[kind]}: identification "
+                f"{standing.id} of this pair is {standing.status}. To challenge it, revoke "
+                f"it (`opendvi identify revoke {standing.id} --reason WHY`) or record an "
+                f"objection for its confirmers (`opendvi identify object {standing.id} "
+                "--note WHY`)"
+            )
+    if kind == "propose_identification":
+        exclusion = standing_exclusion(session, pair)
+        if exclusion is not None:
+            pm, am = _refs(session, pair)
+            by = session.get(User, exclusion.user_id)
+            raise Refused(
+                f"{pm} and {am} were excluded by {by.username if by else 'a reviewer'} on "
+                f"{exclusion.created_at.date().isoformat()} (decision {exclusion.id}: "
+                f"{exclusion.reason}); an identification is not proposed while that "
+                "exclusion stands. Reconsider it first: when the evidence changes (a photo, "
+                "a fact or a primary-identifier result added), the pair resurfaces and can "
+                "be proposed"
+            )
+
+
 def decide(
     session: Session,
     user: User,
@@ -131,7 +203,9 @@ def decide(
     digest: str = "",
 ) -> Decision:
     """Inside a decision's transaction: the decision on the pair (remains id, report id),
-    kept in the pair's history."""
+    kept in the pair's history. Refused when it would contradict the pair's standing
+    identification or exclusion."""
+    _check_consistent(session, pair, kind)
     decision = Decision(
         remains_id=pair[0],
         missing_person_id=pair[1],

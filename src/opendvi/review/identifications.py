@@ -38,6 +38,7 @@ __all__ = [
     "identification",
     "identification_in",
     "identifications",
+    "objections_of",
     "why_not_confirm",
 ]
 
@@ -89,6 +90,8 @@ class IdentificationDetail(IdentificationView):
     remains_face: SideFace | None = None
     report_face: SideFace | None = None
     history: list[DecisionEntry] = field(default_factory=list)  # every decision, oldest first
+    # Reviewers' objections since it was proposed, oldest first: put to its confirmers.
+    objections: list[DecisionEntry] = field(default_factory=list)
     task_count: int = 0  # notification tasks: the families told, or to be told
     not_told_count: int = 0  # contacts of the report who are not told
     # For those who may read families' details (core.roles), else empty:
@@ -222,6 +225,26 @@ def _first_face(session: Session, column: Any, record_id: int) -> SideFace | Non
     return SideFace(row[0], row[1]) if row is not None else None
 
 
+def objections_of(history: list[DecisionEntry]) -> list[DecisionEntry]:
+    """The objections in a pair's history since its last proposal (an earlier,
+    revoked identification's objections were answered by its revocation)."""
+    since = max((i for i, d in enumerate(history) if d.kind == "propose_identification"), default=0)
+    return [d for d in history[since:] if d.kind == "objection"]
+
+
+def pair_history(session: Session, remains_id: int, report_id: int) -> list[DecisionEntry]:
+    """Every decision on the pair, oldest first, with who made it."""
+    return [
+        DecisionEntry(d.kind, d.reason, username, d.created_at)
+        for d, username in session.execute(
+            select(Decision, User.username)
+            .join(User, Decision.user_id == User.id)
+            .where(Decision.remains_id == remains_id, Decision.missing_person_id == report_id)
+            .order_by(Decision.id)
+        )
+    ]
+
+
 def identification_in(session: Session, number: int, *, role: str) -> IdentificationDetail:
     """Inside a read or a change: one identification with every decision on its pair, as
     a user of ``role`` may see it."""
@@ -229,19 +252,7 @@ def identification_in(session: Session, number: int, *, role: str) -> Identifica
     if row is None:
         raise NotFound(f"there is no identification {number}")
     view = _view(row)
-    pair = (
-        Decision.remains_id == view["remains_id"],
-        Decision.missing_person_id == view["report_id"],
-    )
-    history = [
-        DecisionEntry(d.kind, d.reason, username, d.created_at)
-        for d, username in session.execute(
-            select(Decision, User.username)
-            .join(User, Decision.user_id == User.id)
-            .where(*pair)
-            .order_by(Decision.id)
-        )
-    ]
+    history = pair_history(session, view["remains_id"], view["report_id"])
     candidate = session.execute(
         select(Candidate.id).where(
             Candidate.remains_id == view["remains_id"],
@@ -262,6 +273,7 @@ def identification_in(session: Session, number: int, *, role: str) -> Identifica
         remains_face=_first_face(session, Photo.remains_id, remains.id),
         report_face=_first_face(session, Photo.missing_person_id, report.id),
         history=history,
+        objections=objections_of(history) if view["status"] != "revoked" else [],
         task_count=len(tasks),
         not_told_count=len(not_told),
         tasks=tasks if families else [],

@@ -4,21 +4,26 @@ notification tasks in the same transaction; revoking cancels those not carried o
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.workflow import RuleBroken, check_confirmer, parse_method
 from opendvi.db.rows import locked
-from opendvi.db.tables import Identification, MissingPerson, Remains, utcnow
+from opendvi.db.tables import Candidate, Identification, MissingPerson, Remains, utcnow
 from opendvi.errors import InputError, Refused
 from opendvi.notify.drafting import open_for_identification
 from opendvi.notify.revocation import cancel_for_revocation
 from opendvi.review.decisions import Pair, decide, pair_of, reviewer
 from opendvi.review.identifications import IdentificationDetail, identification_in
 
-__all__ = ["confirm_identification", "propose_identification", "revoke_identification"]
+__all__ = [
+    "confirm_identification",
+    "object_to_identification",
+    "propose_identification",
+    "revoke_identification",
+]
 
 
 def propose_identification(
@@ -80,6 +85,32 @@ def _pair(identification: Identification) -> tuple[int, int]:
     return identification.remains_id, identification.missing_person_id
 
 
+def _ref(session: Session, identification: Identification) -> str:
+    remains = session.get(Remains, identification.remains_id)
+    report = session.get(MissingPerson, identification.missing_person_id)
+    assert remains is not None and report is not None
+    return f"{remains.ref} / {report.ref}"
+
+
+def _mark_identified(session: Session, identification: Identification) -> None:
+    """Every pair of either record says whether a record of it is identified now (the
+    review queue leaves those out): read from each pair's own records' identifications,
+    so a pair whose other record is identified elsewhere stays out after a revocation."""
+    session.flush()
+    confirmed = Identification.status == "confirmed"
+    now = exists().where(
+        confirmed, Identification.remains_id == Candidate.remains_id
+    ) | exists().where(confirmed, Identification.missing_person_id == Candidate.missing_person_id)
+    for mine in (
+        Candidate.remains_id == identification.remains_id,
+        Candidate.missing_person_id == identification.missing_person_id,
+    ):
+        session.execute(
+            update(Candidate).where(mine).values(record_identified=now),
+            execution_options={"synchronize_session": False},
+        )
+
+
 def confirm_identification(
     app: OpenDVI, number: int, *, checked: str, username: str
 ) -> IdentificationDetail:
@@ -121,6 +152,8 @@ def confirm_identification(
                 assert record is not None
                 record.status = "identified"
         decide(session, user, _pair(identification), kind="confirm", reason=checked)
+        if identification.status == "confirmed":
+            _mark_identified(session, identification)
         audit.record(
             session,
             actor=username,
@@ -128,6 +161,7 @@ def confirm_identification(
             if identification.status == "confirmed"
             else "identification.confirmation_added",
             about=identification,
+            ref=_ref(session, identification),
             before=before,
             after={"status": identification.status},
             details={"checked": checked},
@@ -166,13 +200,47 @@ def revoke_identification(
             session, identification, reason=reason.strip(), actor=username
         )
         decide(session, user, _pair(identification), kind="revoke", reason=reason.strip())
+        _mark_identified(session, identification)
         audit.record(
             session,
             actor=username,
             action="identification.revoked",
             about=identification,
+            ref=_ref(session, identification),
             before=before,
             after={"status": "revoked", "reason": reason.strip()},
             details={"notifications_cancelled": cancelled, "handlers_alerted": alerted},
+        )
+        return identification_in(session, identification.id, role=user.role)
+
+
+def object_to_identification(
+    app: OpenDVI, number: int, *, note: str, username: str
+) -> IdentificationDetail:
+    """Record a reviewer's objection to an identification proposed or confirmed: it
+    changes nothing, but is shown to its confirmers (on the identification and on the
+    comparison of its pair) until they answer it by revoking the identification or by
+    leaving it standing. The way to challenge a pair under an identification, with
+    revocation; never an exclusion."""
+    note = note.strip()
+    if not note:
+        raise InputError(
+            "note: say what you object to (what in the evidence or the records does not hold)",
+            field="note",
+        )
+    with app.db.write() as session:
+        user = reviewer(session, username, "object to an identification")
+        identification = _locked(session, number)
+        if identification.status == "revoked":
+            raise Refused(f"identification {number} is revoked already; nothing to object to")
+        decide(session, user, _pair(identification), kind="objection", reason=note)
+        audit.record(
+            session,
+            actor=username,
+            action="identification.objected",
+            about=identification,
+            ref=_ref(session, identification),
+            after={"status": identification.status},
+            details={"note": note},
         )
         return identification_in(session, identification.id, role=user.role)

@@ -28,6 +28,7 @@ from opendvi.db.tables import (
 from opendvi.matching.figures import figures
 from opendvi.matching.queries import CandidateView, Named, candidate_in
 from opendvi.review.decisions import Judgement, judgement_of, judgements
+from opendvi.review.identifications import DecisionEntry, objections_of, pair_history
 from opendvi.settings import Settings
 
 __all__ = [
@@ -61,11 +62,12 @@ FACTOR_NAMES = {
 
 def in_review_queue() -> list[Any]:
     """The review queue's conditions, written as ``ix_candidates_open`` is (so it serves them):
-    credible, still listed, not excluded."""
+    credible, still listed, not excluded, neither record identified."""
     return [
         Candidate.credible,
         Candidate.status != literal_column("'excluded'"),
         Candidate.rank_for_remains.is_not(None),
+        ~Candidate.record_identified,
     ]
 
 
@@ -181,9 +183,11 @@ def review_queue(
         where, order = in_review_queue(), [Candidate.false_candidate_rate, Candidate.id]
     elif show == "resurfaced":
         where = [Candidate.rank_for_remains.is_not(None), Candidate.status == "resurfaced"]
+        where.append(~Candidate.record_identified)
         order = [Candidate.false_candidate_rate, Candidate.id]
     else:
         where = [Candidate.rank_for_remains.is_not(None), Candidate.status != "excluded"]
+        where.append(~Candidate.record_identified)
         order = [
             Candidate.false_candidate_rate.is_(None),
             Candidate.false_candidate_rate,
@@ -293,6 +297,7 @@ class StandingIdentification:
     id: int
     status: str
     method: str
+    objections: list[DecisionEntry]  # reviewers' objections, put to its confirmers
 
 
 @dataclass(frozen=True)
@@ -374,6 +379,11 @@ def comparison(app: OpenDVI, named: Named, *, viewer_id: int, viewer_role: str) 
         odds = figures(app, session).of(
             candidate.false_candidate_rate, (candidate.model_name, candidate.model_version)
         )
+        objections = (
+            objections_of(pair_history(session, candidate.remains_id, candidate.report_id))
+            if standing
+            else []
+        )
     factors = shown_factors(candidate.factors)
     face = factors.get("face", {})
     pair = face.get("pair") or [None, None]
@@ -400,7 +410,7 @@ def comparison(app: OpenDVI, named: Named, *, viewer_id: int, viewer_role: str) 
         line=line_words(app.settings.candidate_max_rate),
         exclusion=factors.get("exclusion"),
         referral=factors.get("referral"),
-        identification=StandingIdentification(*standing) if standing else None,
+        identification=StandingIdentification(*standing, objections) if standing else None,
         blind=blind,
         judgements=judged,
     )

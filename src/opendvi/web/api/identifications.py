@@ -13,6 +13,7 @@ from opendvi.review import (
     confirm_identification,
     identification,
     identifications,
+    object_to_identification,
     revoke_identification,
 )
 from opendvi.web.api.answers import Answer, Moment, errors
@@ -26,6 +27,10 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 class RevokeIn(BaseModel):
     reason: str = Field(description="Why the identification is revoked")
+
+
+class ObjectionIn(BaseModel):
+    note: str = Field(description="What the reviewer objects to: what does not hold")
 
 
 class ConfirmIn(BaseModel):
@@ -66,6 +71,9 @@ class IdentificationOut(Answer):
 class IdentificationDetail(IdentificationOut):
     candidate_id: RowId | None
     history: list[DecisionOut] = Field(description="Every decision on the pair, oldest first")
+    objections: list[DecisionOut] = Field(
+        description="Reviewers' objections since it was proposed, put to its confirmers"
+    )
 
 
 @router.get("/identifications", responses=errors(401, 422))
@@ -106,4 +114,15 @@ def api_revoke(
 ) -> IdentificationDetail:
     """Revoke an identification, its history kept; the records are open again."""
     done = revoke_identification(dvi, number, reason=body.reason, username=viewer.username)
+    return IdentificationDetail.model_validate(done)
+
+
+@router.post("/identifications/{number}/object", responses=errors(400, 401, 403, 404, 409, 422))
+@permits(Permission.REVIEW)
+def api_object(
+    dvi: DviDep, viewer: ViewerDep, number: RowId, body: ObjectionIn
+) -> IdentificationDetail:
+    """Record an objection to an identification proposed or confirmed: nothing changes,
+    the objection is shown to its confirmers. 409 for a revoked one; 422 without a note."""
+    done = object_to_identification(dvi, number, note=body.note, username=viewer.username)
     return IdentificationDetail.model_validate(done)

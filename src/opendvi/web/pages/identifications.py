@@ -1,5 +1,6 @@
 """Identifications from the pages: the list, one with its history and the families told,
-and the forms that confirm it (two reviewers other than the proposer) or revoke it."""
+and the forms that confirm it (two reviewers other than the proposer), object to it or
+revoke it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from opendvi.review import (
     confirm_identification,
     identification,
     identifications,
+    object_to_identification,
     revoke_identification,
     why_not_confirm,
 )
@@ -94,5 +96,23 @@ def revoke(
     except (InputError, Refused) as problem:
         return _page(
             request, dvi, viewer, number, 422, revoke_problem=str(problem), revoke_reason=reason
+        )
+    return _back(number)
+
+
+@router.post("/identifications/{number}/object")
+@permits(Permission.REVIEW)
+def object_to(
+    request: Request,
+    dvi: DviDep,
+    viewer: ViewerDep,
+    number: RowId,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        object_to_identification(dvi, number, note=note, username=viewer.username)
+    except (InputError, Refused) as problem:
+        return _page(
+            request, dvi, viewer, number, 422, object_problem=str(problem), object_note=note
         )
     return _back(number)

@@ -192,8 +192,8 @@ class PairForm:
         **typed: Any,
     ) -> Response:
         """Record the decision and show the pair again (or the page ``then`` names); a
-        refused or invalid one comes back (422) with the reason (as ``problem``) and what
-        was typed."""
+        refused (409) or invalid (422) one comes back with the reason (as ``problem``) and
+        what was typed."""
         try:
             done = decide()
         except (InputError, Refused) as refused:
@@ -202,7 +202,7 @@ class PairForm:
                 self.dvi,
                 self.viewer,
                 self.candidate_id,
-                422,
+                409 if isinstance(refused, Refused) else 422,
                 **{problem: str(refused)},
                 **typed,
             )
