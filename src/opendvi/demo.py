@@ -285,7 +285,7 @@ def build_photo_demo(
     person with one photo is a report only (someone not among the dead). The faces are
     found, the records matched, and each remains record's first candidate returned.
     Refuses a database that holds real records, as the demo does."""
-    from opendvi.interchange.csv_import import PHOTO_SUFFIXES, import_rows, ref_from_name
+    from opendvi.interchange.csv_import import PHOTO_SUFFIXES, Kind, import_rows, ref_from_name
     from opendvi.matching import run_matching
     from opendvi.matching.queries import listed_for
     from opendvi.records.faces import detect_faces
@@ -319,14 +319,18 @@ def build_photo_demo(
             f"person with at least two photos each ({', '.join(sorted(PHOTO_SUFFIXES))})"
         )
     result = PhotoDemoResult()
-    for rows, kind in ((missing, "missing"), (remains, "unidentified")):
+    sides: tuple[tuple[list[tuple[int, dict[str, str]]], Kind], ...] = (
+        (missing, "missing"),
+        (remains, "unidentified"),
+    )
+    for rows, kind in sides:
         report = import_rows(
             app,
             folder,
             ["ref", "photos"],
             rows,
             base=folder,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             actor=actor,
             columns=False,
         )

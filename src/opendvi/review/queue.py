@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
-from opendvi.core.odds import Odds, line_words, shown_factors, weight_words
+from opendvi.core.odds import Odds, line_words, shown_factors
 from opendvi.core.roles import Permission, may
 from opendvi.db.rows import offset_of
 from opendvi.db.tables import (
@@ -386,7 +386,7 @@ def comparison(app: OpenDVI, named: Named, *, viewer_id: int, viewer_role: str) 
         )
     factors = shown_factors(candidate.factors)
     face = factors.get("face", {})
-    pair = face.get("pair") or [None, None]
+    am_face_id, pm_face_id = _face_pair(factors)
     return Comparison(
         candidate=candidate,
         factors=[
@@ -395,14 +395,14 @@ def comparison(app: OpenDVI, named: Named, *, viewer_id: int, viewer_role: str) 
                 value["points"],
                 value.get("why", ""),
                 tuple(value.get("flags") or ()),
-                value.get("weight") or weight_words(float(value["points"])),
+                value["weight"],  # shown_factors gives every factor its weight in words
             )
             for key, value in factors.items()
             if key in FACTOR_NAMES
         ],
         face=face,
-        am_face=_driving(am_faces, pair[0]),
-        pm_face=_driving(pm_faces, pair[1]),
+        am_face=_driving(am_faces, am_face_id),
+        pm_face=_driving(pm_faces, pm_face_id),
         am_faces=am_faces,
         pm_faces=pm_faces,
         odds=odds,
