@@ -7,11 +7,11 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from opendvi import audit
 from opendvi.core.evidence import AMFacts, PMFacts
@@ -19,7 +19,9 @@ from opendvi.core.scoring import (
     FaceSet,
 )
 from opendvi.db.tables import (
+    Effect,
     Face,
+    Mark,
     MissingPerson,
     Photo,
     Remains,
@@ -114,48 +116,124 @@ def _either(low: int | None, high: int | None) -> tuple[int | None, int | None] 
     return (low, high) if low is not None or high is not None else None
 
 
-def _am_facts(record: MissingPerson) -> AMFacts:
-    return AMFacts(
-        sex=record.sex or "U",
-        birth=_both(record.birth_earliest, record.birth_latest),
-        height=_either(record.height_min_cm, record.height_max_cm),
-        last_seen=_both(record.last_seen_earliest, record.last_seen_latest),
-        place=_both(record.last_seen_lat, record.last_seen_lon),
-        marks=tuple((m.body_location, m.description) for m in record.marks),
-        effects=tuple(e.description for e in record.effects),
-    )
+def _parts(
+    session: Session, part: type[Mark] | type[Effect], side: Side, ids: Sequence[int] | None
+) -> dict[int, list[tuple[str, ...]]]:
+    """Each record's marks (body location, description) or effects (description), in the
+    order the record keeps them."""
+    owner = part.missing_person_id if side == "missing" else part.remains_id
+    columns = (Mark.body_location, Mark.description) if part is Mark else (Effect.description,)
+    query = select(owner, *columns).where(owner.is_not(None)).order_by(part.id)
+    out: dict[int, list[tuple[str, ...]]] = {}
+    for chunk in _chunks(ids):
+        selected = query if chunk is None else query.where(owner.in_(chunk))
+        for record_id, *values in session.execute(selected):
+            out.setdefault(int(record_id), []).append(tuple(values))
+    return out
 
 
-def _pm_facts(record: Remains) -> PMFacts:
-    return PMFacts(
-        sex=record.sex or "U",
-        age=_either(record.age_min, record.age_max),
-        height=_either(record.height_min_cm, record.height_max_cm),
-        found=_both(record.found_earliest, record.found_latest),
-        place=_both(record.found_lat, record.found_lon),
-        marks=tuple((m.body_location, m.description) for m in record.marks),
-        effects=tuple(e.description for e in record.effects),
-    )
+def _chunks(ids: Sequence[int] | None, size: int = 500) -> list[Sequence[int] | None]:
+    if ids is None:
+        return [None]
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
-def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
-    kind: type[MissingPerson] | type[Remains] = MissingPerson if side == "missing" else Remains
-    owner_column = Photo.missing_person_id if side == "missing" else Photo.remains_id
-    records = cast(
-        "Sequence[MissingPerson | Remains]",
-        session.execute(
-            select(kind)
-            .where(kind.status != "withdrawn")  # a withdrawn report is matched no more
-            .options(selectinload(kind.marks), selectinload(kind.effects))
+def _load_facts(
+    session: Session, side: Side, ids: Sequence[int] | None
+) -> tuple[dict[int, str], dict[int, AMFacts | PMFacts]]:
+    """The refs and facts of one side's records that are matched (a withdrawn report is
+    matched no more), all of them or those of ``ids``, read as plain rows."""
+    marks = _parts(session, Mark, side, ids)
+    effects = _parts(session, Effect, side, ids)
+    refs: dict[int, str] = {}
+    facts: dict[int, AMFacts | PMFacts] = {}
+    if side == "missing":
+        am = MissingPerson
+        query = (
+            select(
+                am.id,
+                am.ref,
+                am.sex,
+                am.birth_earliest,
+                am.birth_latest,
+                am.height_min_cm,
+                am.height_max_cm,
+                am.last_seen_earliest,
+                am.last_seen_latest,
+                am.last_seen_lat,
+                am.last_seen_lon,
+            )
+            .where(am.status != "withdrawn")
+            .order_by(am.id)
         )
-        .scalars()
-        .all(),
-    )
-    refs = {r.id: r.ref for r in records}
-    facts: dict[int, AMFacts | PMFacts] = {
-        r.id: _am_facts(r) if isinstance(r, MissingPerson) else _pm_facts(r) for r in records
-    }
-    rows = session.execute(
+        owner = am.id
+    else:
+        pm = Remains
+        query = (
+            select(
+                pm.id,
+                pm.ref,
+                pm.sex,
+                pm.age_min,
+                pm.age_max,
+                pm.height_min_cm,
+                pm.height_max_cm,
+                pm.found_earliest,
+                pm.found_latest,
+                pm.found_lat,
+                pm.found_lon,
+            )
+            .where(pm.status != "withdrawn")
+            .order_by(pm.id)
+        )
+        owner = pm.id
+    for chunk in _chunks(ids):
+        selected = query if chunk is None else query.where(owner.in_(chunk))
+        for record_id, ref, sex, a, b, h1, h2, d1, d2, lat, lon in session.execute(selected):
+            refs[record_id] = ref
+            own_marks = tuple(cast("tuple[str, str]", m) for m in marks.get(record_id, ()))
+            own_effects = tuple(e[0] for e in effects.get(record_id, ()))
+            if side == "missing":
+                facts[record_id] = AMFacts(
+                    sex=sex or "U",
+                    birth=_both(a, b),
+                    height=_either(h1, h2),
+                    last_seen=_both(d1, d2),
+                    place=_both(lat, lon),
+                    marks=own_marks,
+                    effects=own_effects,
+                )
+            else:
+                facts[record_id] = PMFacts(
+                    sex=sex or "U",
+                    age=_either(a, b),
+                    height=_either(h1, h2),
+                    found=_both(d1, d2),
+                    place=_both(lat, lon),
+                    marks=own_marks,
+                    effects=own_effects,
+                )
+    return refs, facts
+
+
+@dataclass(frozen=True)
+class FaceRows:
+    """Usable faces of some records, grouped by record (in record-id order)."""
+
+    groups: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    vectors: np.ndarray
+    quality: np.ndarray
+    face_ids: np.ndarray
+
+
+def load_faces(
+    session: Session, side: Side, model: tuple[str, str], ids: Sequence[int] | None = None
+) -> FaceRows:
+    """The usable faces of one side's records (all, or those of ``ids``) for ``model``."""
+    owner_column = Photo.missing_person_id if side == "missing" else Photo.remains_id
+    query = (
         select(owner_column, Face.id, Face.embedding, Face.quality)
         .join(Photo, Face.photo_id == Photo.id)
         .where(
@@ -167,12 +245,21 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
             Face.model_name == model[0],
             Face.model_version == model[1],
         )
-        .order_by(owner_column, Face.id)
-    ).all()
+    )
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(ids) if ids is not None else None):
+        selected = query if chunk is None else query.where(owner_column.in_(chunk))
+        rows.extend(session.execute(selected.order_by(owner_column, Face.id)).all())
+    return _grouped(rows)
+
+
+def _grouped(rows: Sequence[Any]) -> FaceRows:
     owners = np.array([r[0] for r in rows], dtype=np.int64)
     face_ids = np.array([r[1] for r in rows], dtype=np.int64)
     vectors = (
-        np.stack([np.frombuffer(cast(bytes, r[2]), dtype=np.float32) for r in rows])
+        np.frombuffer(b"".join(cast(bytes, r[2]) for r in rows), dtype=np.float32).reshape(
+            len(rows), -1
+        )
         if rows
         else np.empty((0, 1), np.float32)
     )
@@ -185,26 +272,82 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
         starts = np.empty(0, dtype=np.int64)
     groups = owners[starts] if len(owners) else np.empty(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(owners)].astype(np.int64)
-    owner = np.repeat(np.arange(len(starts)), ends - starts)
-    position = {int(g): i for i, g in enumerate(groups)}
-    index = None
-    if len(vectors):
-        index = ExactIndex(vectors.shape[1])
-        index.add(np.arange(len(vectors)), vectors)
-    faceless = [r.id for r in records if r.id not in position]
+    return FaceRows(groups, starts, ends, vectors, quality, face_ids)
+
+
+def _digest(facts: AMFacts | PMFacts, faces: list[int], model: tuple[str, str]) -> str:
+    body = {"facts": facts, "faces": faces, "model": list(model)}
+    return hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
+
+
+def load_side(
+    session: Session, side: Side, model: tuple[str, str], ids: Sequence[int] | None = None
+) -> SideData:
+    """One side's records that are matched, with their faces and a vector index over them:
+    every record, or just those of ``ids`` (scoring one pair needs only its two)."""
+    wanted = sorted(set(ids)) if ids is not None else None
+    refs, facts = _load_facts(session, side, wanted)
+    faces = load_faces(session, side, model, list(refs) if wanted is not None else None)
+    if wanted is None and len(faces.groups):
+        # Faces of withdrawn records are not matched.
+        keep = np.isin(faces.groups, np.fromiter(refs, dtype=np.int64, count=len(refs)))
+        if not keep.all():
+            faces = _keep_groups(faces, keep)
+    owner_column = Photo.missing_person_id if side == "missing" else Photo.remains_id
+    unchosen_query = select(owner_column).where(Photo.person_not_chosen, owner_column.is_not(None))
+    if wanted is not None:
+        unchosen_query = unchosen_query.where(owner_column.in_(wanted))
     unchosen = frozenset(
         int(owner_id)
-        for owner_id in session.execute(
-            select(owner_column).where(Photo.person_not_chosen, owner_column.is_not(None))
-        ).scalars()
+        for owner_id in session.execute(unchosen_query).scalars()
         if owner_id is not None
     )
-    digests = {}
-    for record_id in refs:
-        where = position.get(record_id)
-        faces = [] if where is None else face_ids[starts[where] : ends[where]].tolist()
-        body = {"facts": facts[record_id], "faces": faces, "model": list(model)}
-        digests[record_id] = hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
+    return _side_data(side, refs, facts, faces, unchosen, model)
+
+
+def _keep_groups(faces: FaceRows, keep: np.ndarray) -> FaceRows:
+    rows = (
+        np.concatenate(
+            [np.arange(s, e) for s, e in zip(faces.starts[keep], faces.ends[keep], strict=True)]
+        )
+        if keep.any()
+        else np.empty(0, dtype=np.int64)
+    )
+    sizes = (faces.ends - faces.starts)[keep]
+    starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else sizes
+    return FaceRows(
+        faces.groups[keep],
+        starts.astype(np.int64),
+        (starts + sizes).astype(np.int64),
+        faces.vectors[rows] if len(rows) else np.empty((0, faces.vectors.shape[1]), np.float32),
+        faces.quality[rows],
+        faces.face_ids[rows],
+    )
+
+
+def _side_data(
+    side: Side,
+    refs: dict[int, str],
+    facts: dict[int, AMFacts | PMFacts],
+    faces: FaceRows,
+    unchosen: frozenset[int],
+    model: tuple[str, str],
+    digests: dict[int, str] | None = None,
+) -> SideData:
+    groups, starts, ends = faces.groups, faces.starts, faces.ends
+    owner = np.repeat(np.arange(len(starts)), ends - starts)
+    position = {int(g): i for i, g in enumerate(groups.tolist())}
+    index = None
+    if len(faces.vectors):
+        index = ExactIndex(faces.vectors.shape[1])
+        index.add(np.arange(len(faces.vectors)), faces.vectors)
+    faceless = [r for r in refs if r not in position]
+    if digests is None:
+        digests = {}
+        for record_id in refs:
+            where = position.get(record_id)
+            own = [] if where is None else faces.face_ids[starts[where] : ends[where]].tolist()
+            digests[record_id] = _digest(facts[record_id], own, model)
     return SideData(
         side=side,
         refs=refs,
@@ -213,9 +356,9 @@ def load_side(session: Session, side: Side, model: tuple[str, str]) -> SideData:
         groups=groups,
         starts=starts,
         ends=ends,
-        vectors=vectors,
-        quality=quality,
-        face_ids=face_ids,
+        vectors=faces.vectors,
+        quality=faces.quality,
+        face_ids=faces.face_ids,
         owner=owner,
         position=position,
         index=index,
