@@ -48,6 +48,21 @@ def age_sigma(estimate_middle: float) -> float:
 HEIGHT_FITS = 0.3
 HEIGHT_SIGMA = 4.0
 
+# Sex: agreement earns little (half of everyone shares it); a contradiction costs much but
+# not all (estimated sex is wrong in a few percent of cases).
+SEX_AGREES = 0.4
+SEX_CLASH = -3.0
+# A last-seen date after the recovery date costs half a point per DATES_SIGMA² days².
+DATES_SIGMA = 60.0
+# Places within PLACE_NEAR_KM earn PLACE_NEAR; further apart, down to PLACE_FAR.
+EARTH_KM = 6371.0
+PLACE_NEAR_KM = 50.0
+PLACE_NEAR = 0.2
+PLACE_FAR = -2.0
+# The most a mark (same place, two words in common) and the effects can earn.
+MARKS_MOST = 2.0
+EFFECTS_MOST = 1.0
+
 
 @dataclass(frozen=True)
 class AMFacts:
@@ -102,9 +117,9 @@ def sex_factor(am: AMFacts, pm: PMFacts) -> Factor:
     if "U" in (am.sex, pm.sex):
         return Factor("sex", 0.0, "sex unknown on one side")
     if am.sex == pm.sex:
-        return Factor("sex", 0.4, f"both {am.sex}")
+        return Factor("sex", SEX_AGREES, f"both {am.sex}")
     # Estimated sex is wrong in a few percent of cases (young, decomposed, skeletal remains).
-    return Factor("sex", -3.0, f"reported {am.sex}, estimated {pm.sex}")
+    return Factor("sex", SEX_CLASH, f"reported {am.sex}, estimated {pm.sex}")
 
 
 def age_factor(am: AMFacts, pm: PMFacts) -> Factor:
@@ -161,7 +176,7 @@ def dates_factor(am: AMFacts, pm: PMFacts) -> Factor:
     if days <= 0:
         return Factor("dates", 0.0, "last seen before the remains were found")
     flag = f"last seen {days} days after the remains were found: likely a data error"
-    return Factor("dates", _soft(days, 60.0), flag, (flag,))
+    return Factor("dates", _soft(days, DATES_SIGMA), flag, (flag,))
 
 
 def place_factor(am: AMFacts, pm: PMFacts) -> Factor:
@@ -173,11 +188,13 @@ def place_factor(am: AMFacts, pm: PMFacts) -> Factor:
         math.sin((p2 - p1) / 2) ** 2
         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     )
-    km = 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
-    if km <= 50:
-        return Factor("place", 0.2, f"{km:.0f} km apart")
+    km = 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
+    if km <= PLACE_NEAR_KM:
+        return Factor("place", PLACE_NEAR, f"{km:.0f} km apart")
     # Bodies and people travel (rivers, routes): distance lowers the score gently.
-    return Factor("place", max(-2.0, -0.5 * math.log(km / 50)), f"{km:,.0f} km apart")
+    return Factor(
+        "place", max(PLACE_FAR, -0.5 * math.log(km / PLACE_NEAR_KM)), f"{km:,.0f} km apart"
+    )
 
 
 _STOP = {"a", "an", "and", "the", "of", "on", "with", "in", "small", "large", "old"}
@@ -204,7 +221,7 @@ def marks_factor(am: AMFacts, pm: PMFacts) -> Factor:
             if points > best:
                 best = points
                 why = f"{am_where or 'mark'}: {am_what!r} ~ {pm_where or 'mark'}: {pm_what!r}"
-    return Factor("marks", best, why)
+    return Factor("marks", min(MARKS_MOST, best), why)
 
 
 def effects_factor(am: AMFacts, pm: PMFacts) -> Factor:
@@ -215,7 +232,9 @@ def effects_factor(am: AMFacts, pm: PMFacts) -> Factor:
     shared = words_a & words_p
     if not shared:
         return Factor("effects", 0.0, "no word in common")
-    return Factor("effects", min(1.0, 0.25 * len(shared)), "shared: " + ", ".join(sorted(shared)))
+    return Factor(
+        "effects", min(EFFECTS_MOST, 0.25 * len(shared)), "shared: " + ", ".join(sorted(shared))
+    )
 
 
 def compare(am: AMFacts, pm: PMFacts) -> list[Factor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from opendvi.db.tables import (
@@ -203,3 +203,24 @@ def entering(
         if beats_total or beats_face:
             out.append(row)
     return out
+
+
+def entry_totals(session: Session, side: Side, record_id: int, keep: int) -> dict[int, float]:
+    """The total a new pair of this record must beat to enter each other record's list by
+    total, as ``entering`` reads it (its ``keep``-th, the record's own pair left out); a
+    record listing fewer is left out (any pair enters)."""
+    own_column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+    other_column = Candidate.remains_id if side == "missing" else Candidate.missing_person_id
+    other_rank = Candidate.rank_for_remains if side == "missing" else Candidate.rank_for_missing
+    place = (
+        func.row_number()
+        .over(partition_by=other_column, order_by=Candidate.score.desc())
+        .label("place")
+    )
+    ranked = (
+        select(other_column.label("record"), Candidate.score, place)
+        .where(own_column != record_id, other_rank.is_not(None))
+        .subquery()
+    )
+    rows = session.execute(select(ranked.c.record, ranked.c.score).where(ranked.c.place == keep))
+    return {int(record): float(score) for record, score in rows}

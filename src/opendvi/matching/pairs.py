@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from opendvi.core.evidence import AMFacts, PMFacts, compare
 from opendvi.core.odds import face_why
@@ -19,6 +22,7 @@ from opendvi.core.scoring import (
     search_rate,
 )
 from opendvi.infra.jobs import Side
+from opendvi.matching.blocking import DescriptionBlocks, shortlist
 from opendvi.matching.calibration import CalibrationInUse
 from opendvi.matching.gallery import PRESELECT, SideData
 
@@ -33,6 +37,8 @@ class Context:
     keep: int
     exclusions: dict[tuple[int, int], dict[str, Any]]
     spreads: dict[int, Spread] = field(default_factory=dict)
+    # Each side's facts as columns (all records; those without a face), built on first use.
+    blocks: dict[str, DescriptionBlocks] = field(default_factory=dict)
     # Records of a confirmed identification (remains ids, report ids): their pairs are
     # stored out of the review queue.
     identified: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
@@ -169,8 +175,14 @@ def total_order(row: dict[str, Any]) -> tuple[float, tuple[float, float]]:
     return (float(row["score"]), _face_of(row))
 
 
-def search_record(ctx: Context, side: Side, record_id: int) -> list[dict[str, Any]]:
-    """Every pair worth scoring for one record, scored in full."""
+def search_record(
+    ctx: Context, side: Side, record_id: int, *, entry: Mapping[int, float] | None = None
+) -> list[dict[str, Any]]:
+    """Every pair worth scoring for one record, scored in full: its best face pairs, and
+    the description-only pairs that may reach its list or, with ``entry`` (the total a new
+    pair must beat to enter each other record's full list: ``lists.entry_totals``), the
+    other record's. Without ``entry`` only the record's own list is served (a rebuild
+    lists each record from its own search)."""
     mine, other = (ctx.am, ctx.pm) if side == "missing" else (ctx.pm, ctx.am)
     probe = mine.faces(record_id)
     chosen: dict[int, FaceEvidence | None] = {}
@@ -192,8 +204,6 @@ def search_record(ctx: Context, side: Side, record_id: int) -> list[dict[str, An
         for group in sorted(best, key=read, reverse=True)[:PRESELECT]:
             other_id = int(other.groups[group])
             chosen[other_id] = fuse(probe, other.faces(other_id))
-    for other_id in other.refs if not len(probe) else other.faceless:
-        chosen.setdefault(other_id, None)
     rows = []
     for other_id, evidence in chosen.items():
         am_id, pm_id = (record_id, other_id) if side == "missing" else (other_id, record_id)
@@ -207,7 +217,53 @@ def search_record(ctx: Context, side: Side, record_id: int) -> list[dict[str, An
                 evidence.pairs,
             )
         rows.append(_row(ctx, am_id, pm_id, evidence))
-    return rows
+    return rows + _described(ctx, side, record_id, rows, entry, has_faces=bool(len(probe)))
+
+
+def blocks_of(ctx: Context, side: Side, *, faceless: bool) -> DescriptionBlocks:
+    """The side's records (or those without a usable face) as columns of facts, built on
+    first use."""
+    data = ctx.am if side == "missing" else ctx.pm
+    key = f"{side} faceless" if faceless else side
+    if key not in ctx.blocks:
+        ids = data.faceless if faceless else list(data.refs)
+        ctx.blocks[key] = DescriptionBlocks(side, ((i, data.facts[i]) for i in ids))
+    return ctx.blocks[key]
+
+
+def _described(
+    ctx: Context,
+    side: Side,
+    record_id: int,
+    rows: list[dict[str, Any]],
+    entry: Mapping[int, float] | None,
+    *,
+    has_faces: bool,
+) -> list[dict[str, Any]]:
+    """Description-only rows: with every record of the other side for a record without a
+    face, with those without one for a record with faces; only the ones whose total may
+    reach a list (``blocking.shortlist``) are scored."""
+    other_side: Side = "remains" if side == "missing" else "missing"
+    blocks = blocks_of(ctx, other_side, faceless=has_faces)
+    ids, upper = blocks.upper((ctx.am if side == "missing" else ctx.pm).facts[record_id])
+    if rows:
+        key = "remains_id" if side == "missing" else "missing_person_id"
+        fresh = ~np.isin(ids, [r[key] for r in rows])
+        ids, upper = ids[fresh], upper[fresh]
+    made: dict[int, dict[str, Any]] = {}
+
+    def score(other_id: int) -> float:
+        made[other_id] = _row(ctx, *_pair(side, record_id, other_id), None)
+        return float(made[other_id]["score"])
+
+    chosen = shortlist(
+        ids, upper, score, keep=ctx.keep, scored=[r["score"] for r in rows], entry=entry
+    )
+    return [made[i] if i in made else _row(ctx, *_pair(side, record_id, i), None) for i in chosen]
+
+
+def _pair(side: Side, record_id: int, other_id: int) -> tuple[int, int]:
+    return (record_id, other_id) if side == "missing" else (other_id, record_id)
 
 
 def select_pairs(rows: list[dict[str, Any]], keep: int) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from opendvi.matching.gallery import BATCH, Progress, load_side
 from opendvi.matching.lists import (
     clear_record,
     entering,
+    entry_totals,
     listing_records,
     numbers_of,
     rank_lists,
@@ -213,7 +214,9 @@ def run_matching(
         batch = work[start : start + BATCH]
         with app.db.write() as session:
             for side, record_id in batch:
-                rows = search_record(ctx, side, record_id)
+                # A pair of this record may enter another's list: search for those too.
+                entry = None if everything else entry_totals(session, side, record_id, ctx.keep)
+                rows = search_record(ctx, side, record_id, entry=entry)
                 listed = select_pairs(rows, ctx.keep)
                 own_rank, other_rank = (
                     ("rank_for_missing", "rank_for_remains")
