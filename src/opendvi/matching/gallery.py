@@ -149,7 +149,7 @@ def _load_facts(
     facts: dict[int, AMFacts | PMFacts] = {}
     if side == "missing":
         am = MissingPerson
-        query = (
+        query: Any = (
             select(
                 am.id,
                 am.ref,
