@@ -22,6 +22,7 @@ from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.db.tables import AuditEvent, Candidate, Job
 from opendvi.matching import run_matching
+from opendvi.matching.lists import rank_lists
 from opendvi.matching.run import listings
 from opendvi.people import add_user
 from opendvi.review import exclude
@@ -40,14 +41,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from opendvi.matching import gallery
 gallery.BATCH = 8
-limit, count = int(os.environ["KILL_AT"]), 0
+limit, count, swap = int(os.environ["KILL_AT"]), 0, 0
 @event.listens_for(Engine, "before_cursor_execute")
-def _count(*args):
-    global count
+def _count(connection, cursor, statement, *args):
+    global count, swap
     count += 1
+    if not swap and statement.startswith("INSERT INTO candidate_numbers"):
+        swap = count  # the lists are being stored
     if count == limit:
         os.kill(os.getpid(), signal.SIGKILL)
-atexit.register(lambda: print(f"statements={count}"))
+atexit.register(lambda: print(f"statements={count} swap={swap}"))
 from opendvi.cli import app
 app(sys.argv[1:], prog_name="opendvi")
 """
@@ -62,9 +65,7 @@ class Copy:
         self.path = folder / "opendvi.sqlite3"
         with sqlite3.connect(source) as old, sqlite3.connect(self.path) as new:
             old.backup(new)
-        self.settings = Settings(
-            data_dir=folder / "data", database_url=f"sqlite:///{self.path}"
-        )
+        self.settings = Settings(data_dir=folder / "data", database_url=f"sqlite:///{self.path}")
         self.env = {
             **os.environ,
             "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
@@ -75,8 +76,9 @@ class Copy:
             "XDG_CONFIG_HOME": str(folder / "config"),
         }
 
-    def run(self, *args: str, kill_at: int = 0) -> tuple[bool, int]:
-        """Run ``opendvi ARGS``; whether it was killed, and how many statements it ran."""
+    def run(self, *args: str, kill_at: int = 0) -> tuple[bool, list[int]]:
+        """Run ``opendvi ARGS``; whether it was killed, how many statements it ran and at
+        which one it began storing the lists."""
         done = subprocess.run(
             [sys.executable, "-c", CHILD, *args, "--quiet", "--actor", "matcher"],
             env={**self.env, "KILL_AT": str(kill_at)},
@@ -85,9 +87,10 @@ class Copy:
             timeout=300,
         )
         if done.returncode == -9:
-            return True, kill_at
+            return True, [kill_at]
         assert done.returncode == 0, done.stdout + done.stderr
-        return False, int(done.stdout.strip().splitlines()[-1].partition("=")[2])
+        counts = done.stdout.strip().splitlines()[-1].split()
+        return False, [int(count.partition("=")[2]) for count in counts]
 
     def snapshot(self) -> dict[str, Any]:
         """Every list both ways (evidence, score, status), with each pair's two ranks."""
@@ -183,24 +186,31 @@ def prepared(dvi: OpenDVI, tmp_path: Path) -> Path:
     return path
 
 
-def test_a_rebuild_killed_at_any_moment_leaves_the_old_lists_or_the_new_and_the_next_run_finishes_it(
+def test_a_rebuild_killed_at_any_moment_leaves_old_or_new_lists_and_the_next_run_finishes_it(
     prepared: Path, tmp_path: Path
 ) -> None:
     clean = Copy(tmp_path / "clean", prepared)
     old = clean.snapshot()
     old_numbers = clean.numbers()
-    killed, statements = clean.run("match", "--all", kill_at=10**9)
-    assert not killed
+    killed, (statements, swap) = clean.run("match", "--all", kill_at=10**9)
+    assert not killed and 1 < swap < statements
     new = clean.snapshot()
     assert new != old and new["remains"].keys() != old["remains"].keys()
     assert "excluded" in {p[4] for p in new["pairs"]}
+    # Stored as the lists' own ranking stores them: ranking them again changes nothing.
+    app = OpenDVI.open(clean.settings.model_copy(update={"candidates_per_record": 3}))
+    with app.db.write() as session:
+        rank_lists(session, {p[0] for p in new["pairs"]}, {p[1] for p in new["pairs"]}, 3)
+    app.close()
+    assert clean.snapshot() == new
 
     seed = random.randrange(10**6)
     rng = random.Random(seed)
-    trials = 5
-    for trial in range(trials):
-        # One kill point in each fifth of the run, the last fifth holding the swap.
-        first = rng.randrange(1 + trial * statements // trials, (trial + 1) * statements // trials)
+    # Kill points: two while loading and staging, two while storing, one anywhere.
+    points = [rng.randrange(1, swap) for _ in range(2)]
+    points += [rng.randrange(swap, statements + 1) for _ in range(2)]
+    points += [rng.randrange(1, statements + 1)]
+    for trial, first in enumerate(points):
         copy = Copy(tmp_path / f"trial-{trial}", prepared)
         killed, _ = copy.run("match", "--all", kill_at=first)
         assert killed
