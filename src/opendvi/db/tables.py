@@ -465,6 +465,64 @@ class Candidate(Base):
     )
 
 
+class Rebuild(Base):
+    """A rebuild of every list under way (``opendvi match --all``). Its lists are staged in
+    ``rebuild_rows`` beside the stored ones and swapped in by one transaction at the end; a
+    run that finds it unfinished resumes it. One at a time."""
+
+    __tablename__ = "rebuilds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Digest of what every score depends on (model, calibration, gallery size, settings):
+    # a run that finds another starts the staging over.
+    context: Mapped[str] = mapped_column(String(64))
+    model_name: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(300))
+    # The match jobs queued up to this one are done by the rebuild; later ones stay queued.
+    last_job: Mapped[int] = mapped_column(Integer, default=0)
+    actor: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RebuildRecord(Base):
+    """A record whose list the rebuild has staged, with the evidence digest it was scored
+    on: a resumed rebuild scores again only the records whose evidence changed."""
+
+    __tablename__ = "rebuild_records"
+    side: Mapped[str] = mapped_column(String(10), primary_key=True)
+    record_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_digest: Mapped[str] = mapped_column(String(64))
+
+
+class RebuildRow(Base):
+    """A pair the rebuild found, as it will be stored in ``candidates``; a rank of 0 marks
+    the pair listed for that record (numbered at the swap)."""
+
+    __tablename__ = "rebuild_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remains_id: Mapped[int] = mapped_column(ForeignKey("remains.id", ondelete="CASCADE"))
+    missing_person_id: Mapped[int] = mapped_column(
+        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    face_score: Mapped[float | None] = mapped_column(Float)
+    # The face factor's points, so the swap orders pairs by face without reading factors.
+    face_points: Mapped[float | None] = mapped_column(Float)
+    false_candidate_rate: Mapped[float | None] = mapped_column(Float)
+    rank_for_remains: Mapped[int | None] = mapped_column(Integer)
+    rank_for_missing: Mapped[int | None] = mapped_column(Integer)
+    credible: Mapped[bool] = mapped_column(Boolean)
+    factors: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_name: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(300))
+    evidence_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    record_identified: Mapped[bool] = mapped_column(Boolean)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("remains_id", "missing_person_id", name="uq_rebuild_rows_pair"),
+    )
+
+
 class Assignment(Base):
     """A pair given to one reviewer to look at. Kept by its two records, not by a stored
     candidate, so it outlives re-matching; one reviewer a pair."""

@@ -133,16 +133,7 @@ def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) ->
     calibrated = ctx.calibration.calibration is not None
     rate = search_rate(points_rate(total), ctx.gallery) if calibrated else None
     digest = hashlib.sha256((ctx.am.digests[am_id] + ctx.pm.digests[pm_id]).encode()).hexdigest()
-    status = "open"
-    decided = ctx.exclusions.get((pm_id, am_id))
-    if decided is not None:
-        shown = {k: v for k, v in decided.items() if k not in ("evidence_digest", "kind")}
-        if decided["kind"] == "possible_match":
-            status = "referred"
-            factors["referral"] = shown
-        else:
-            status = "excluded" if decided["evidence_digest"] == digest else "resurfaced"
-            factors["exclusion"] = shown
+    status = decided_status(factors, digest, ctx.exclusions.get((pm_id, am_id)))
     return {
         "remains_id": pm_id,
         "missing_person_id": am_id,
@@ -157,6 +148,21 @@ def _row(ctx: Context, am_id: int, pm_id: int, evidence: FaceEvidence | None) ->
         "status": status,
         "record_identified": pm_id in ctx.identified[0] or am_id in ctx.identified[1],
     }
+
+
+def decided_status(factors: dict[str, Any], digest: str, decided: dict[str, Any] | None) -> str:
+    """A pair's status under the reviewer's standing decision on it (``decided``, or none),
+    the decision shown among its factors."""
+    factors.pop("referral", None)
+    factors.pop("exclusion", None)
+    if decided is None:
+        return "open"
+    shown = {k: v for k, v in decided.items() if k not in ("evidence_digest", "kind")}
+    if decided["kind"] == "possible_match":
+        factors["referral"] = shown
+        return "referred"
+    factors["exclusion"] = shown
+    return "excluded" if decided["evidence_digest"] == digest else "resurfaced"
 
 
 def face_order(face_score: float | None, factors: dict[str, Any]) -> tuple[float, float]:

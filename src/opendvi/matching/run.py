@@ -179,7 +179,14 @@ def run_matching(
     everything: bool = False,
     progress: Progress | None = None,
 ) -> MatchReport:
-    """Match the records whose jobs are queued, or every record with ``everything``."""
+    """Match the records whose jobs are queued, or every record with ``everything``; a
+    rebuild of every list that was interrupted is finished first."""
+    from opendvi.matching.rebuild import rebuild, unfinished
+
+    with app.db.read() as session:
+        resume = unfinished(session)
+    if everything or resume:
+        return rebuild(app, actor=actor, recalibrate=everything, progress=progress)
     with app.db.read() as session:
         jobs = pending_matches(session)
     report = MatchReport()

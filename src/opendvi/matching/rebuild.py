@@ -1,0 +1,408 @@
+"""A rebuild of every list (``opendvi match --all``) that survives a crash.
+
+The new lists are staged beside the stored ones (``rebuild_rows``), batch by batch, each
+batch committed with the records it scored (``rebuild_records``); one transaction then swaps
+them in: the lists, their ranks, the audit events and the jobs together. Killed at any
+moment, the database holds the old lists or the new ones, never a mix, and the next run
+(``opendvi match`` or ``--all``) resumes the staging where it stopped. A resumed rebuild
+scores again only the records whose evidence changed since they were staged; it starts the
+staging over when what every score depends on changed (the model, the calibration, the
+number of reports, the list settings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from opendvi import audit
+from opendvi.app import OpenDVI
+from opendvi.db.tables import (
+    Candidate,
+    CandidateNumber,
+    Identification,
+    Job,
+    Rebuild,
+    RebuildRecord,
+    RebuildRow,
+    utcnow,
+)
+from opendvi.infra.jobs import MATCH, Side, finish, purge_done
+from opendvi.matching import gallery
+from opendvi.matching.gallery import Progress
+from opendvi.matching.pairs import Context, decided_status, search_record, select_pairs
+from opendvi.matching.run import MatchReport, _exclusions, _record_event, listings, open_context
+
+__all__ = ["rebuild", "unfinished"]
+
+CHUNK = 500  # ids per statement
+
+# The columns a staged pair carries over into ``candidates`` as they are.
+CARRIED = (
+    "remains_id",
+    "missing_person_id",
+    "score",
+    "face_score",
+    "false_candidate_rate",
+    "credible",
+    "factors",
+    "model_name",
+    "model_version",
+    "evidence_digest",
+    "status",
+    "record_identified",
+    "computed_at",
+)
+
+
+def unfinished(session: Session) -> bool:
+    """Whether a rebuild was started and not swapped in."""
+    return session.execute(select(Rebuild.id).limit(1)).first() is not None
+
+
+def _context(ctx: Context) -> str:
+    """Digest of what every pair's score depends on besides its two records."""
+    calibration = ctx.calibration.calibration
+    body = {
+        "model": list(ctx.model),
+        "calibration": calibration.to_json() if calibration is not None else None,
+        "source": ctx.calibration.source,
+        "reports": len(ctx.am.refs),
+        "max_rate": ctx.max_rate,
+        "keep": ctx.keep,
+    }
+    return hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
+
+
+def _chunks(values: Iterable[int]) -> Iterable[list[int]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def _own(side: Side) -> tuple[Any, Any]:
+    """The record's column and its rank column in the staging."""
+    if side == "missing":
+        return RebuildRow.missing_person_id, RebuildRow.rank_for_missing
+    return RebuildRow.remains_id, RebuildRow.rank_for_remains
+
+
+def _clear(session: Session) -> None:
+    session.execute(delete(RebuildRow))
+    session.execute(delete(RebuildRecord))
+    session.execute(delete(Rebuild))
+
+
+def _unstage(session: Session, side: Side, record_ids: Iterable[int]) -> None:
+    """Take records' lists out of the staging (to be scored again)."""
+    column, rank = _own(side)
+    for chunk in _chunks(record_ids):
+        session.execute(update(RebuildRow).where(column.in_(chunk)).values({rank.key: None}))
+        session.execute(
+            delete(RebuildRecord).where(
+                RebuildRecord.side == side, RebuildRecord.record_id.in_(chunk)
+            )
+        )
+    session.execute(
+        delete(RebuildRow).where(
+            RebuildRow.rank_for_remains.is_(None), RebuildRow.rank_for_missing.is_(None)
+        )
+    )
+
+
+def _begin(session: Session, ctx: Context, actor: str) -> set[tuple[Side, int]]:
+    """The records staged already by an unfinished rebuild on the same context, less those
+    whose evidence changed since; a rebuild started now when there is none."""
+    context = _context(ctx)
+    run = session.execute(select(Rebuild)).scalars().first()
+    if run is None or run.context != context:
+        _clear(session)
+        session.add(
+            Rebuild(
+                context=context,
+                model_name=ctx.model[0],
+                model_version=ctx.model[1],
+                last_job=session.scalar(select(func.max(Job.id))) or 0,
+                actor=actor,
+            )
+        )
+        return set()
+    staged: set[tuple[Side, int]] = set()
+    changed: dict[Side, list[int]] = {"missing": [], "remains": []}
+    for stored_side, record_id, digest in session.execute(
+        select(RebuildRecord.side, RebuildRecord.record_id, RebuildRecord.evidence_digest)
+    ):
+        side: Side = "missing" if stored_side == "missing" else "remains"
+        mine = ctx.am if side == "missing" else ctx.pm
+        if mine.digests.get(record_id) == digest:
+            staged.add((side, record_id))
+        else:
+            changed[side].append(record_id)
+    for side, ids in changed.items():
+        _unstage(session, side, ids)
+    return staged
+
+
+def _stage(session: Session, ctx: Context, batch: list[tuple[Side, int]]) -> None:
+    """Score a batch of records and stage their lists with the records themselves."""
+    pairs: dict[tuple[int, int], dict[str, Any]] = {}
+    for side, record_id in batch:
+        own = "rank_for_missing" if side == "missing" else "rank_for_remains"
+        for row in select_pairs(search_record(ctx, side, record_id), ctx.keep):
+            key = (row["remains_id"], row["missing_person_id"])
+            staged = pairs.setdefault(key, {"rank_for_remains": None, "rank_for_missing": None})
+            face = row["factors"]["face"]
+            staged.update(
+                {k: v for k, v in row.items() if k not in ("rank_for_remains", "rank_for_missing")},
+                face_points=None if row["face_score"] is None else face.get("points", 0.0),
+                computed_at=utcnow(),
+            )
+            staged[own] = 0  # listed for this record
+    existing: dict[tuple[int, int], tuple[int, int | None, int | None]] = {}
+    for chunk in _chunks({pm for pm, _ in pairs}):
+        for number, pm, am, rank_pm, rank_am in session.execute(
+            select(
+                RebuildRow.id,
+                RebuildRow.remains_id,
+                RebuildRow.missing_person_id,
+                RebuildRow.rank_for_remains,
+                RebuildRow.rank_for_missing,
+            ).where(RebuildRow.remains_id.in_(chunk))
+        ):
+            if (pm, am) in pairs:
+                existing[(pm, am)] = (number, rank_pm, rank_am)
+    inserts, updates = [], []
+    for key, row in pairs.items():
+        found = existing.get(key)
+        if found is None:
+            inserts.append(row)
+            continue
+        # Listed for the other record already: it stays listed for it.
+        number, rank_pm, rank_am = found
+        if row["rank_for_remains"] is None:
+            row["rank_for_remains"] = rank_pm
+        if row["rank_for_missing"] is None:
+            row["rank_for_missing"] = rank_am
+        updates.append({**row, "id": number})
+    if inserts:
+        session.execute(insert(RebuildRow), inserts)
+    if updates:
+        session.execute(update(RebuildRow), updates)
+    session.execute(
+        insert(RebuildRecord),
+        [
+            {
+                "side": side,
+                "record_id": record_id,
+                "evidence_digest": (ctx.am if side == "missing" else ctx.pm).digests[record_id],
+            }
+            for side, record_id in batch
+        ],
+    )
+
+
+def _decide(session: Session) -> None:
+    """Each staged pair's status read from the decisions standing now: a reviewer may have
+    excluded, referred or reopened a pair since it was staged."""
+    standing = _exclusions(session)
+    wanted = select(
+        RebuildRow.id,
+        RebuildRow.remains_id,
+        RebuildRow.missing_person_id,
+        RebuildRow.evidence_digest,
+        RebuildRow.factors,
+        RebuildRow.status,
+    )
+    rows = list(session.execute(wanted.where(RebuildRow.status != "open")))
+    for chunk in _chunks({pm for pm, _ in standing}):
+        for row in session.execute(wanted.where(RebuildRow.remains_id.in_(chunk))):
+            if (row[1], row[2]) in standing and row[5] == "open":
+                rows.append(row)
+    changes = []
+    for number, pm, am, digest, factors, status in rows:
+        shown = dict(factors)
+        new = decided_status(shown, digest, standing.get((pm, am)))
+        if new != status or shown != factors:
+            changes.append({"id": number, "status": new, "factors": shown})
+    if changes:
+        session.execute(update(RebuildRow), changes)
+
+
+def _ranked(listed: Any, record: Any, rank: Any) -> Any:
+    """A staged pair's rank for one record: 1, 2, … by total score, then face, among the
+    pairs listed for it and not excluded."""
+    face_first = case((RebuildRow.face_score.is_(None), 1), else_=0)
+    number = func.row_number().over(
+        partition_by=(record, case((listed, 1), else_=0)),
+        order_by=(
+            RebuildRow.score.desc(),
+            face_first,
+            RebuildRow.face_points.desc(),
+            RebuildRow.face_score.desc(),
+            CandidateNumber.id,
+        ),
+    )
+    return case((listed, number), else_=None).label(rank)
+
+
+def _swap_lists(session: Session) -> None:
+    """The staged lists in place of the stored ones: each pair under its own number (given
+    now if it never had one), ranked both ways."""
+    session.execute(
+        insert(CandidateNumber).from_select(
+            ["remains_id", "missing_person_id"],
+            select(RebuildRow.remains_id, RebuildRow.missing_person_id)
+            .where(
+                ~exists().where(
+                    CandidateNumber.remains_id == RebuildRow.remains_id,
+                    CandidateNumber.missing_person_id == RebuildRow.missing_person_id,
+                )
+            )
+            .order_by(RebuildRow.remains_id, RebuildRow.missing_person_id),
+        )
+    )
+    session.execute(delete(Candidate))
+    kept = RebuildRow.status != "excluded"
+    session.execute(
+        insert(Candidate).from_select(
+            ["id", *CARRIED, "rank_for_remains", "rank_for_missing"],
+            select(
+                CandidateNumber.id,
+                *(getattr(RebuildRow, name) for name in CARRIED),
+                _ranked(
+                    and_(RebuildRow.rank_for_remains.is_not(None), kept),
+                    RebuildRow.remains_id,
+                    "rank_for_remains",
+                ),
+                _ranked(
+                    and_(RebuildRow.rank_for_missing.is_not(None), kept),
+                    RebuildRow.missing_person_id,
+                    "rank_for_missing",
+                ),
+            ).join(
+                CandidateNumber,
+                and_(
+                    CandidateNumber.remains_id == RebuildRow.remains_id,
+                    CandidateNumber.missing_person_id == RebuildRow.missing_person_id,
+                ),
+            ),
+        )
+    )
+    # Whether a record of each pair is identified, from the identifications standing now.
+    confirmed = Identification.status == "confirmed"
+    session.execute(
+        update(Candidate).values(
+            record_identified=or_(
+                exists().where(confirmed, Identification.remains_id == Candidate.remains_id),
+                exists().where(
+                    confirmed, Identification.missing_person_id == Candidate.missing_person_id
+                ),
+            )
+        ),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _lists(session: Session) -> dict[tuple[Side, int], list[dict[str, Any]]]:
+    """Each record's staged list, with what its audit event says of it."""
+    out: dict[tuple[Side, int], list[dict[str, Any]]] = {}
+    for (
+        pm,
+        am,
+        rank_pm,
+        rank_am,
+        digest,
+        score,
+        status,
+        face,
+        points,
+        rate,
+        credible,
+    ) in session.execute(
+        select(
+            RebuildRow.remains_id,
+            RebuildRow.missing_person_id,
+            RebuildRow.rank_for_remains,
+            RebuildRow.rank_for_missing,
+            RebuildRow.evidence_digest,
+            RebuildRow.score,
+            RebuildRow.status,
+            RebuildRow.face_score,
+            RebuildRow.face_points,
+            RebuildRow.false_candidate_rate,
+            RebuildRow.credible,
+        )
+    ):
+        row = {
+            "remains_id": pm,
+            "missing_person_id": am,
+            "evidence_digest": digest,
+            "score": score,
+            "status": status,
+            "face_score": face,
+            "factors": {"face": {"points": points or 0.0}},
+            "false_candidate_rate": rate,
+            "credible": credible,
+        }
+        if rank_pm is not None:
+            out.setdefault(("remains", pm), []).append(row)
+        if rank_am is not None:
+            out.setdefault(("missing", am), []).append(row)
+    return out
+
+
+def _swap(session: Session, ctx: Context, actor: str, report: MatchReport) -> None:
+    """One transaction: the new lists in, an audit event for each list that changed, the
+    jobs the rebuild covers done, the staging cleared."""
+    before = {side: listings(session, side, None) for side in ("missing", "remains")}
+    _decide(session)
+    staged = _lists(session)
+    _swap_lists(session)
+    work: list[tuple[Side, int]] = [("remains", i) for i in ctx.pm.refs]
+    work += [("missing", i) for i in ctx.am.refs]
+    for side, record_id in work:
+        rows = staged.get((side, record_id), [])
+        summary = _record_event(
+            session, ctx, side, record_id, rows, actor, before[side].get(record_id, [])
+        )
+        report.records += 1
+        if side == "remains":
+            report.remains += 1
+            if summary["credible"] == 0:
+                report.no_candidate.append(ctx.pm.refs[record_id])
+    last_job = session.scalar(select(Rebuild.last_job)) or 0
+    covered = session.scalars(
+        select(Job.id).where(Job.kind == MATCH, Job.status == "queued", Job.id <= last_job)
+    ).all()
+    finish(session, list(covered))
+    _clear(session)
+    purge_done(session)
+
+
+def rebuild(
+    app: OpenDVI, *, actor: str, recalibrate: bool, progress: Progress | None = None
+) -> MatchReport:
+    """Rebuild every list, or finish the rebuild a crash interrupted."""
+    with app.db.write() as session:
+        ctx = open_context(session, app, actor=actor, recalibrate=recalibrate)
+    report = MatchReport(calibration=ctx.calibration.describe())
+    with app.db.write() as session:
+        staged = _begin(session, ctx, actor)
+    work: list[tuple[Side, int]] = [("remains", i) for i in ctx.pm.refs]
+    work += [("missing", i) for i in ctx.am.refs]
+    todo = [item for item in work if item not in staged]
+    done = len(work) - len(todo)
+    for start in range(0, len(todo), gallery.BATCH):
+        batch = todo[start : start + gallery.BATCH]
+        with app.db.write() as session:
+            _stage(session, ctx, batch)
+        done += len(batch)
+        if progress:
+            progress(done, len(work))
+    with app.db.write() as session:
+        _swap(session, ctx, actor, report)
+    return report
