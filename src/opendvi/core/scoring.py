@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -252,8 +253,7 @@ class Calibration:
         if not math.isfinite(score):
             return 1.0 if score < 0 else RATE_FLOOR
         if score <= self.threshold:
-            body = np.asarray(self.body)
-            logs = np.log(np.asarray(self.survival))
+            body, logs = self._body_logs
             at = float(np.interp(score, body, logs, left=0.0, right=math.log(self.tail_share)))
             return max(self.tail_share, min(1.0, math.exp(at)))
         excess = score - self.threshold
@@ -263,6 +263,12 @@ class Calibration:
             base = 1.0 + self.shape * excess / self.scale
             survival = 0.0 if base <= 0 else base ** (-1.0 / self.shape)
         return max(RATE_FLOOR, self.tail_share * survival)
+
+    @cached_property
+    def _body_logs(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The body's scores and the logs of their survival, as arrays: made once, not
+        on every pair read."""
+        return np.asarray(self.body), np.log(np.asarray(self.survival))
 
     def points(self, score: float) -> float:
         """Natural-log points of a face score: about 0 for a typical stranger."""
