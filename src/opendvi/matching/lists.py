@@ -152,15 +152,6 @@ def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
         yield values[start : start + size]
 
 
-def numbers_of(session: Session, side: Side | None = None, record_id: int = 0) -> Numbers:
-    """The number of each stored pair (of one record, or every pair without ``side``)."""
-    query = select(Candidate.remains_id, Candidate.missing_person_id, Candidate.id)
-    if side is not None:
-        column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
-        query = query.where(column == record_id)
-    return {(pm, am): number for pm, am, number in session.execute(query)}
-
-
 def clear_record(session: Session, side: Side, record_id: int) -> None:
     """Every pair of the record removed (stored again by ``upsert``, under their numbers)."""
     column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opendvi import audit
@@ -26,7 +26,6 @@ from opendvi.matching.lists import (
     entering,
     entry_totals,
     listing_records,
-    numbers_of,
     rank_lists,
     upsert,
 )
@@ -190,31 +189,18 @@ def run_matching(
     with app.db.read() as session:
         jobs = pending_matches(session)
     report = MatchReport()
-    if not jobs and not everything:
+    if not jobs:
         return report
     with app.db.write() as session:
-        ctx = open_context(session, app, actor=actor, recalibrate=everything)
+        ctx = open_context(session, app, actor=actor, recalibrate=False)
     report.calibration = ctx.calibration.describe()
-    if everything:
-        work: list[tuple[Side, int]] = [("remains", i) for i in ctx.pm.refs] + [
-            ("missing", i) for i in ctx.am.refs
-        ]
-        with app.db.write() as session:
-            previous = {
-                "missing": listings(session, "missing", None),
-                "remains": listings(session, "remains", None),
-            }
-            # Unlisted, not deleted: a pair found again keeps its number (upsert).
-            session.execute(update(Candidate).values(rank_for_remains=None, rank_for_missing=None))
-    else:
-        seen: dict[tuple[Side, int], None] = {}
-        for _, side, record_id in jobs:
-            mine = ctx.am if side == "missing" else ctx.pm
-            if record_id in mine.refs:
-                seen[(side, record_id)] = None
-        work = list(seen)
+    seen: dict[tuple[Side, int], None] = {}
+    for _, side, record_id in jobs:
+        mine = ctx.am if side == "missing" else ctx.pm
+        if record_id in mine.refs:
+            seen[(side, record_id)] = None
+    work = list(seen)
     job_ids = [job_id for job_id, _, _ in jobs]
-    found: set[tuple[int, int]] = set()  # every pair stored by this run
     total = len(work)
     done = 0
     for start in range(0, total, BATCH):
@@ -222,7 +208,7 @@ def run_matching(
         with app.db.write() as session:
             for side, record_id in batch:
                 # A pair of this record may enter another's list: search for those too.
-                entry = None if everything else entry_totals(session, side, record_id, ctx.keep)
+                entry = entry_totals(session, side, record_id, ctx.keep)
                 rows = search_record(ctx, side, record_id, entry=entry)
                 listed = select_pairs(rows, ctx.keep)
                 own_rank, other_rank = (
@@ -235,28 +221,20 @@ def run_matching(
                     row[own_rank] = row[other_rank] = None
                 for row in listed:
                     row[own_rank] = 0
-                touched_pm: set[int] = set()
-                touched_am: set[int] = set()
-                if everything:
-                    stored = listed
-                    before = previous[side].get(record_id, [])
-                else:
-                    before = listings(session, side, [record_id]).get(record_id, [])
-                    touched_pm = listing_records(session, side, record_id, "pm")
-                    touched_am = listing_records(session, side, record_id, "am")
-                    for row in entering(session, ctx, side, record_id, rows):
-                        row[other_rank] = 0
-                    stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
-                    clear_record(session, side, record_id)
+                before = listings(session, side, [record_id]).get(record_id, [])
+                touched_pm = listing_records(session, side, record_id, "pm")
+                touched_am = listing_records(session, side, record_id, "am")
+                for row in entering(session, ctx, side, record_id, rows):
+                    row[other_rank] = 0
+                stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
+                clear_record(session, side, record_id)
                 upsert(session, stored)
-                found |= {(r["remains_id"], r["missing_person_id"]) for r in stored}
-                if not everything:
-                    rank_lists(
-                        session,
-                        {r["remains_id"] for r in stored} | touched_pm,
-                        {r["missing_person_id"] for r in stored} | touched_am,
-                        ctx.keep,
-                    )
+                rank_lists(
+                    session,
+                    {r["remains_id"] for r in stored} | touched_pm,
+                    {r["missing_person_id"] for r in stored} | touched_am,
+                    ctx.keep,
+                )
                 summary = _record_event(session, ctx, side, record_id, listed, actor, before)
                 report.records += 1
                 if side == "remains":
@@ -268,14 +246,6 @@ def run_matching(
         done += len(batch)
         if progress:
             progress(done, total)
-    if everything:
-        with app.db.write() as session:
-            stale = [n for pair, n in numbers_of(session).items() if pair not in found]
-            for chunk in range(0, len(stale), 500):
-                session.execute(
-                    delete(Candidate).where(Candidate.id.in_(stale[chunk : chunk + 500]))
-                )
-            rank_lists(session, ctx.pm.refs, ctx.am.refs, ctx.keep)
     with app.db.write() as session:
         if not work:
             finish(session, job_ids)
