@@ -16,9 +16,9 @@ from opendvi.db.tables import (
     Remains,
 )
 from opendvi.errors import NotFound
+from opendvi.matching.context import open_context
 from opendvi.matching.figures import figures
 from opendvi.matching.pairs import score_pair
-from opendvi.matching.run import open_context
 
 
 @dataclass

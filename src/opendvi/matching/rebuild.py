@@ -33,9 +33,9 @@ from opendvi.db.tables import (
 )
 from opendvi.infra.jobs import MATCH, Side, finish, purge_done
 from opendvi.matching import gallery
+from opendvi.matching.context import MatchReport, exclusions, listings, open_context, record_event
 from opendvi.matching.gallery import Progress
 from opendvi.matching.pairs import Context, decided_status, search_record, select_pairs
-from opendvi.matching.run import MatchReport, _exclusions, _record_event, listings, open_context
 
 __all__ = ["rebuild", "unfinished"]
 
@@ -208,7 +208,7 @@ def _stage(session: Session, ctx: Context, batch: list[tuple[Side, int]]) -> Non
 def _decide(session: Session) -> None:
     """Each staged pair's status read from the decisions standing now: a reviewer may have
     excluded, referred or reopened a pair since it was staged."""
-    standing = _exclusions(session)
+    standing = exclusions(session)
     wanted = select(
         RebuildRow.id,
         RebuildRow.remains_id,
@@ -366,7 +366,7 @@ def _swap(session: Session, ctx: Context, actor: str, report: MatchReport) -> No
     work += [("missing", i) for i in ctx.am.refs]
     for side, record_id in work:
         rows = staged.get((side, record_id), [])
-        summary = _record_event(
+        summary = record_event(
             session, ctx, side, record_id, rows, actor, before[side].get(record_id, [])
         )
         report.records += 1

@@ -3,24 +3,15 @@ stored, one audit event per list that changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from opendvi import audit
 from opendvi.app import OpenDVI
-from opendvi.db.tables import (
-    Candidate,
-    Decision,
-    Identification,
-    User,
-)
 from opendvi.infra.jobs import Side, finish, pending_matches, purge_done
-from opendvi.matching.calibration import calibrate
-from opendvi.matching.gallery import BATCH, Progress, load_side
+from opendvi.matching.context import (
+    MatchReport,
+    listings,
+    open_context,
+    record_event,
+)
+from opendvi.matching.gallery import BATCH, Progress
 from opendvi.matching.lists import (
     clear_record,
     entering,
@@ -29,146 +20,10 @@ from opendvi.matching.lists import (
     rank_lists,
     upsert,
 )
-from opendvi.matching.pairs import Context, search_record, select_pairs, total_order
+from opendvi.matching.pairs import search_record, select_pairs
+from opendvi.matching.rebuild import rebuild, unfinished
 
-
-def _exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
-    """The standing decision on each pair: an exclusion or a referral for primary
-    identifiers (``kind``); a later reopen cancels either, and a later proposal of an
-    identification an exclusion (it was proposed once the pair had resurfaced, so the
-    exclusion no longer stands even if the evidence goes back to what it was)."""
-    out: dict[tuple[int, int], dict[str, Any]] = {}
-    rows = session.execute(
-        select(Decision, User.username)
-        .join(User, Decision.user_id == User.id)
-        .where(Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")))
-        .order_by(Decision.id)
-    ).all()
-    for decision, username in rows:
-        pair = (decision.remains_id, decision.missing_person_id)
-        if decision.kind == "reopen":
-            out.pop(pair, None)
-            continue
-        if decision.kind == "propose_identification":
-            if out.get(pair, {}).get("kind") == "exclude":
-                del out[pair]
-            continue
-        out[pair] = {
-            "kind": decision.kind,
-            "decision_id": decision.id,
-            "by": username,
-            "on": decision.created_at.date().isoformat(),
-            "reason": decision.reason,
-            "evidence_digest": decision.evidence_digest,
-        }
-    return out
-
-
-def _identified(session: Session) -> tuple[frozenset[int], frozenset[int]]:
-    """The remains and the reports of the confirmed identifications."""
-    rows = session.execute(
-        select(Identification.remains_id, Identification.missing_person_id).where(
-            Identification.status == "confirmed"
-        )
-    ).all()
-    return frozenset(r[0] for r in rows), frozenset(r[1] for r in rows)
-
-
-def _current_model(app: OpenDVI) -> tuple[str, str]:
-    from opendvi.faces import model_identity
-
-    return model_identity(app.settings)
-
-
-def open_context(session: Session, app: OpenDVI, *, actor: str, recalibrate: bool) -> Context:
-    model = _current_model(app)
-    am = load_side(session, "missing", model)
-    pm = load_side(session, "remains", model)
-    calibration = calibrate(session, am, model, actor=actor, force=recalibrate)
-    return Context(
-        am=am,
-        pm=pm,
-        calibration=calibration,
-        model=model,
-        max_rate=app.settings.candidate_max_rate,
-        keep=app.settings.candidates_per_record,
-        exclusions=_exclusions(session),
-        identified=_identified(session),
-    )
-
-
-# -- the use-case ----------------------------------------------------------------------------
-
-
-@dataclass
-class MatchReport:
-    records: int = 0  # records whose lists were computed
-    remains: int = 0  # of them, remains records
-    calibration: str = ""
-    no_candidate: list[str] = field(default_factory=list)  # remains refs with none credible
-
-
-def _summary(
-    ctx: Context, side: Side, record_id: int, rows: list[dict[str, Any]]
-) -> dict[str, Any]:
-    listed = sorted((r for r in rows if r["status"] != "excluded"), key=total_order, reverse=True)
-    other = ctx.pm if side == "missing" else ctx.am
-    top = listed[0] if listed else None
-    top_id = None
-    if top is not None:
-        top_id = top["remains_id"] if side == "missing" else top["missing_person_id"]
-    return {
-        "candidates": len(listed),
-        "credible": sum(r["credible"] for r in listed),
-        "top": other.refs.get(top_id, "") if top_id is not None else "",
-        "top_rate": top["false_candidate_rate"] if top else None,
-    }
-
-
-def listing_of(rows: Iterable[Any]) -> list[list[Any]]:
-    return sorted([r[0], round(float(r[1]), 3), r[2]] for r in rows)
-
-
-def listings(session: Session, side: Side, ids: Iterable[int] | None) -> dict[int, list[list[Any]]]:
-    """What each record's list holds now: (evidence digest, score, status) per pair."""
-    column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
-    rank = Candidate.rank_for_missing if side == "missing" else Candidate.rank_for_remains
-    query = select(column, Candidate.evidence_digest, Candidate.score, Candidate.status).where(
-        rank.is_not(None) | (Candidate.status == "excluded")
-    )
-    if ids is not None:
-        query = query.where(column.in_(list(ids)))
-    grouped: dict[int, list[Any]] = {}
-    for record_id, *rest in session.execute(query):
-        grouped.setdefault(record_id, []).append(rest)
-    return {k: listing_of(v) for k, v in grouped.items()}
-
-
-def _record_event(
-    session: Session,
-    ctx: Context,
-    side: Side,
-    record_id: int,
-    rows: list[dict[str, Any]],
-    actor: str,
-    before: list[list[Any]],
-) -> dict[str, Any]:
-    summary = _summary(ctx, side, record_id, rows)
-    after = listing_of((r["evidence_digest"], r["score"], r["status"]) for r in rows)
-    if after == before:
-        return summary  # the same list as before: nothing changed, nothing to record
-    mine = ctx.am if side == "missing" else ctx.pm
-    audit.record(
-        session,
-        actor=actor,
-        action="candidates.computed",
-        about=("missing_person" if side == "missing" else "remains", record_id),
-        ref=mine.refs[record_id],
-        before={"list": before} if before else None,
-        after={"list": after},
-        details={**summary, "model": f"{ctx.model[0]} {ctx.model[1]}"},
-    )
-    return summary
+__all__ = ["MatchReport", "listings", "open_context", "run_matching"]
 
 
 def run_matching(
@@ -180,8 +35,6 @@ def run_matching(
 ) -> MatchReport:
     """Match the records whose jobs are queued, or every record with ``everything``; a
     rebuild of every list that was interrupted is finished first."""
-    from opendvi.matching.rebuild import rebuild, unfinished
-
     with app.db.read() as session:
         resume = unfinished(session)
     if everything or resume:
@@ -235,7 +88,7 @@ def run_matching(
                     {r["missing_person_id"] for r in stored} | touched_am,
                     ctx.keep,
                 )
-                summary = _record_event(session, ctx, side, record_id, listed, actor, before)
+                summary = record_event(session, ctx, side, record_id, listed, actor, before)
                 report.records += 1
                 if side == "remains":
                     report.remains += 1

@@ -19,11 +19,11 @@ from opendvi.core.roles import Permission
 from opendvi.core.workflow import PRIMARY
 from opendvi.db.tables import Candidate, Decision, Identification, MissingPerson, Remains, User
 from opendvi.errors import InputError, NotFound, Refused
+from opendvi.matching.context import open_context
 from opendvi.matching.explain import resolve_pair
 from opendvi.matching.lists import rank_lists
 from opendvi.matching.pairs import score_pair
 from opendvi.matching.queries import CandidateView, candidate_in
-from opendvi.matching.run import open_context
 from opendvi.people.accounts import acting_user
 
 __all__ = [
