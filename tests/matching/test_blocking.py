@@ -337,3 +337,47 @@ def test_records_matched_from_the_queue_get_the_lists_a_rebuild_gives(dvi: OpenD
     incremental = candidates(dvi)
     run_matching(dvi, actor="test", everything=True)
     assert candidates(dvi) == incremental
+
+
+def window_bars(session: Any, side: str, record_id: int, keep: int) -> dict[int, float]:
+    """The bars by their definition: each other record's list, this record's pair left
+    out, ordered by total; its ``keep``-th (a window over every list)."""
+    from sqlalchemy import func, select
+
+    from opendvi.db.tables import Candidate
+
+    own = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+    other = Candidate.remains_id if side == "missing" else Candidate.missing_person_id
+    rank = Candidate.rank_for_remains if side == "missing" else Candidate.rank_for_missing
+    place = func.row_number().over(partition_by=other, order_by=Candidate.score.desc())
+    ranked = (
+        select(other.label("record"), Candidate.score, place.label("place"))
+        .where(own != record_id, rank.is_not(None))
+        .subquery()
+    )
+    rows = session.execute(select(ranked.c.record, ranked.c.score).where(ranked.c.place == keep))
+    return {int(record): float(score) for record, score in rows}
+
+
+def test_the_bars_read_from_the_ranks_are_the_ones_a_window_over_every_list_gives(
+    dvi: OpenDVI,
+) -> None:
+    from opendvi.matching.lists import EntryTotals
+
+    described = populate(dvi, places=True)
+    dvi.settings.candidates_per_record = 3
+    run_matching(dvi, actor="test", everything=True)
+    described.remains("PM-NEW", None, sex="M", height_min_cm=170, height_max_cm=175)
+    run_matching(dvi, actor="test")
+    with dvi.db.read() as session:
+        ctx = open_context(session, dvi, actor="test", recalibrate=False)
+        bars = EntryTotals(ctx.keep)
+        compared = 0
+        for side, ids in (("missing", ctx.am.refs), ("remains", ctx.pm.refs)):
+            for record_id in ids:
+                expected = window_bars(session, side, record_id, ctx.keep)
+                got = bars.of(session, side, record_id)  # type: ignore[arg-type]
+                assert dict(got) == expected
+                assert all((i in got) == (i in expected) for i in ctx.am.refs | ctx.pm.refs)
+                compared += len(expected)
+    assert compared > 100  # lists full enough that the bars mean something

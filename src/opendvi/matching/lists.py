@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from opendvi.db.tables import (
@@ -196,22 +196,87 @@ def entering(
     return out
 
 
-def entry_totals(session: Session, side: Side, record_id: int, keep: int) -> dict[int, float]:
-    """The total a new pair of this record must beat to enter each other record's list by
-    total, as ``entering`` reads it (its ``keep``-th, the record's own pair left out); a
-    record listing fewer is left out (any pair enters)."""
-    own_column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
-    other_column = Candidate.remains_id if side == "missing" else Candidate.missing_person_id
-    other_rank = Candidate.rank_for_remains if side == "missing" else Candidate.rank_for_missing
-    place = (
-        func.row_number()
-        .over(partition_by=other_column, order_by=Candidate.score.desc())
-        .label("place")
-    )
-    ranked = (
-        select(other_column.label("record"), Candidate.score, place)
-        .where(own_column != record_id, other_rank.is_not(None))
-        .subquery()
-    )
-    rows = session.execute(select(ranked.c.record, ranked.c.score).where(ranked.c.place == keep))
-    return {int(record): float(score) for record, score in rows}
+class EntryTotals:
+    """The total a new pair of a record must beat to enter each other record's list by
+    total, as ``entering`` reads it: the list's ``keep``-th, the record's own pair left out
+    (so the ``keep + 1``-th when that pair is among the first ``keep``); a record listing
+    fewer is left out (any pair enters).
+
+    Read from the ranks: each side's ``keep``-th and ``keep + 1``-th totals are read once
+    per run, and again only for the lists a stored record changed (``changed``), so a
+    record costs a query of its own pairs, not one over every list."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        # Per side of the lists: record id -> {rank: total} for the two ranks read.
+        self._bars: dict[Side, dict[int, dict[int, float]]] = {}
+
+    def _columns(self, lists: Side) -> tuple[Any, Any]:
+        if lists == "remains":
+            return Candidate.remains_id, Candidate.rank_for_remains
+        return Candidate.missing_person_id, Candidate.rank_for_missing
+
+    def _read(self, session: Session, lists: Side, ids: Iterable[int] | None) -> None:
+        column, rank = self._columns(lists)
+        query = select(column, rank, Candidate.score).where(rank.in_((self.keep, self.keep + 1)))
+        bars = self._bars.setdefault(lists, {})
+        chunks = [None] if ids is None else _chunks(sorted(set(ids)), 500)
+        for chunk in chunks:
+            selected = query if chunk is None else query.where(column.in_(chunk))
+            if chunk is not None:
+                for record in chunk:
+                    bars.pop(record, None)
+            for record, place, score in session.execute(selected):
+                bars.setdefault(int(record), {})[int(place)] = float(score)
+
+    def of(self, session: Session, side: Side, record_id: int) -> Mapping[int, float]:
+        """For a record of ``side``: the bar of each list of the other side."""
+        lists: Side = "remains" if side == "missing" else "missing"
+        if lists not in self._bars:
+            self._read(session, lists, None)
+        own_column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
+        other_column, other_rank = self._columns(lists)
+        among_first = {
+            int(other)
+            for other in session.execute(
+                select(other_column).where(
+                    own_column == record_id, other_rank.is_not(None), other_rank <= self.keep
+                )
+            ).scalars()
+        }
+        return _Bars(self._bars[lists], among_first, self.keep)
+
+    def changed(
+        self, session: Session, remains_ids: Iterable[int], missing_ids: Iterable[int]
+    ) -> None:
+        """The lists of these records were ranked again: read their bars afresh."""
+        for lists, ids in (("remains", remains_ids), ("missing", missing_ids)):
+            if lists in self._bars:
+                self._read(session, lists, ids)
+
+
+class _Bars(Mapping[int, float]):
+    """Each list's bar for one record: the ``keep``-th total, or the next one where the
+    record's own pair is among the first ``keep``."""
+
+    def __init__(self, bars: dict[int, dict[int, float]], among_first: set[int], keep: int):
+        self._bars, self._among_first, self._keep = bars, among_first, keep
+
+    def __getitem__(self, record: int) -> float:
+        places = self._bars.get(record)
+        place = self._keep + 1 if record in self._among_first else self._keep
+        if places is None or place not in places:
+            raise KeyError(record)
+        return places[place]
+
+    def __contains__(self, record: object) -> bool:
+        places = self._bars.get(record)  # type: ignore[call-overload]
+        if places is None:
+            return False
+        return (self._keep + 1 if record in self._among_first else self._keep) in places
+
+    def __iter__(self) -> Iterator[int]:
+        return (record for record in self._bars if record in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

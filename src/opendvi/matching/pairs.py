@@ -186,7 +186,7 @@ def search_record(
 ) -> list[dict[str, Any]]:
     """Every pair worth scoring for one record, scored in full: its best face pairs, and
     the description-only pairs that may reach its list or, with ``entry`` (the total a new
-    pair must beat to enter each other record's full list: ``lists.entry_totals``), the
+    pair must beat to enter each other record's full list: ``lists.EntryTotals``), the
     other record's. Without ``entry`` only the record's own list is served (a rebuild
     lists each record from its own search)."""
     mine, other = (ctx.am, ctx.pm) if side == "missing" else (ctx.pm, ctx.am)

@@ -13,9 +13,9 @@ from opendvi.matching.context import (
 )
 from opendvi.matching.gallery import BATCH, Progress
 from opendvi.matching.lists import (
+    EntryTotals,
     clear_record,
     entering,
-    entry_totals,
     listing_records,
     rank_lists,
     upsert,
@@ -56,12 +56,13 @@ def run_matching(
     job_ids = [job_id for job_id, _, _ in jobs]
     total = len(work)
     done = 0
+    bars = EntryTotals(ctx.keep)
     for start in range(0, total, BATCH):
         batch = work[start : start + BATCH]
         with app.db.write() as session:
             for side, record_id in batch:
                 # A pair of this record may enter another's list: search for those too.
-                entry = entry_totals(session, side, record_id, ctx.keep)
+                entry = bars.of(session, side, record_id)
                 rows = search_record(ctx, side, record_id, entry=entry)
                 listed = select_pairs(rows, ctx.keep)
                 own_rank, other_rank = (
@@ -82,12 +83,10 @@ def run_matching(
                 stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
                 clear_record(session, side, record_id)
                 upsert(session, stored)
-                rank_lists(
-                    session,
-                    {r["remains_id"] for r in stored} | touched_pm,
-                    {r["missing_person_id"] for r in stored} | touched_am,
-                    ctx.keep,
-                )
+                ranked_pm = {r["remains_id"] for r in stored} | touched_pm
+                ranked_am = {r["missing_person_id"] for r in stored} | touched_am
+                rank_lists(session, ranked_pm, ranked_am, ctx.keep)
+                bars.changed(session, ranked_pm, ranked_am)
                 summary = record_event(session, ctx, side, record_id, listed, actor, before)
                 report.records += 1
                 if side == "remains":
