@@ -21,8 +21,6 @@ from opendvi.db.tables import (
     Photo,
     Remains,
 )
-from opendvi.notify.queue import open_counts
-from opendvi.review.queue import in_review_queue
 
 __all__ = ["Bar", "Chart", "Dashboard", "dashboard", "monthly_chart", "person_not_chosen", "stats"]
 
@@ -124,6 +122,10 @@ def monthly_chart(moments: list[dt.datetime], months: int = 12) -> Chart:
 
 
 def _dashboard(app: OpenDVI) -> Dashboard:
+    # Here, not at the top: ``opendvi stats`` counts without loading review and matching.
+    from opendvi.notify.queue import open_counts
+    from opendvi.review.queue import in_review_queue
+
     with app.db.read() as session:
         open_candidates = _count(
             session, select(func.count(Candidate.id)).where(*in_review_queue())

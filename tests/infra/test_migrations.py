@@ -13,9 +13,10 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect, text
 
-from opendvi.db.engine import Database
+from opendvi.db.engine import MIGRATIONS, Database, newest_migration
 from opendvi.db.tables import Base
 from opendvi.errors import DatabaseError
 
@@ -26,6 +27,24 @@ def test_upgrade_head_matches_the_models(database_url: str) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
     assert db.current_revision() == db.head_revision()
+    db.dispose()
+
+
+def test_the_newest_migration_read_from_the_file_names_is_alembics_head() -> None:
+    """Opening a database trusts it (one query, no Alembic): a migration whose file name
+    does not start with its revision, or a second head, would be missed."""
+    assert newest_migration() == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def test_a_database_one_migration_behind_is_brought_up_on_open(database_url: str) -> None:
+    db = Database.open(database_url)
+    with db.engine.begin() as connection:
+        command.downgrade(db._alembic_config(connection), "-1")
+    behind = db.current_revision()
+    db.dispose()
+    assert behind is not None and behind != newest_migration()
+    db = Database.open(database_url)
+    assert db.current_revision() == newest_migration()
     db.dispose()
 
 

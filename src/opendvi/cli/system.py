@@ -87,10 +87,15 @@ def audit_log(
 ) -> None:
     """Show the newest audit events."""
     from opendvi.audit import events
-    from opendvi.records import record_history
 
     with opened() as dvi:
-        found = record_history(dvi, ref, limit=limit) if ref else events(dvi, limit=limit)
+        if ref:
+            # Here only: the records package brings the face and matching modules with it.
+            from opendvi.records import record_history
+
+            found = record_history(dvi, ref, limit=limit)
+        else:
+            found = events(dvi, limit=limit)
     for event in found:
         changed = ", ".join(event.details.get("changed", []))
         typer.echo(

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from opendvi.errors import DatabaseError
@@ -21,6 +22,13 @@ from opendvi.infra.private import private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "opendvi_write"
+
+
+def newest_migration() -> str:
+    """The revision of the newest migration, from the file names alone (``0014_….py`` is
+    revision ``0014``): what a database at the current schema holds, known without loading
+    Alembic (a test checks that it is Alembic's head)."""
+    return max(path.name.partition("_")[0] for path in (MIGRATIONS / "versions").glob("*_*.py"))
 
 
 @contextmanager
@@ -148,8 +156,23 @@ class Database:
         assert head is not None
         return head
 
+    def _at_newest(self) -> bool:
+        """Whether the schema is the newest, asked with one query (a new database has no
+        ``alembic_version`` yet, which is not an answer of yes)."""
+        with self.engine.connect() as connection:
+            try:
+                row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+            except DBAPIError:
+                return False
+        return row is not None and row[0] == newest_migration()
+
     def upgrade(self) -> None:
-        """Apply every migration not yet applied; refuse a database newer than this program."""
+        """Apply every migration not yet applied; refuse a database newer than this program.
+
+        A database already at the newest schema costs one query, and Alembic is not
+        imported."""
+        if self._at_newest():
+            return
         current, head = self.current_revision(), self.head_revision()
         if current == head:
             return
