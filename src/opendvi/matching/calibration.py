@@ -164,6 +164,18 @@ def _stored_calibration(session: Session, model: tuple[str, str]) -> Calibration
     ).scalar_one_or_none()
 
 
+def calibration_in_use(session: Session, model: tuple[str, str]) -> CalibrationInUse:
+    """The calibration a matching run stored for ``model``, or the built-in estimate where
+    none was fitted yet; nothing is fitted (a run refits it when the reports have grown)."""
+    from opendvi.faces.priors import prior_for
+
+    stored = _stored_calibration(session, model)
+    if stored is not None and stored.source == "reports":
+        return CalibrationInUse(Calibration.from_json(stored.params), "reports", stored.records)
+    prior = prior_for(*model)
+    return CalibrationInUse(prior, "built-in" if prior is not None else "", 0)
+
+
 def calibrate(
     session: Session, am: SideData, model: tuple[str, str], *, actor: str, force: bool = False
 ) -> CalibrationInUse:

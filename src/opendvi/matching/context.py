@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opendvi import audit
@@ -17,26 +17,34 @@ from opendvi.db.tables import (
     Candidate,
     Decision,
     Identification,
+    MissingPerson,
     User,
 )
+from opendvi.errors import NotFound
 from opendvi.infra.jobs import Side
-from opendvi.matching.calibration import calibrate
-from opendvi.matching.gallery import load_side
+from opendvi.matching.calibration import calibrate, calibration_in_use
+from opendvi.matching.gallery import load_side, spread_reference
 from opendvi.matching.pairs import Context, total_order
 
 
-def exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
-    """The standing decision on each pair: an exclusion or a referral for primary
-    identifiers (``kind``); a later reopen cancels either, and a later proposal of an
-    identification an exclusion (it was proposed once the pair had resurfaced, so the
-    exclusion no longer stands even if the evidence goes back to what it was)."""
+def exclusions(
+    session: Session, pair: tuple[int, int] | None = None
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """The standing decision on each pair (or on ``pair``, remains id and report id): an
+    exclusion or a referral for primary identifiers (``kind``); a later reopen cancels
+    either, and a later proposal of an identification an exclusion (it was proposed once
+    the pair had resurfaced, so the exclusion no longer stands even if the evidence goes
+    back to what it was)."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
-    rows = session.execute(
+    query = (
         select(Decision, User.username)
         .join(User, Decision.user_id == User.id)
         .where(Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")))
         .order_by(Decision.id)
-    ).all()
+    )
+    if pair is not None:
+        query = query.where(Decision.remains_id == pair[0], Decision.missing_person_id == pair[1])
+    rows = session.execute(query).all()
     for decision, username in rows:
         pair = (decision.remains_id, decision.missing_person_id)
         if decision.kind == "reopen":
@@ -57,13 +65,19 @@ def exclusions(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
     return out
 
 
-def _identified(session: Session) -> tuple[frozenset[int], frozenset[int]]:
-    """The remains and the reports of the confirmed identifications."""
-    rows = session.execute(
-        select(Identification.remains_id, Identification.missing_person_id).where(
-            Identification.status == "confirmed"
+def _identified(
+    session: Session, pair: tuple[int, int] | None = None
+) -> tuple[frozenset[int], frozenset[int]]:
+    """The remains and the reports of the confirmed identifications (of those naming
+    either record of ``pair``)."""
+    query = select(Identification.remains_id, Identification.missing_person_id).where(
+        Identification.status == "confirmed"
+    )
+    if pair is not None:
+        query = query.where(
+            (Identification.remains_id == pair[0]) | (Identification.missing_person_id == pair[1])
         )
-    ).all()
+    rows = session.execute(query).all()
     return frozenset(r[0] for r in rows), frozenset(r[1] for r in rows)
 
 
@@ -87,6 +101,39 @@ def open_context(session: Session, app: OpenDVI, *, actor: str, recalibrate: boo
         keep=app.settings.candidates_per_record,
         exclusions=exclusions(session),
         identified=_identified(session),
+    )
+
+
+def pair_context(session: Session, app: OpenDVI, pm_id: int, am_id: int) -> Context:
+    """What scoring one pair needs, and no more: its two records, the calibration in use
+    as stored (a matching run fits it; none is fitted here), the number of reports, the
+    faces of the reports a spread is measured against when the calibration reads scores
+    that way, and the standing decision on the pair. Its cost does not grow with the
+    registry's faces."""
+    model = _current_model(app)
+    am = load_side(session, "missing", model, ids=[am_id])
+    pm = load_side(session, "remains", model, ids=[pm_id])
+    for side, record_id, what in ((am, am_id, "report"), (pm, pm_id, "remains record")):
+        if record_id not in side.refs:
+            raise NotFound(f"the {what} was withdrawn and is matched no more")
+    calibration = calibration_in_use(session, model)
+    reference = None
+    if calibration.calibration is not None and calibration.calibration.spread:
+        reference = spread_reference(session, model)
+    reports = session.execute(
+        select(func.count()).select_from(MissingPerson).where(MissingPerson.status != "withdrawn")
+    ).scalar_one()
+    return Context(
+        am=am,
+        pm=pm,
+        calibration=calibration,
+        model=model,
+        max_rate=app.settings.candidate_max_rate,
+        keep=app.settings.candidates_per_record,
+        exclusions=exclusions(session, (pm_id, am_id)),
+        identified=_identified(session, (pm_id, am_id)),
+        reports=int(reports),
+        reference=reference,
     )
 
 

@@ -16,7 +16,7 @@ from opendvi.db.tables import (
     Remains,
 )
 from opendvi.errors import NotFound
-from opendvi.matching.context import open_context
+from opendvi.matching.context import pair_context
 from opendvi.matching.figures import figures
 from opendvi.matching.pairs import score_pair
 
@@ -72,9 +72,9 @@ def resolve_pair(session: Session, pm_ref: str, am_ref: str) -> tuple[Remains, M
 
 def explain(app: OpenDVI, pm_ref: str, am_ref: str, *, actor: str = "explain") -> Explanation:
     """Every factor of one pair, scored now, with what is stored for it."""
-    with app.db.write() as session:
+    with app.db.read() as session:
         remains, report = resolve_pair(session, pm_ref, am_ref)
-        ctx = open_context(session, app, actor=actor, recalibrate=False)
+        ctx = pair_context(session, app, remains.id, report.id)
         row = score_pair(ctx, report.id, remains.id)
         stored = session.execute(
             select(Candidate).where(

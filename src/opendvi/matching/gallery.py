@@ -75,11 +75,10 @@ class SideData:
         record of the other side has its spread measured against. Drawn once per load."""
         if self._sample is None:
             count = len(self.groups)
-            if count <= SPREAD_SAMPLE:
-                chosen = list(range(count))
+            chosen = sample_positions(count)
+            if len(chosen) == count:
                 vectors, quality, starts = self.vectors, self.quality, self.starts
             else:
-                chosen = sorted(random.Random(0).sample(range(count), SPREAD_SAMPLE))
                 rows = np.concatenate([np.arange(self.starts[g], self.ends[g]) for g in chosen])
                 sizes = (self.ends - self.starts)[chosen]
                 starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
@@ -92,6 +91,50 @@ class SideData:
                 frozenset(int(self.groups[g]) for g in chosen),
             )
         return self._sample
+
+
+def sample_positions(count: int) -> list[int]:
+    """Which of ``count`` records with faces (in record-id order) a spread is measured
+    against: all of them, or ``SPREAD_SAMPLE`` drawn the same way each time."""
+    if count <= SPREAD_SAMPLE:
+        return list(range(count))
+    return sorted(random.Random(0).sample(range(count), SPREAD_SAMPLE))
+
+
+def spread_reference(session: Session, model: tuple[str, str]) -> GallerySample:
+    """The reports a remains record's spread is measured against, as a whole loaded side's
+    ``sample`` draws them, read without loading every report's faces: the ids of the
+    reports with faces, then the faces of those drawn."""
+    owner = Photo.missing_person_id
+    ids = (
+        session.execute(
+            select(owner)
+            .distinct()
+            .join(Face, Face.photo_id == Photo.id)
+            .join(MissingPerson, MissingPerson.id == owner)
+            .where(
+                MissingPerson.status != "withdrawn",
+                Photo.withdrawn_at.is_(None),
+                Face.usable,
+                Face.is_subject,
+                Face.embedding.is_not(None),
+                Face.model_name == model[0],
+                Face.model_version == model[1],
+            )
+            .order_by(owner)
+        )
+        .scalars()
+        .all()
+    )
+    chosen = sample_positions(len(ids))
+    faces = load_faces(session, "missing", model, [int(cast(int, ids[p])) for p in chosen])
+    return GallerySample(
+        faces.vectors,
+        faces.quality,
+        faces.starts,
+        tuple(chosen),
+        frozenset(int(g) for g in faces.groups.tolist()),
+    )
 
 
 @dataclass(frozen=True)

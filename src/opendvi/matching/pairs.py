@@ -24,7 +24,7 @@ from opendvi.core.scoring import (
 from opendvi.infra.jobs import Side
 from opendvi.matching.blocking import DescriptionBlocks, shortlist
 from opendvi.matching.calibration import CalibrationInUse
-from opendvi.matching.gallery import PRESELECT, SideData
+from opendvi.matching.gallery import PRESELECT, GallerySample, SideData
 
 
 @dataclass
@@ -42,16 +42,20 @@ class Context:
     # Records of a confirmed identification (remains ids, report ids): their pairs are
     # stored out of the review queue.
     identified: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+    # A context of one pair (``context.pair_context``) loads just its two records: the
+    # registry's number of reports and the reports a spread is measured against are given.
+    reports: int | None = None
+    reference: GallerySample | None = None
 
     @property
     def gallery(self) -> int:
-        return max(1, len(self.am.refs))
+        return max(1, len(self.am.refs) if self.reports is None else self.reports)
 
     def spread(self, pm_id: int, am_id: int, score: float) -> tuple[float, float]:
         """The mean and standard deviation of the remains record's face scores against the
         reports (a fixed sample of them in a large registry), leaving out the report of the
         pair being judged; the sums are computed once per run."""
-        sample = self.am.sample()
+        sample = self.reference if self.reference is not None else self.am.sample()
         if pm_id not in self.spreads:
             faces = self.pm.faces(pm_id)
             fused, _ = fuse_many(faces, sample.vectors, sample.quality, sample.starts)

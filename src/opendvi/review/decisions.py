@@ -19,7 +19,7 @@ from opendvi.core.roles import Permission
 from opendvi.core.workflow import PRIMARY
 from opendvi.db.tables import Candidate, Decision, Identification, MissingPerson, Remains, User
 from opendvi.errors import InputError, NotFound, Refused
-from opendvi.matching.context import open_context
+from opendvi.matching.context import pair_context
 from opendvi.matching.explain import resolve_pair
 from opendvi.matching.lists import rank_lists
 from opendvi.matching.pairs import score_pair
@@ -229,7 +229,7 @@ def exclude(app: OpenDVI, pair: Pair, *, reason: str, username: str) -> Decided:
     with app.db.write() as session:
         user = reviewer(session, username, "exclude a candidate")
         remains, report = pair_of(session, pair)
-        ctx = open_context(session, app, actor=username, recalibrate=False)
+        ctx = pair_context(session, app, remains.id, report.id)
         row = score_pair(ctx, report.id, remains.id)
         decision = decide(
             session,
