@@ -27,18 +27,17 @@ from opendvi.settings import Settings
 from tests.matching.test_matching import World
 
 ROOT = Path(__file__).resolve().parents[2]
-# The child: the command, with small batches that each take a moment, so a worker is
-# mid-work for long enough to be killed there.
+# The child: the command, with small batches and a pause after each commit (the lock let
+# go, so the other worker gets its turn), so a worker is mid-work long enough to be killed.
 CHILD = """
 import sys, time
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from opendvi.matching import gallery
 gallery.BATCH = 4
-@event.listens_for(Engine, "before_cursor_execute")
-def _slow(connection, cursor, statement, *args):
-    if statement.startswith("DELETE FROM candidates"):
-        time.sleep(0.05)
+@event.listens_for(Session, "after_commit")
+def _slow(session):
+    time.sleep(0.2)
 from opendvi.cli import app
 app(sys.argv[1:], prog_name="opendvi")
 """
@@ -126,22 +125,26 @@ def test_two_workers_one_killed_do_every_job_once_with_the_lists_of_one_run(
                 raise AssertionError(process.communicate()[0].decode())
             time.sleep(0.02)
 
-    first = start()
-    wait_for(first)
-    second = start()
+    workers = [start(), start()]
     try:
-        wait_for(second, done=True)  # both at work
-        # Kill the first while it holds unfinished jobs: frozen, then checked, then killed.
+        for process in workers:
+            wait_for(process, done=True)  # both at work
+        # Kill one while it holds unfinished jobs: frozen, then checked, then killed.
         lost: list[int] = []
         while not lost:
-            wait_for(first)
-            os.kill(first.pid, signal.SIGSTOP)
-            lost = held(dvi, first.pid)
-            if not lost:
-                os.kill(first.pid, signal.SIGCONT)
-        os.kill(first.pid, signal.SIGKILL)
-        assert first.wait(timeout=30) == -signal.SIGKILL
-        # The second does the rest, the first's jobs once their claims expire.
+            for victim in workers:
+                if held(dvi, victim.pid):
+                    os.kill(victim.pid, signal.SIGSTOP)
+                    lost = held(dvi, victim.pid)
+                    if lost:
+                        break
+                    os.kill(victim.pid, signal.SIGCONT)
+            assert time.monotonic() < deadline, "no worker held a job"
+            time.sleep(0.01)
+        os.kill(victim.pid, signal.SIGKILL)
+        assert victim.wait(timeout=30) == -signal.SIGKILL
+        (survivor,) = [process for process in workers if process is not victim]
+        # The survivor does the rest, the lost jobs once their claims expire.
         while True:
             assert time.monotonic() < deadline, "jobs left undone"
             with dvi.db.read() as session:
@@ -149,12 +152,12 @@ def test_two_workers_one_killed_do_every_job_once_with_the_lists_of_one_run(
             if not left:
                 break
             time.sleep(0.2)
-        second.send_signal(signal.SIGTERM)
-        output = second.communicate(timeout=60)[0].decode()
-        assert second.returncode == 0, output
+        survivor.send_signal(signal.SIGTERM)
+        output = survivor.communicate(timeout=60)[0].decode()
+        assert survivor.returncode == 0, output
         assert "records matched" in output and "worker stopped" in output
     finally:
-        for process in (first, second):
+        for process in workers:
             if process.poll() is None:
                 process.kill()
                 process.wait()
@@ -163,7 +166,7 @@ def test_two_workers_one_killed_do_every_job_once_with_the_lists_of_one_run(
     assert sorted(job_id for job_id, *_ in done) == sorted(queued)  # none lost, none added
     assert {(status, attempts) for _, status, attempts, _ in done} == {("done", 1)}
     by = {job_id: holder for job_id, _, _, holder in done}
-    assert all(f":{first.pid}:" not in by[job_id] for job_id in lost)  # done by the other
+    assert all(f":{victim.pid}:" not in by[job_id] for job_id in lost)  # done by the other
     assert snapshot(dvi) == snapshot(reference)
 
 

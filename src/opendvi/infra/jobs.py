@@ -15,12 +15,12 @@ import datetime as dt
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from opendvi.db.tables import Job, Photo, utcnow
@@ -97,7 +97,7 @@ def queue_photo_owner(session: Session, photo: Photo) -> None:
         queue_match(session, "remains", photo.remains_id)
 
 
-def _claimable(now: dt.datetime) -> object:
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     return or_(Job.claimed_until.is_(None), Job.claimed_until < now)
 
 
@@ -176,9 +176,9 @@ def matching_turn(db: Database, *, key: int = MATCHING_LOCK) -> Iterator[None]:
             connection.commit()
 
 
-def _parsed(rows: list[tuple[int, str]] | list[object]) -> list[tuple[int, Side, int]]:
+def _parsed(rows: Sequence[Row[int, str]]) -> list[tuple[int, Side, int]]:
     out: list[tuple[int, Side, int]] = []
-    for job_id, subject in rows:  # type: ignore[misc]
+    for job_id, subject in rows:
         side, _, number = subject.partition(":")
         if side in ("missing", "remains") and number.isdigit():
             out.append((job_id, side, int(number)))  # type: ignore[arg-type]
