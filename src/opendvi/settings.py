@@ -218,6 +218,14 @@ class Settings(BaseSettings):
         description="Worker processes for face detection during imports. Default: the number "
         "of CPU cores.",
     )
+    job_lease_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="Seconds an `opendvi worker` holds the jobs it claimed without renewing "
+        "its claim; a worker that stops (or is killed) leaves its jobs to the others after "
+        "this long.",
+    )
     retention_biometric_days: int | None = Field(
         default=None,
         ge=0,

@@ -63,9 +63,21 @@ def _register() -> None:
         review,
         system,
         withdrawal,
+        worker,
     )
 
-    for module in (records, system, backup, matching, review, people, faces, notify, withdrawal):
+    for module in (
+        records,
+        system,
+        worker,
+        backup,
+        matching,
+        review,
+        people,
+        faces,
+        notify,
+        withdrawal,
+    ):
         module.register(app)
 
 

@@ -117,8 +117,17 @@ def serve(
             help="Server processes (more serve more people at once).",
         ),
     ] = 1,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do no background work here (photos' faces, matching): separate "
+            "`opendvi worker` processes do it.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the web application on the configured database."""
+    """Run the web application on the configured database; the queued work is done in
+    this process too, unless --no-worker."""
     from opendvi.infra.leftovers import start_server_clean
     from opendvi.infra.worker import Worker
     from opendvi.people import ensure_admin
@@ -133,13 +142,16 @@ def serve(
                 f"password\n\n    {created.password}\n\nWrite it down now; it is not shown "
                 f"again. Change it with `opendvi users password {created.username}`."
             )
-        worker = Worker(dvi)
-        worker.start()
+        # One worker, in this process: the web processes of --processes never match.
+        worker = None if no_worker else Worker(dvi)
+        if worker is not None:
+            worker.start()
         typer.echo(f"OpenDVI on http://{host}:{port}/ (Ctrl-C stops it)")
         try:
             _run_server(dvi, host, port, processes)
         finally:
-            worker.stop()
+            if worker is not None:
+                worker.stop()
 
 
 def _port_free(host: str, port: int) -> None:

@@ -717,6 +717,10 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The worker working on it (host:pid:random) and until when its claim holds: a worker
+    # that dies leaves its claim to expire, and the job is claimed again.
+    claimed_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Finding whether a record's job is already waiting reads the index alone.
     __table_args__ = (Index("ix_jobs_status_kind", "status", "kind", "subject"),)
 

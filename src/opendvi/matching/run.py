@@ -4,7 +4,7 @@ stored, one audit event per list that changed."""
 from __future__ import annotations
 
 from opendvi.app import OpenDVI
-from opendvi.infra.jobs import Side, finish, pending_matches, purge_done
+from opendvi.infra.jobs import Claim, Side, finish, pending_matches, purge_done
 from opendvi.matching.context import (
     MatchReport,
     listings,
@@ -32,15 +32,20 @@ def run_matching(
     actor: str,
     everything: bool = False,
     progress: Progress | None = None,
+    claim: Claim | None = None,
 ) -> MatchReport:
-    """Match the records whose jobs are queued, or every record with ``everything``; a
-    rebuild of every list that was interrupted is finished first."""
+    """Match the records whose jobs are queued (only those of ``claim``, a worker's, when
+    given), or every record with ``everything``; a rebuild of every list that was
+    interrupted is finished first."""
     with app.db.read() as session:
         resume = unfinished(session)
     if everything or resume:
         return rebuild(app, actor=actor, recalibrate=everything, progress=progress)
-    with app.db.read() as session:
-        jobs = pending_matches(session)
+    if claim is not None:
+        jobs, holder = claim.jobs, claim.worker
+    else:
+        with app.db.read() as session:
+            jobs, holder = pending_matches(session), None
     report = MatchReport()
     if not jobs:
         return report
@@ -94,12 +99,12 @@ def run_matching(
                     if summary["credible"] == 0:
                         report.no_candidate.append(ctx.pm.refs[record_id])
             if start + BATCH >= total:
-                finish(session, job_ids)
+                finish(session, job_ids, holder=holder)
         done += len(batch)
         if progress:
             progress(done, total)
     with app.db.write() as session:
         if not work:
-            finish(session, job_ids)
+            finish(session, job_ids, holder=holder)
         purge_done(session)  # once a run: the jobs finished over a week ago
     return report
