@@ -3,6 +3,7 @@ same photos in the same run (BENCHMARKS.md §4). Writes results/ingest.md.
 
     python benchmarks/ingest.py                 # 1,000 LFW photos
     python benchmarks/ingest.py --photos 50     # a smoke run
+    python benchmarks/ingest.py --no-faces      # rows/s: batches against a row per transaction
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -78,16 +80,79 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return seconds, peak, out
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of the finished children of this process (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def no_faces(args: argparse.Namespace, paths: list[str]) -> None:
+    """Rows per second of `opendvi import --no-faces --no-match`, each batch size in turn."""
+    rows = []
+    results: list[tuple[int, float, float]] = []
+    for batch in (1, 100):
+        with tempfile.TemporaryDirectory(prefix="opendvi-ingest-") as tmp:
+            folder = Path(tmp)
+            with (folder / "reports.csv").open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["ref", "photos", "full_name"])
+                writer.writerows([f"AM-{n:05d}", p, f"Person {n}"] for n, p in enumerate(paths))
+            env = signed_in_env(dict(os.environ), folder / "data")
+            before = cpu_seconds()
+            seconds, _, _ = measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "opendvi",
+                    "import",
+                    "missing",
+                    str(folder / "reports.csv"),
+                    "--quiet",
+                    "--no-faces",
+                    "--no-match",
+                    "--batch",
+                    str(batch),
+                ],
+                env,
+            )
+            results.append((batch, seconds, cpu_seconds() - before))
+    base_s = results[0][1]
+    for batch, seconds, cpu in results:
+        what = "a row per transaction" if batch == 1 else f"{batch} rows per transaction"
+        rows.append(
+            [
+                f"opendvi import --no-faces, {what}",
+                len(paths),
+                f"{seconds:.1f}",
+                f"{len(paths) / seconds:.1f}",
+                f"{cpu:.1f}",
+                f"{base_s / seconds:.2f}×",
+            ]
+        )
+    body = table(["peer", "rows", "wall s", "rows / s", "CPU s", "speed vs batch 1"], rows)
+    notes = (
+        "Each row stores one LFW photo (original + metadata-free copy) with a record and its "
+        "audit event; no faces, no matching. CPU s is the import process's own (user + system)."
+    )
+    write_result(args.name, "Ingest without faces: rows per second", body, notes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--name", default="ingest")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--no-faces", action="store_true", help="rows/s without faces")
     args = parser.parse_args()
     paths = [p for ps in lfw_identities().values() for p in ps]
     random.Random(args.seed).shuffle(paths)
     paths = [str(LFW / p) for p in paths[: args.photos]]
+    if args.no_faces:
+        args.name = args.name or "ingest-no-faces"
+        no_faces(args, paths)
+        return
+    args.name = args.name or "ingest"
     rows = []
     with tempfile.TemporaryDirectory(prefix="opendvi-ingest-") as tmp:
         folder = Path(tmp)

@@ -50,6 +50,15 @@ NoMatchOpt = Annotated[
     bool,
     typer.Option("--no-match", help="Leave the matching queued for `opendvi match` to run."),
 ]
+BatchOpt = Annotated[
+    int,
+    typer.Option(
+        "--batch",
+        min=1,
+        help="Rows saved per transaction; a row that fails still fails alone, and a stopped "
+        "import loses at most the batch being written.",
+    ),
+]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
 ]
@@ -94,6 +103,7 @@ class _Options:
     faces: bool  # find the faces after the import
     match: bool  # then match what was imported
     force_reason: str = ""  # why photos on records of the other kind belong here too
+    batch: int = 100  # rows saved per transaction
 
 
 def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None:
@@ -112,6 +122,8 @@ def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None
                 actor=actor,
                 progress=bar.update,
                 force_reason=how.force_reason,
+                batch=how.batch,
+                workers=how.workers,
             )
         _report(report, quiet)
         if how.faces:
@@ -132,8 +144,9 @@ def _csv_import(kind: RecordKind, rows: str, what: str) -> None:
         no_faces: NoFacesOpt = False,
         no_match: NoMatchOpt = False,
         force_reason: ForceReasonOpt = "",
+        batch: BatchOpt = 100,
     ) -> None:
-        how = _Options(quiet, workers, not no_faces, not no_match, force_reason)
+        how = _Options(quiet, workers, not no_faces, not no_match, force_reason, batch)
         _import(kind, file, False, how)
 
     command.__doc__ = f"Import {what} from a CSV file (columns: see docs/import.md)."
@@ -155,10 +168,11 @@ def import_folder_cmd(
     no_faces: NoFacesOpt = False,
     no_match: NoMatchOpt = False,
     force_reason: ForceReasonOpt = "",
+    batch: BatchOpt = 100,
 ) -> None:
     """Import a folder of photos: each sub-folder is one record named after it; a photo
     directly in the folder is a record of its own."""
-    how = _Options(quiet, workers, not no_faces, not no_match, force_reason)
+    how = _Options(quiet, workers, not no_faces, not no_match, force_reason, batch)
     _import(as_, folder, True, how)
 
 

@@ -1,8 +1,10 @@
 """Importing missing-person reports and unidentified remains from CSV files.
 
-One row is one record, saved in its own transaction: a row either lands whole (record,
-photos, contacts, audit event) or not at all, so an import stopped at any moment — Ctrl-C,
-``kill -9``, a power cut — leaves no half record, and running it again finishes the job.
+One row is one record. Rows are saved a batch to a transaction, each row in its own
+savepoint: a row either lands whole (record, photos, contacts, audit event) or not at all,
+so an import stopped at any moment — Ctrl-C, ``kill -9``, a power cut — leaves no half
+record, and running it again finishes the job. The photos of a batch are read, hashed and
+kept by a pool of threads before its rows are written (``batch_photos``).
 Rows already imported with the same values change nothing. A bad row is reported with its
 file, line and field and what to do, and the other rows still import.
 """
@@ -11,30 +13,35 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.fields import (
     MISSING_FIELDS,
     REMAINS_FIELDS,
-    SEPARATOR,
     ParsedRecord,
     parse_missing_person,
     parse_remains,
 )
 from opendvi.core.roles import Permission
 from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
+from opendvi.db.tables import MissingPerson, Remains
 from opendvi.errors import InputError, OpenDVIError, PhotoError
 from opendvi.infra.leftovers import clear_partial_writes
+from opendvi.interchange.batch_photos import Wanted, prepare_photos, separator_hint
 from opendvi.people.accounts import check_if_user
-from opendvi.records.intake import save_parsed
-from opendvi.records.photos import StoredPhoto, known_photo, store_photo
+from opendvi.records.erasure import remove_unused
+from opendvi.records.intake import SaveResult, save_record
+from opendvi.records.photos import StoredPhoto
 
 __all__ = [
     "PHOTO_SUFFIXES",
@@ -48,6 +55,8 @@ __all__ = [
 
 Kind = Literal["missing", "unidentified"]
 REQUIRED = ("ref", "photos")
+# Rows saved per transaction: a kill loses at most the batch being written, never a half row.
+BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -168,10 +177,8 @@ def _check_header(path: Path, header: list[str], known: tuple[str, ...]) -> list
     ]
 
 
-def _photos(
-    app: OpenDVI, base: Path, row: dict[str, str]
-) -> tuple[list[StoredPhoto], str | None, str]:
-    """Store the row's photos; on failure return the field and message of the first problem."""
+def _wanted(base: Path, row: dict[str, str]) -> tuple[list[Wanted], str | None, str]:
+    """The row's photos to keep; on a problem with their dates, its field and message."""
     entries = [p.strip() for p in row.get("photos", "").split("|") if p.strip()]
     date_texts = [d.strip() for d in row.get("photo_dates", "").split("|")]
     if row.get("photo_dates", "").strip() and len(date_texts) != len(entries):
@@ -183,11 +190,7 @@ def _photos(
                 "separated by |, leaving a date empty where unknown"
             ),
         )
-    stored = []
-
-    def known(sha256: str) -> StoredPhoto | None:
-        return known_photo(app, sha256)
-
+    wanted = []
     for index, entry in enumerate(entries):
         taken: DateRange | None = None
         if index < len(date_texts) and date_texts[index]:
@@ -197,37 +200,14 @@ def _photos(
                 return (
                     [],
                     "photo_dates",
-                    f"photo {index + 1}: {exc}{_separator_hint(date_texts[index])}",
+                    f"photo {index + 1}: {exc}{separator_hint(date_texts[index])}",
                 )
         if entry.startswith("sha256:"):
-            previous = known(entry.removeprefix("sha256:").strip().lower())
-            if previous is None or not app.media.path(previous.sha256).exists():
-                return (
-                    [],
-                    "photos",
-                    (
-                        f"{entry}: no photo with this SHA-256 is in this installation's photo "
-                        "store; export with --photos-dir to move photos to another installation"
-                    ),
-                )
-            stored.append(replace(previous, taken=taken))
+            wanted.append(Wanted(entry, None, entry.removeprefix("sha256:").strip().lower(), taken))
             continue
         path = Path(entry).expanduser()
-        if not path.is_absolute():
-            path = base / path
-        try:
-            stored.append(
-                store_photo(path, media=app.media, settings=app.settings, taken=taken, known=known)
-            )
-        except OpenDVIError as exc:
-            return [], "photos", f"{exc}{_separator_hint(entry)}"
-    return stored, None, ""
-
-
-def _separator_hint(value: str) -> str:
-    """What to say when a value that failed holds a separator other than ``|``."""
-    found = next((c for c in ";," if c in value), None)
-    return f"; several values are separated by {SEPARATOR}, not {found}" if found else ""
+        wanted.append(Wanted(entry, path if path.is_absolute() else base / path, "", taken))
+    return wanted, None, ""
 
 
 def import_csv(
@@ -238,6 +218,8 @@ def import_csv(
     actor: str,
     progress: Callable[[int, int], None] | None = None,
     force_reason: str = "",
+    batch: int = BATCH,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import every row of ``path``; returns counts and the problems of rows that failed.
     A file whose columns are mostly the other kind's is refused whole (``InputError``)."""
@@ -253,6 +235,8 @@ def import_csv(
         actor=actor,
         progress=progress,
         force_reason=force_reason,
+        batch=batch,
+        workers=workers,
     )
 
 
@@ -264,6 +248,8 @@ def import_folder(
     actor: str,
     progress: Callable[[int, int], None] | None = None,
     force_reason: str = "",
+    batch: int = BATCH,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import a folder of photos: each sub-folder is one record (its name the ref) holding the
     photos inside it, and each photo directly in the folder is a record of its own."""
@@ -301,6 +287,8 @@ def import_folder(
         progress=progress,
         columns=False,
         force_reason=force_reason,
+        batch=batch,
+        workers=workers,
     )
 
 
@@ -325,13 +313,17 @@ def import_rows(
     progress: Callable[[int, int], None] | None = None,
     columns: bool = True,
     force_reason: str = "",
+    batch: int = BATCH,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import rows already read (line number, values by column) from ``source``, by
     ``actor``: a user who may import this kind of record (or a service account). First, the
     partial photo files a killed run left in the photo store are deleted. ``columns`` is
     false for a folder of photos: its problems name files, not a CSV file's columns. A
     photo already on a record of the other kind fails its row, unless ``force_reason``
-    says why it belongs to both (audited)."""
+    says why it belongs to both (audited). Rows are saved ``batch`` to a transaction, each
+    in its own savepoint; their photos are read and kept by ``workers`` threads first."""
+    workers = workers or os.cpu_count() or 1
     permission = Permission.IMPORT_REPORTS if kind == "missing" else Permission.IMPORT_REMAINS
     what = "missing-person reports" if kind == "missing" else "remains records"
     with app.db.read() as session:
@@ -343,22 +335,14 @@ def import_rows(
     how = _How(kind, parse, known, actor, columns, force_reason)
     report.problems.extend(_check_header(source, header, known))
     first_line: dict[str, int] = {}
-    for done, (line, raw) in enumerate(rows, start=1):
-        try:
-            _import_row(app, source, base, line, raw, how, first_line, report)
-        except Exception as exc:  # one row must never stop the others
-            report.failed += 1
-            report.problems.append(
-                RowProblem(
-                    str(source),
-                    line,
-                    None,
-                    f"not imported, unexpected error: {type(exc).__name__}: {exc}",
-                    raw.get("ref", "").strip(),
-                )
-            )
+    for start in range(0, len(rows), max(1, batch)):
+        chunk = rows[start : start + max(1, batch)]
+        ready = [_checked_row(source, base, n, raw, how, first_line, report) for n, raw in chunk]
+        todo = [r for r in ready if r is not None]
+        prepared = prepare_photos(app, [r.wanted for r in todo], workers=workers)
+        _save_batch(app, source, how, list(zip(todo, prepared, strict=True)), report)
         if progress:
-            progress(done, len(rows))
+            progress(start + len(chunk), len(rows))
     return report
 
 
@@ -374,8 +358,17 @@ class _How:
     force_reason: str
 
 
-def _import_row(
-    app: OpenDVI,
+@dataclass(frozen=True)
+class _Row:
+    """A row whose values read well, with the photos it lists."""
+
+    line: int
+    ref: str
+    parsed: ParsedRecord
+    wanted: list[Wanted]
+
+
+def _checked_row(
     path: Path,
     base: Path,
     line: int,
@@ -383,7 +376,9 @@ def _import_row(
     how: _How,
     first_line: dict[str, int],
     report: ImportReport,
-) -> None:
+) -> _Row | None:
+    """The row read, or None after its problems are reported."""
+
     def fail(field_name: str | None, message: str, ref: str = "") -> None:
         report.problems.append(RowProblem(str(path), line, field_name, message, ref))
 
@@ -393,7 +388,7 @@ def _import_row(
         fail(
             None, "has more values than the header has columns; quote values that hold commas", ref
         )
-        return
+        return None
     parsed = how.parse({k: v for k, v in raw.items() if k in how.known})
     if ref and ref in first_line:
         parsed.problems["ref"] = (
@@ -404,38 +399,88 @@ def _import_row(
         report.failed += 1
         for name, message in parsed.problems.items():
             fail(name, message, ref)
-        return
-    photos, bad_field, message = _photos(app, base, raw)
+        return None
+    wanted, bad_field, message = _wanted(base, raw)
     if bad_field:
         report.failed += 1
-        if how.columns and message.endswith(": no such file"):
-            message += "; check the path in the photos column"
         fail(bad_field if how.columns else None, message, ref)
-        return
-    source = f"{path.name}:{line}"
-    try:
-        result = save_parsed(
-            app,
-            kind=how.kind,
-            parsed=parsed,
-            photos=photos,
-            actor=how.actor,
-            source=source,
-            force_reason=how.force_reason,
-        )
-    except PhotoError as exc:
-        report.failed += 1
-        fail("photos" if how.columns else None, str(exc), ref)
-        return
-    except (OpenDVIError, SQLAlchemyError) as exc:
-        report.failed += 1
-        fail(None, f"not saved: {str(exc).splitlines()[0]}", ref)
-        return
-    report.notes.extend(RowProblem(str(path), line, None, note, ref) for note in result.notes)
+        return None
+    return _Row(line, ref, parsed, wanted)
 
-    if result.outcome == "created":
-        report.created += 1
-    elif result.outcome == "updated":
-        report.updated += 1
-    else:
-        report.unchanged += 1
+
+def _save_batch(
+    app: OpenDVI,
+    path: Path,
+    how: _How,
+    rows: list[tuple[_Row, tuple[list[StoredPhoto], str]]],
+    report: ImportReport,
+) -> None:
+    """Save the rows in one transaction, each in its own savepoint: a row that fails is
+    rolled back alone, with its audit event, and the others of the batch are kept."""
+    model = MissingPerson if how.kind == "missing" else Remains
+    erased: set[str] = set()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    notes: list[RowProblem] = []
+
+    def fail(row: _Row, field_name: str | None, message: str) -> None:
+        report.failed += 1
+        report.problems.append(RowProblem(str(path), row.line, field_name, message, row.ref))
+
+    with app.db.write() as session:
+        for row, (photos, problem) in rows:
+            if problem:
+                if how.columns and problem.endswith(": no such file"):
+                    problem += "; check the path in the photos column"
+                fail(row, "photos" if how.columns else None, problem)
+                continue
+            head = session.info.get(audit.HEAD_KEY)
+            try:
+                with session.begin_nested():
+                    result = _save(session, model, row, photos, how, f"{path.name}:{row.line}")
+            except Exception as exc:  # one row must never stop the others
+                # The savepoint took the row's audit event with it: so goes the head it set.
+                if head is None:
+                    session.info.pop(audit.HEAD_KEY, None)
+                else:
+                    session.info[audit.HEAD_KEY] = head
+                if isinstance(exc, PhotoError):
+                    fail(row, "photos" if how.columns else None, str(exc))
+                elif isinstance(exc, OpenDVIError | SQLAlchemyError):
+                    fail(row, None, f"not saved: {str(exc).splitlines()[0]}")
+                else:
+                    fail(row, None, f"not imported, unexpected error: {type(exc).__name__}: {exc}")
+                continue
+            erased |= result.erased
+            notes.extend(RowProblem(str(path), row.line, None, n, row.ref) for n in result.notes)
+            counts[result.outcome] += 1
+    # Counted once the batch is committed: a batch that did not commit saved nothing.
+    remove_unused(app, frozenset(erased))
+    report.notes.extend(notes)
+    report.created += counts["created"]
+    report.updated += counts["updated"]
+    report.unchanged += counts["unchanged"]
+
+
+def _save(
+    session: Session,
+    model: type[MissingPerson | Remains],
+    row: _Row,
+    photos: list[StoredPhoto],
+    how: _How,
+    source: str,
+) -> SaveResult:
+    parsed = row.parsed
+    return save_record(
+        session,
+        model,
+        actor=how.actor,
+        ref=parsed.ref,
+        fields=parsed.fields,
+        event_code=parsed.event_code,
+        marks=parsed.marks,
+        effects=parsed.effects,
+        photos=photos,
+        contacts=parsed.contacts if model is MissingPerson else None,
+        source=source,
+        force_reason=how.force_reason,
+    )
