@@ -110,12 +110,7 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     processes: Annotated[
-        int,
-        typer.Option(
-            "--processes",
-            min=1,
-            help="Server processes (more serve more people at once).",
-        ),
+        int, typer.Option("--processes", min=1, help="Server processes (more serve more at once).")
     ] = 1,
     no_worker: Annotated[
         bool,
@@ -130,18 +125,11 @@ def serve(
     this process too, unless --no-worker."""
     from opendvi.infra.leftovers import start_server_clean
     from opendvi.infra.worker import Worker
-    from opendvi.people import ensure_admin
 
     _port_free(host, port)  # before anything is made: an administrator, a worker
     with opened() as dvi:
         start_server_clean(dvi.settings.data_dir, dvi.media.root)
-        created = ensure_admin(dvi, actor="serve")
-        if created is not None:
-            typer.echo(
-                f"No administrator yet: created user '{created.username}' with the "
-                f"password\n\n    {created.password}\n\nWrite it down now; it is not shown "
-                f"again. Change it with `opendvi users password {created.username}`."
-            )
+        _first_admin(dvi)
         # One worker, in this process: the web processes of --processes never match.
         worker = None if no_worker else Worker(dvi)
         if worker is not None:
@@ -152,6 +140,19 @@ def serve(
         finally:
             if worker is not None:
                 worker.stop()
+
+
+def _first_admin(dvi: OpenDVI) -> None:
+    """An administrator made, and its password shown once, when there is none yet."""
+    from opendvi.people import ensure_admin
+
+    created = ensure_admin(dvi, actor="serve")
+    if created is not None:
+        typer.echo(
+            f"No administrator yet: created user '{created.username}' with the "
+            f"password\n\n    {created.password}\n\nWrite it down now; it is not shown "
+            f"again. Change it with `opendvi users password {created.username}`."
+        )
 
 
 def _port_free(host: str, port: int) -> None:

@@ -4,11 +4,14 @@ web processes started with ``opendvi serve --no-worker``; several may run at onc
 from __future__ import annotations
 
 import signal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opendvi.cli.common import opened
+
+if TYPE_CHECKING:
+    from opendvi.infra.worker import Worker
 
 __all__ = ["register"]
 
@@ -31,15 +34,7 @@ def worker(
     with opened() as dvi:
         work = Worker(dvi, every_s=every, claim=claim)
         typer.echo(f"worker {work.name} on {dvi.db.display_url()} (Ctrl-C stops it)")
-
-        def stop(signum: int, frame: Any) -> None:
-            typer.echo("stopping after the work at hand (again to stop at once)")
-            work.stop()
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        _stop_on_signals(work)
         try:
             while True:
                 done = work.run_once()
@@ -54,6 +49,20 @@ def worker(
         if given:
             typer.echo(f"{given} claimed jobs given back to the queue")
         typer.echo("worker stopped")
+
+
+def _stop_on_signals(work: Worker) -> None:
+    """The first SIGTERM or Ctrl-C stops the worker after the work at hand; a second, at
+    once."""
+
+    def stop(signum: int, frame: Any) -> None:
+        typer.echo("stopping after the work at hand (again to stop at once)")
+        work.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def register(app: typer.Typer) -> None:
