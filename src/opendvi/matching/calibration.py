@@ -179,8 +179,21 @@ def calibration_in_use(session: Session, model: tuple[str, str]) -> CalibrationI
 def calibrate(
     session: Session, am: SideData, model: tuple[str, str], *, actor: str, force: bool = False
 ) -> CalibrationInUse:
+    """The calibration to use for ``model`` (``fit_calibration``), a new one stored with its
+    audit event in ``session``."""
+    in_use, fitted = fit_calibration(session, am, model, force=force)
+    if fitted is not None:
+        keep_calibration(session, fitted, actor=actor)
+    return in_use
+
+
+def fit_calibration(
+    session: Session, am: SideData, model: tuple[str, str], *, force: bool = False
+) -> tuple[CalibrationInUse, CalibrationRow | None]:
     """The calibration to use for ``model``: refitted from this database's reports when
-    there is none yet, when ``force``, or when the reports with faces changed by a tenth."""
+    there is none yet, when ``force``, or when the reports with faces changed by a tenth;
+    with the row to store when it is new (``keep_calibration``). Only reads: the fitting
+    is done outside any write."""
     from opendvi.faces.priors import prior_for
 
     records = len(am.groups)
@@ -191,7 +204,8 @@ def calibrate(
         and abs(records - stored.records) <= RECALIBRATE * max(stored.records, 1)
     )
     if stored is not None and fresh_enough and not force:
-        return CalibrationInUse(Calibration.from_json(stored.params), "reports", stored.records)
+        in_use = CalibrationInUse(Calibration.from_json(stored.params), "reports", stored.records)
+        return in_use, None
     spread, chosen_by = choose_spread(self_test(am))
     try:
         fitted: Calibration | None = Calibration.fit(
@@ -201,9 +215,10 @@ def calibrate(
     except ValueError:  # too few pairs
         fitted, source = prior_for(*model), "built-in"
     if fitted is None:
-        return CalibrationInUse(None, "", records)
+        return CalibrationInUse(None, "", records), None
     if source == "built-in":
-        return CalibrationInUse(fitted, source, records)  # part of the program, not data
+        return CalibrationInUse(fitted, source, records), None  # part of the program, not data
+    row = None
     if stored is None or stored.params != fitted.to_json() or stored.records != records:
         row = CalibrationRow(
             model_name=model[0],
@@ -213,20 +228,25 @@ def calibrate(
             pairs=fitted.pairs,
             params=fitted.to_json(),
         )
-        session.add(row)
-        audit.record(
-            session,
-            actor=actor,
-            action="calibration.computed",
-            about=row,
-            ref=f"{model[0]} {model[1]}",
-            after=fitted.to_json(),
-            details={
-                "source": source,
-                "reports": records,
-                "pairs": fitted.pairs,
-                "spread": fitted.spread,
-                "chosen_by": fitted.chosen_by,
-            },
-        )
-    return CalibrationInUse(fitted, source, records)
+    return CalibrationInUse(fitted, source, records), row
+
+
+def keep_calibration(session: Session, row: CalibrationRow, *, actor: str) -> None:
+    """Store a newly fitted calibration, with its audit event, in a write's ``session``."""
+    fitted = Calibration.from_json(row.params)
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="calibration.computed",
+        about=row,
+        ref=f"{row.model_name} {row.model_version}",
+        after=row.params,
+        details={
+            "source": row.source,
+            "reports": row.records,
+            "pairs": row.pairs,
+            "spread": fitted.spread,
+            "chosen_by": fitted.chosen_by,
+        },
+    )

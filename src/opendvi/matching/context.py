@@ -22,8 +22,14 @@ from opendvi.db.tables import (
 )
 from opendvi.errors import NotFound
 from opendvi.infra.jobs import Side
-from opendvi.matching.calibration import calibrate, calibration_in_use
-from opendvi.matching.gallery import load_side, spread_reference
+from opendvi.matching.calibration import (
+    CalibrationInUse,
+    calibrate,
+    calibration_in_use,
+    fit_calibration,
+    keep_calibration,
+)
+from opendvi.matching.gallery import SideData, load_side, spread_reference
 from opendvi.matching.pairs import Context, total_order
 
 
@@ -88,10 +94,35 @@ def _current_model(app: OpenDVI) -> tuple[str, str]:
 
 
 def open_context(session: Session, app: OpenDVI, *, actor: str, recalibrate: bool) -> Context:
+    """The registry loaded in ``session``, a calibration fitted there stored in it."""
     model = _current_model(app)
     am = load_side(session, "missing", model)
-    pm = load_side(session, "remains", model)
     calibration = calibrate(session, am, model, actor=actor, force=recalibrate)
+    return _context(session, app, model, am, calibration)
+
+
+def load_context(app: OpenDVI, *, actor: str, recalibrate: bool) -> Context:
+    """The registry loaded, and the calibration fitted when it is due, in a read: no write
+    waits on them; a newly fitted calibration is then stored in a short write of its own."""
+    model = _current_model(app)
+    with app.db.read() as session:
+        am = load_side(session, "missing", model)
+        calibration, fitted = fit_calibration(session, am, model, force=recalibrate)
+        ctx = _context(session, app, model, am, calibration)
+    if fitted is not None:
+        with app.db.write() as session:
+            keep_calibration(session, fitted, actor=actor)
+    return ctx
+
+
+def _context(
+    session: Session,
+    app: OpenDVI,
+    model: tuple[str, str],
+    am: SideData,
+    calibration: CalibrationInUse,
+) -> Context:
+    pm = load_side(session, "remains", model)
     return Context(
         am=am,
         pm=pm,

@@ -33,7 +33,7 @@ from opendvi.db.tables import (
 )
 from opendvi.infra.jobs import MATCH, Side, finish, purge_done
 from opendvi.matching import gallery
-from opendvi.matching.context import MatchReport, exclusions, listings, open_context, record_event
+from opendvi.matching.context import MatchReport, exclusions, listings, load_context, record_event
 from opendvi.matching.gallery import Progress
 from opendvi.matching.pairs import Context, decided_status, search_record, select_pairs
 
@@ -147,8 +147,9 @@ def _begin(session: Session, ctx: Context, actor: str) -> set[tuple[Side, int]]:
     return staged
 
 
-def _stage(session: Session, ctx: Context, batch: list[tuple[Side, int]]) -> None:
-    """Score a batch of records and stage their lists with the records themselves."""
+def _score(ctx: Context, batch: list[tuple[Side, int]]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The pairs listed for a batch of records, scored, each marked with the records it is
+    listed for (a rank of 0)."""
     pairs: dict[tuple[int, int], dict[str, Any]] = {}
     for side, record_id in batch:
         own = "rank_for_missing" if side == "missing" else "rank_for_remains"
@@ -162,6 +163,16 @@ def _stage(session: Session, ctx: Context, batch: list[tuple[Side, int]]) -> Non
                 computed_at=utcnow(),
             )
             staged[own] = 0  # listed for this record
+    return pairs
+
+
+def _stage(
+    session: Session,
+    ctx: Context,
+    batch: list[tuple[Side, int]],
+    pairs: dict[tuple[int, int], dict[str, Any]],
+) -> None:
+    """Stage a batch's scored lists (``_score``) with the records themselves."""
     existing: dict[tuple[int, int], tuple[int, int | None, int | None]] = {}
     for chunk in _chunks({pm for pm, _ in pairs}):
         for number, pm, am, rank_pm, rank_am in session.execute(
@@ -387,8 +398,7 @@ def rebuild(
     app: OpenDVI, *, actor: str, recalibrate: bool, progress: Progress | None = None
 ) -> MatchReport:
     """Rebuild every list, or finish the rebuild a crash interrupted."""
-    with app.db.write() as session:
-        ctx = open_context(session, app, actor=actor, recalibrate=recalibrate)
+    ctx = load_context(app, actor=actor, recalibrate=recalibrate)
     report = MatchReport(calibration=ctx.calibration.describe())
     with app.db.write() as session:
         staged = _begin(session, ctx, actor)
@@ -398,8 +408,9 @@ def rebuild(
     done = len(work) - len(todo)
     for start in range(0, len(todo), gallery.BATCH):
         batch = todo[start : start + gallery.BATCH]
+        scored = _score(ctx, batch)  # outside the write: no write waits on the scoring
         with app.db.write() as session:
-            _stage(session, ctx, batch)
+            _stage(session, ctx, batch, scored)
         done += len(batch)
         if progress:
             progress(done, len(work))

@@ -3,11 +3,16 @@ stored, one audit event per list that changed."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from opendvi.app import OpenDVI
 from opendvi.infra.jobs import Claim, Side, finish, pending_matches, purge_done
 from opendvi.matching.context import (
     MatchReport,
     listings,
+    load_context,
     open_context,
     record_event,
 )
@@ -20,7 +25,7 @@ from opendvi.matching.lists import (
     rank_lists,
     upsert,
 )
-from opendvi.matching.pairs import search_record, select_pairs
+from opendvi.matching.pairs import Context, search_record, select_pairs
 from opendvi.matching.rebuild import rebuild, unfinished
 
 __all__ = ["MatchReport", "listings", "open_context", "run_matching"]
@@ -49,8 +54,7 @@ def run_matching(
     report = MatchReport()
     if not jobs:
         return report
-    with app.db.write() as session:
-        ctx = open_context(session, app, actor=actor, recalibrate=False)
+    ctx = load_context(app, actor=actor, recalibrate=False)
     report.calibration = ctx.calibration.describe()
     seen: dict[tuple[Side, int], None] = {}
     for _, side, record_id in jobs:
@@ -59,52 +63,63 @@ def run_matching(
             seen[(side, record_id)] = None
     work = list(seen)
     job_ids = [job_id for job_id, _, _ in jobs]
-    total = len(work)
-    done = 0
     bars = EntryTotals(ctx.keep)
-    for start in range(0, total, BATCH):
-        batch = work[start : start + BATCH]
+    for done, (side, record_id) in enumerate(work, start=1):
+        # Scored in a read, so no write waits on the scoring; then stored in a short write.
+        with app.db.read() as session:
+            # A pair of this record may enter another's list: search for those too.
+            rows = search_record(ctx, side, record_id, entry=bars.of(session, side, record_id))
         with app.db.write() as session:
-            for side, record_id in batch:
-                # A pair of this record may enter another's list: search for those too.
-                entry = bars.of(session, side, record_id)
-                rows = search_record(ctx, side, record_id, entry=entry)
-                listed = select_pairs(rows, ctx.keep)
-                own_rank, other_rank = (
-                    ("rank_for_missing", "rank_for_remains")
-                    if side == "missing"
-                    else ("rank_for_remains", "rank_for_missing")
-                )
-                # A rank of 0 marks "listed for this record"; rank_lists numbers them.
-                for row in rows:
-                    row[own_rank] = row[other_rank] = None
-                for row in listed:
-                    row[own_rank] = 0
-                before = listings(session, side, [record_id]).get(record_id, [])
-                touched_pm = listing_records(session, side, record_id, "pm")
-                touched_am = listing_records(session, side, record_id, "am")
-                for row in entering(session, ctx, side, record_id, rows):
-                    row[other_rank] = 0
-                stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
-                clear_record(session, side, record_id)
-                upsert(session, stored)
-                ranked_pm = {r["remains_id"] for r in stored} | touched_pm
-                ranked_am = {r["missing_person_id"] for r in stored} | touched_am
-                rank_lists(session, ranked_pm, ranked_am, ctx.keep)
-                bars.changed(session, ranked_pm, ranked_am)
-                summary = record_event(session, ctx, side, record_id, listed, actor, before)
-                report.records += 1
-                if side == "remains":
-                    report.remains += 1
-                    if summary["credible"] == 0:
-                        report.no_candidate.append(ctx.pm.refs[record_id])
-            if start + BATCH >= total:
+            _store(session, ctx, bars, side, record_id, rows, actor, report)
+            if done == len(work):
                 finish(session, job_ids, holder=holder)
-        done += len(batch)
-        if progress:
-            progress(done, total)
+        if progress and (done % BATCH == 0 or done == len(work)):
+            progress(done, len(work))
     with app.db.write() as session:
         if not work:
             finish(session, job_ids, holder=holder)
         purge_done(session)  # once a run: the jobs finished over a week ago
     return report
+
+
+def _store(
+    session: Session,
+    ctx: Context,
+    bars: EntryTotals,
+    side: Side,
+    record_id: int,
+    rows: list[dict[str, Any]],
+    actor: str,
+    report: MatchReport,
+) -> None:
+    """One record's scored pairs stored: its list, the pairs that enter other records'
+    lists, every list they touch ranked again, and the event of a list that changed."""
+    listed = select_pairs(rows, ctx.keep)
+    own_rank, other_rank = (
+        ("rank_for_missing", "rank_for_remains")
+        if side == "missing"
+        else ("rank_for_remains", "rank_for_missing")
+    )
+    # A rank of 0 marks "listed for this record"; rank_lists numbers them.
+    for row in rows:
+        row[own_rank] = row[other_rank] = None
+    for row in listed:
+        row[own_rank] = 0
+    before = listings(session, side, [record_id]).get(record_id, [])
+    touched_pm = listing_records(session, side, record_id, "pm")
+    touched_am = listing_records(session, side, record_id, "am")
+    for row in entering(session, ctx, side, record_id, rows):
+        row[other_rank] = 0
+    stored = [r for r in rows if r[own_rank] == 0 or r[other_rank] == 0]
+    clear_record(session, side, record_id)
+    upsert(session, stored)
+    ranked_pm = {r["remains_id"] for r in stored} | touched_pm
+    ranked_am = {r["missing_person_id"] for r in stored} | touched_am
+    rank_lists(session, ranked_pm, ranked_am, ctx.keep)
+    bars.changed(session, ranked_pm, ranked_am)
+    summary = record_event(session, ctx, side, record_id, listed, actor, before)
+    report.records += 1
+    if side == "remains":
+        report.remains += 1
+        if summary["credible"] == 0:
+            report.no_candidate.append(ctx.pm.refs[record_id])
