@@ -64,6 +64,19 @@ def test_a_pair_scored_alone_is_the_row_the_whole_registry_gives(
                 assert score_pair(alone, am_id, pm_id) == score_pair(whole, am_id, pm_id)
                 compared += 1
     assert compared > 50
+    # New reports (too few to refit the calibration): spreads are still measured against
+    # the reports drawn when it was fitted, alone as with the whole registry loaded.
+    for n in range(3):
+        world.report(f"AM-N{n}", f"person-new-{n}", sex="M")
+    run_matching(dvi, actor="test")
+    with dvi.db.read() as session:
+        whole = open_context(session, dvi, actor="test", recalibrate=False)
+        assert whole.calibration.reference is not None
+        assert set(whole.am.sample().records) <= set(whole.calibration.reference)
+        for pm_id in whole.pm.refs:
+            for am_id in list(whole.am.refs)[-4:]:
+                alone = pair_context(session, dvi, pm_id, am_id)
+                assert score_pair(alone, am_id, pm_id) == score_pair(whole, am_id, pm_id)
 
 
 def test_explain_and_an_exclusion_load_no_face_of_the_registry(

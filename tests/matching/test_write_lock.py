@@ -32,9 +32,9 @@ def test_a_writer_never_waits_on_matching_for_more_than_a_second(
 
         monkeypatch.setattr(module, "search_record", slow)
     w = World(dvi, seed=7)
-    for n in range(100):
+    for n in range(60):
         w.report(f"AM-{n:03d}", f"person-{n}", sex="F" if n % 2 else "M")
-    for n in range(80):
+    for n in range(40):
         w.remains(f"PM-{n:03d}", f"person-{n}" if n % 2 else None)
     waits: list[float] = []
     stop = threading.Event()

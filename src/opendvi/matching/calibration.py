@@ -3,6 +3,7 @@ stored and audited, or the built-in estimate."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -31,6 +32,9 @@ class CalibrationInUse:
     calibration: Calibration | None
     source: str  # "reports", "built-in", or "" when none
     records: int
+    # The reports drawn, when it was fitted, for spreads to be measured against (none for
+    # one stored before they were kept, or built in).
+    reference: tuple[int, ...] | None = None
 
     def describe(self) -> str:
         if self.calibration is None:
@@ -171,7 +175,7 @@ def calibration_in_use(session: Session, model: tuple[str, str]) -> CalibrationI
 
     stored = _stored_calibration(session, model)
     if stored is not None and stored.source == "reports":
-        return CalibrationInUse(Calibration.from_json(stored.params), "reports", stored.records)
+        return _stored_in_use(stored)
     prior = prior_for(*model)
     return CalibrationInUse(prior, "built-in" if prior is not None else "", 0)
 
@@ -204,8 +208,7 @@ def fit_calibration(
         and abs(records - stored.records) <= RECALIBRATE * max(stored.records, 1)
     )
     if stored is not None and fresh_enough and not force:
-        in_use = CalibrationInUse(Calibration.from_json(stored.params), "reports", stored.records)
-        return in_use, None
+        return _stored_in_use(stored), None
     spread, chosen_by = choose_spread(self_test(am))
     try:
         fitted: Calibration | None = Calibration.fit(
@@ -218,30 +221,52 @@ def fit_calibration(
         return CalibrationInUse(None, "", records), None
     if source == "built-in":
         return CalibrationInUse(fitted, source, records), None  # part of the program, not data
+    reference = tuple(sorted(am.sample().records))
+    params = {**fitted.to_json(), REFERENCE: list(reference)}
     row = None
-    if stored is None or stored.params != fitted.to_json() or stored.records != records:
+    if stored is None or stored.params != params or stored.records != records:
         row = CalibrationRow(
             model_name=model[0],
             model_version=model[1],
             source=source,
             records=records,
             pairs=fitted.pairs,
-            params=fitted.to_json(),
+            params=params,
         )
-    return CalibrationInUse(fitted, source, records), row
+    return CalibrationInUse(fitted, source, records, reference), row
+
+
+REFERENCE = "reference"  # the key of the reports drawn for spreads in a stored calibration
+
+
+def _stored_in_use(stored: CalibrationRow) -> CalibrationInUse:
+    reference = stored.params.get(REFERENCE)
+    return CalibrationInUse(
+        Calibration.from_json(stored.params),
+        "reports",
+        stored.records,
+        tuple(int(r) for r in reference) if reference is not None else None,
+    )
 
 
 def keep_calibration(session: Session, row: CalibrationRow, *, actor: str) -> None:
     """Store a newly fitted calibration, with its audit event, in a write's ``session``."""
     fitted = Calibration.from_json(row.params)
     session.add(row)
+    after = {k: v for k, v in row.params.items() if k != REFERENCE}
+    if REFERENCE in row.params:  # the reports drawn, by their number and digest
+        drawn = row.params[REFERENCE]
+        after[REFERENCE] = {
+            "reports": len(drawn),
+            "sha256": hashlib.sha256(",".join(map(str, drawn)).encode()).hexdigest(),
+        }
     audit.record(
         session,
         actor=actor,
         action="calibration.computed",
         about=row,
         ref=f"{row.model_name} {row.model_version}",
-        after=row.params,
+        after=after,
         details={
             "source": row.source,
             "reports": row.records,

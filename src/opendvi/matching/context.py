@@ -123,6 +123,8 @@ def _context(
     calibration: CalibrationInUse,
 ) -> Context:
     pm = load_side(session, "remains", model)
+    if calibration.reference is not None:
+        am.sample_of(calibration.reference)  # the reports drawn when it was fitted
     return Context(
         am=am,
         pm=pm,
@@ -150,7 +152,7 @@ def pair_context(session: Session, app: OpenDVI, pm_id: int, am_id: int) -> Cont
     calibration = calibration_in_use(session, model)
     reference = None
     if calibration.calibration is not None and calibration.calibration.spread:
-        reference = spread_reference(session, model)
+        reference = spread_reference(session, model, calibration.reference)
     reports = session.execute(
         select(func.count()).select_from(MissingPerson).where(MissingPerson.status != "withdrawn")
     ).scalar_one()

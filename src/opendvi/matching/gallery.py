@@ -72,25 +72,34 @@ class SideData:
 
     def sample(self) -> GallerySample:
         """Faces of at most ``SPREAD_SAMPLE`` records, drawn the same way each time: what a
-        record of the other side has its spread measured against. Drawn once per load."""
+        record of the other side has its spread measured against. Drawn once per load,
+        unless the records were given (``sample_of``)."""
         if self._sample is None:
-            count = len(self.groups)
-            chosen = sample_positions(count)
-            if len(chosen) == count:
-                vectors, quality, starts = self.vectors, self.quality, self.starts
-            else:
-                rows = np.concatenate([np.arange(self.starts[g], self.ends[g]) for g in chosen])
-                sizes = (self.ends - self.starts)[chosen]
-                starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
-                vectors, quality = self.vectors[rows], self.quality[rows]
-            self._sample = GallerySample(
-                vectors,
-                quality,
-                starts,
-                tuple(chosen),
-                frozenset(int(self.groups[g]) for g in chosen),
-            )
+            self._sample = self._sample_at(sample_positions(len(self.groups)))
         return self._sample
+
+    def sample_of(self, records: Sequence[int]) -> None:
+        """Measure spreads against these records (those of them still with faces): the
+        ones drawn when the calibration in use was fitted."""
+        self._sample = self._sample_at(
+            sorted(self.position[r] for r in records if r in self.position)
+        )
+
+    def _sample_at(self, chosen: list[int]) -> GallerySample:
+        if len(chosen) == len(self.groups):
+            vectors, quality, starts = self.vectors, self.quality, self.starts
+        else:
+            rows = (
+                np.concatenate([np.arange(self.starts[g], self.ends[g]) for g in chosen])
+                if chosen
+                else np.empty(0, dtype=np.int64)
+            )
+            sizes = (self.ends - self.starts)[chosen]
+            starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if chosen else sizes
+            vectors, quality = self.vectors[rows], self.quality[rows]
+        return GallerySample(
+            vectors, quality, starts, tuple(chosen), frozenset(int(self.groups[g]) for g in chosen)
+        )
 
 
 def sample_positions(count: int) -> list[int]:
@@ -101,38 +110,52 @@ def sample_positions(count: int) -> list[int]:
     return sorted(random.Random(0).sample(range(count), SPREAD_SAMPLE))
 
 
-def spread_reference(session: Session, model: tuple[str, str]) -> GallerySample:
-    """The reports a remains record's spread is measured against, as a whole loaded side's
-    ``sample`` draws them, read without loading every report's faces: the ids of the
-    reports with faces, then the faces of those drawn."""
+def spread_reference(
+    session: Session, model: tuple[str, str], records: Sequence[int] | None = None
+) -> GallerySample:
+    """The reports a remains record's spread is measured against, read without loading
+    every report's faces: those the calibration in use names (``records``, still matched),
+    or, for a calibration stored without them, the ones a whole loaded side's ``sample``
+    draws (the ids of every report with faces read first)."""
     owner = Photo.missing_person_id
-    ids = (
-        session.execute(
-            select(owner)
-            .distinct()
-            .join(Face, Face.photo_id == Photo.id)
-            .join(MissingPerson, MissingPerson.id == owner)
-            .where(
-                MissingPerson.status != "withdrawn",
-                Photo.withdrawn_at.is_(None),
-                Face.usable,
-                Face.is_subject,
-                Face.embedding.is_not(None),
-                Face.model_name == model[0],
-                Face.model_version == model[1],
+    if records is not None:
+        kept: list[int] = []
+        for chunk in _chunks(sorted(records)):
+            assert chunk is not None
+            kept += session.execute(
+                select(MissingPerson.id).where(
+                    MissingPerson.id.in_(chunk), MissingPerson.status != "withdrawn"
+                )
+            ).scalars()
+        faces = load_faces(session, "missing", model, kept)
+    else:
+        ids = (
+            session.execute(
+                select(owner)
+                .distinct()
+                .join(Face, Face.photo_id == Photo.id)
+                .join(MissingPerson, MissingPerson.id == owner)
+                .where(
+                    MissingPerson.status != "withdrawn",
+                    Photo.withdrawn_at.is_(None),
+                    Face.usable,
+                    Face.is_subject,
+                    Face.embedding.is_not(None),
+                    Face.model_name == model[0],
+                    Face.model_version == model[1],
+                )
+                .order_by(owner)
             )
-            .order_by(owner)
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
-    chosen = sample_positions(len(ids))
-    faces = load_faces(session, "missing", model, [int(cast(int, ids[p])) for p in chosen])
+        chosen = sample_positions(len(ids))
+        faces = load_faces(session, "missing", model, [int(cast(int, ids[p])) for p in chosen])
     return GallerySample(
         faces.vectors,
         faces.quality,
         faces.starts,
-        tuple(chosen),
+        tuple(range(len(faces.groups))),  # positions among themselves (not a loaded side)
         frozenset(int(g) for g in faces.groups.tolist()),
     )
 
