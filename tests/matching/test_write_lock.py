@@ -21,20 +21,20 @@ def test_a_writer_never_waits_on_matching_for_more_than_a_second(
     import opendvi.matching.rebuild as rebuild
     import opendvi.matching.run as run
 
-    # Each record's search made as slow as a large registry's (a batch of records takes
-    # seconds), so a write lock held while scoring shows as a writer's wait.
+    # Each record's search made as slow as a large registry's (longer than storing its
+    # list), so a write lock held while scoring shows as a writer's wait.
     for module in (run, rebuild):
         search = module.search_record
 
         def slow(*args: Any, _search: Any = search, **kwargs: Any) -> Any:
-            time.sleep(0.03)
+            time.sleep(0.1)
             return _search(*args, **kwargs)
 
         monkeypatch.setattr(module, "search_record", slow)
     w = World(dvi, seed=7)
-    for n in range(60):
-        w.report(f"AM-{n:03d}", f"person-{n}", sex="F" if n % 2 else "M")
     for n in range(40):
+        w.report(f"AM-{n:03d}", f"person-{n}", sex="F" if n % 2 else "M")
+    for n in range(30):
         w.remains(f"PM-{n:03d}", f"person-{n}" if n % 2 else None)
     waits: list[float] = []
     stop = threading.Event()
@@ -52,7 +52,7 @@ def test_a_writer_never_waits_on_matching_for_more_than_a_second(
     began = time.perf_counter()
     try:
         run_matching(dvi, actor="test", everything=True)  # the calibration fitted too
-        for n in range(64):  # a batch of queued records
+        for n in range(40):  # queued records
             w.remains(f"PM-NEW{n}", f"person-{n}")
         run_matching(dvi, actor="test")
     finally:

@@ -308,10 +308,16 @@ def load_faces(
             Face.usable,
             Face.is_subject,
             Face.embedding.is_not(None),
-            Face.model_name == model[0],
-            Face.model_version == model[1],
         )
     )
+    if ids is not None:
+        # Some records' faces: found through their photos. The model is compared as an
+        # expression, so that no planner reads every face of the model by its index instead.
+        query = query.where(
+            Face.model_name.concat("") == model[0], Face.model_version.concat("") == model[1]
+        )
+    else:
+        query = query.where(Face.model_name == model[0], Face.model_version == model[1])
     rows: list[Any] = []
     for chunk in _chunks(sorted(ids) if ids is not None else None):
         selected = query if chunk is None else query.where(owner_column.in_(chunk))

@@ -17,6 +17,15 @@ from opendvi.infra.jobs import Side
 from opendvi.matching.pairs import Context, face_order
 
 Numbers = dict[tuple[int, int], int]
+# The face's points of a stored pair, read from its factors in SQL (no factors decoded).
+FACE_POINTS = Candidate.factors[("face", "points")].as_float()
+
+
+def stored_face_order(face_score: float | None, points: float | None) -> tuple[float, float]:
+    """``pairs.face_order`` of a stored pair, from its face score and ``FACE_POINTS``."""
+    if face_score is None:
+        return (float("-inf"), float("-inf"))
+    return (float(points if points is not None else 0.0), float(face_score))
 
 
 def numbers_for(session: Session, pairs: set[tuple[int, int]]) -> Numbers:
@@ -108,7 +117,7 @@ def rank_lists(
         Candidate.status,
         Candidate.rank_for_remains,
         Candidate.rank_for_missing,
-        Candidate.factors,
+        FACE_POINTS,
     )
     for side, ids in (("remains", set(remains_ids)), ("missing", set(missing_ids))):
         column = Candidate.remains_id if side == "remains" else Candidate.missing_person_id
@@ -120,10 +129,10 @@ def rank_lists(
             changes, gone = [], []
             for group in grouped.values():
                 listed = [r for r in group if r[5] != "excluded" and r[mine] is not None]
-                listed.sort(key=lambda r: (r[3], face_order(r[4], r[8])), reverse=True)
+                listed.sort(key=lambda r: (r[3], stored_face_order(r[4], r[8])), reverse=True)
                 by_face = sorted(
                     (r for r in listed if r[4] is not None),
-                    key=lambda r: face_order(r[4], r[8]),
+                    key=lambda r: stored_face_order(r[4], r[8]),
                     reverse=True,
                 )
                 kept = {r[0] for r in listed[:keep]} | {r[0] for r in by_face[:keep]}
@@ -175,16 +184,21 @@ def entering(
     own_column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
     other_column = Candidate.remains_id if side == "missing" else Candidate.missing_person_id
     other_rank = Candidate.rank_for_remains if side == "missing" else Candidate.rank_for_missing
+    listed: dict[int, list[tuple[float, float | None, float | None]]] = {}
+    for chunk in _chunks(sorted({int(row[other_key]) for row in rows}), 500):
+        for other, score, face, points in session.execute(
+            select(other_column, Candidate.score, Candidate.face_score, FACE_POINTS).where(
+                other_column.in_(chunk), own_column != record_id, other_rank.is_not(None)
+            )
+        ):
+            listed.setdefault(int(other), []).append((score, face, points))
     out = []
     for row in rows:
-        listed = session.execute(
-            select(Candidate.score, Candidate.face_score, Candidate.factors).where(
-                other_column == row[other_key], own_column != record_id, other_rank.is_not(None)
-            )
-        ).all()
-        totals = sorted((s for s, _, _ in listed), reverse=True)
+        theirs = listed.get(int(row[other_key]), [])
+        totals = sorted((s for s, _, _ in theirs), reverse=True)
         faces = sorted(
-            (face_order(f, factors) for _, f, factors in listed if f is not None), reverse=True
+            (stored_face_order(f, points) for _, f, points in theirs if f is not None),
+            reverse=True,
         )
         beats_total = len(totals) < ctx.keep or row["score"] > totals[ctx.keep - 1]
         beats_face = row["face_score"] is not None and (
