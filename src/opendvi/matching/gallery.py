@@ -135,15 +135,8 @@ def spread_reference(
                 .distinct()
                 .join(Face, Face.photo_id == Photo.id)
                 .join(MissingPerson, MissingPerson.id == owner)
-                .where(
-                    MissingPerson.status != "withdrawn",
-                    Photo.withdrawn_at.is_(None),
-                    Face.usable,
-                    Face.is_subject,
-                    Face.embedding.is_not(None),
-                    Face.model_name == model[0],
-                    Face.model_version == model[1],
-                )
+                .where(MissingPerson.status != "withdrawn", *_matched_faces())
+                .where(Face.model_name == model[0], Face.model_version == model[1])
                 .order_by(owner)
             )
             .scalars()
@@ -294,6 +287,17 @@ class FaceRows:
     face_ids: np.ndarray
 
 
+def _matched_faces() -> tuple[Any, ...]:
+    """The faces matching reads: the chosen person's usable faces with an embedding, in
+    photos not withdrawn (the model is compared by the caller)."""
+    return (
+        Photo.withdrawn_at.is_(None),
+        Face.usable,
+        Face.is_subject,
+        Face.embedding.is_not(None),
+    )
+
+
 def load_faces(
     session: Session, side: Side, model: tuple[str, str], ids: Sequence[int] | None = None
 ) -> FaceRows:
@@ -302,13 +306,7 @@ def load_faces(
     query = (
         select(owner_column, Face.id, Face.embedding, Face.quality)
         .join(Photo, Face.photo_id == Photo.id)
-        .where(
-            owner_column.is_not(None),
-            Photo.withdrawn_at.is_(None),
-            Face.usable,
-            Face.is_subject,
-            Face.embedding.is_not(None),
-        )
+        .where(owner_column.is_not(None), *_matched_faces())
     )
     if ids is not None:
         # Some records' faces: found through their photos. The model is compared as an
