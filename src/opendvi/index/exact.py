@@ -26,6 +26,19 @@ class ExactIndex:
         self._age_low = np.empty(0, dtype=np.float32)
         self._age_high = np.empty(0, dtype=np.float32)
 
+    @classmethod
+    def over(cls, vectors: np.ndarray) -> ExactIndex:
+        """An index over ``vectors`` (float32, one row each, stored under their row
+        numbers), holding the array itself rather than a copy."""
+        index = cls(vectors.shape[1])
+        index._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index._size = len(vectors)
+        index._ids = np.arange(len(vectors), dtype=np.int64)
+        index._sex = np.zeros(len(vectors), dtype=np.int8)
+        index._age_low = np.full(len(vectors), np.nan, dtype=np.float32)
+        index._age_high = np.full(len(vectors), np.nan, dtype=np.float32)
+        return index
+
     def __len__(self) -> int:
         return self._size
 

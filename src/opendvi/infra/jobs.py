@@ -37,6 +37,7 @@ __all__ = [
     "claim_matches",
     "finish",
     "matching_turn",
+    "parsed_subjects",
     "pending_matches",
     "purge_done",
     "queue_match",
@@ -109,7 +110,7 @@ def pending_matches(session: Session) -> list[tuple[int, Side, int]]:
         .where(Job.kind == MATCH, Job.status == "queued", _claimable(utcnow()))
         .order_by(Job.id)
     ).all()
-    return _parsed(rows)
+    return parsed_subjects(rows)
 
 
 def claim_matches(session: Session, worker: str, *, lease_s: float, limit: int) -> Claim:
@@ -135,7 +136,7 @@ def claim_matches(session: Session, worker: str, *, lease_s: float, limit: int) 
         .values(claimed_by=worker, claimed_until=now + dt.timedelta(seconds=lease_s))
     )
     rows = session.execute(select(Job.id, Job.subject).where(Job.id.in_(ids)).order_by(Job.id))
-    return Claim(worker, _parsed(rows.all()))
+    return Claim(worker, parsed_subjects(rows.all()))
 
 
 def renew(session: Session, worker: str, *, lease_s: float) -> int:
@@ -176,7 +177,7 @@ def matching_turn(db: Database, *, key: int = MATCHING_LOCK) -> Iterator[None]:
             connection.commit()
 
 
-def _parsed(rows: Sequence[Row[int, str]]) -> list[tuple[int, Side, int]]:
+def parsed_subjects(rows: Sequence[Row[int, str]]) -> list[tuple[int, Side, int]]:
     out: list[tuple[int, Side, int]] = []
     for job_id, subject in rows:
         side, _, number = subject.partition(":")

@@ -42,6 +42,10 @@ class Worker:
         self.every_s = every_s
         self.claim = claim
         self.name = jobs.worker_id()
+        from opendvi.matching.service import MatchingService
+
+        # The registry loaded on the first match and kept current from the queue.
+        self.service = MatchingService(app, actor="worker")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="opendvi-worker", daemon=True)
 
@@ -75,7 +79,9 @@ class Worker:
                 # With nothing claimed, a rebuild of every list a crash interrupted is
                 # finished all the same.
                 with self._turn(jobs.MATCHING_LOCK):
-                    records += run_matching(self.app, actor="worker", claim=claim).records
+                    records += run_matching(
+                        self.app, actor="worker", claim=claim, service=self.service
+                    ).records
             if not claim.jobs:
                 break
         return WorkDone(photos, records)

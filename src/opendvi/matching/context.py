@@ -34,18 +34,26 @@ from opendvi.matching.pairs import Context, total_order
 
 
 def exclusions(
-    session: Session, pair: tuple[int, int] | None = None
+    session: Session,
+    pair: tuple[int, int] | None = None,
+    *,
+    after: int = 0,
+    into: dict[tuple[int, int], dict[str, Any]] | None = None,
 ) -> dict[tuple[int, int], dict[str, Any]]:
     """The standing decision on each pair (or on ``pair``, remains id and report id): an
     exclusion or a referral for primary identifiers (``kind``); a later reopen cancels
     either, and a later proposal of an identification an exclusion (it was proposed once
     the pair had resurfaced, so the exclusion no longer stands even if the evidence goes
-    back to what it was)."""
-    out: dict[tuple[int, int], dict[str, Any]] = {}
+    back to what it was). With ``into`` (the standing decisions up to decision ``after``),
+    only the decisions since are read, and applied to it."""
+    out: dict[tuple[int, int], dict[str, Any]] = {} if into is None else into
     query = (
         select(Decision, User.username)
         .join(User, Decision.user_id == User.id)
-        .where(Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")))
+        .where(
+            Decision.kind.in_(("exclude", "possible_match", "reopen", "propose_identification")),
+            Decision.id > after,
+        )
         .order_by(Decision.id)
     )
     if pair is not None:
@@ -71,7 +79,7 @@ def exclusions(
     return out
 
 
-def _identified(
+def identified(
     session: Session, pair: tuple[int, int] | None = None
 ) -> tuple[frozenset[int], frozenset[int]]:
     """The remains and the reports of the confirmed identifications (of those naming
@@ -133,7 +141,7 @@ def _context(
         max_rate=app.settings.candidate_max_rate,
         keep=app.settings.candidates_per_record,
         exclusions=exclusions(session),
-        identified=_identified(session),
+        identified=identified(session),
     )
 
 
@@ -164,7 +172,7 @@ def pair_context(session: Session, app: OpenDVI, pm_id: int, am_id: int) -> Cont
         max_rate=app.settings.candidate_max_rate,
         keep=app.settings.candidates_per_record,
         exclusions=exclusions(session, (pm_id, am_id)),
-        identified=_identified(session, (pm_id, am_id)),
+        identified=identified(session, (pm_id, am_id)),
         reports=int(reports),
         reference=reference,
     )

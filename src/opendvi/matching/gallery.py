@@ -407,10 +407,7 @@ def _side_data(
     groups, starts, ends = faces.groups, faces.starts, faces.ends
     owner = np.repeat(np.arange(len(starts)), ends - starts)
     position = {int(g): i for i, g in enumerate(groups.tolist())}
-    index = None
-    if len(faces.vectors):
-        index = ExactIndex(faces.vectors.shape[1])
-        index.add(np.arange(len(faces.vectors)), faces.vectors)
+    index = ExactIndex.over(faces.vectors) if len(faces.vectors) else None
     faceless = [r for r in refs if r not in position]
     if digests is None:
         digests = {}

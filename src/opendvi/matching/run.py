@@ -3,7 +3,7 @@ stored, one audit event per list that changed."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,9 @@ from opendvi.matching.lists import (
 from opendvi.matching.pairs import Context, search_record, select_pairs
 from opendvi.matching.rebuild import rebuild, unfinished
 
+if TYPE_CHECKING:
+    from opendvi.matching.service import MatchingService
+
 __all__ = ["MatchReport", "listings", "open_context", "run_matching"]
 
 
@@ -38,10 +41,12 @@ def run_matching(
     everything: bool = False,
     progress: Progress | None = None,
     claim: Claim | None = None,
+    service: MatchingService | None = None,
 ) -> MatchReport:
     """Match the records whose jobs are queued (only those of ``claim``, a worker's, when
     given), or every record with ``everything``; a rebuild of every list that was
-    interrupted is finished first."""
+    interrupted is finished first. A worker's ``service`` gives the registry it keeps
+    loaded (brought up to date); without one the registry is loaded for this run."""
     with app.db.read() as session:
         resume = unfinished(session)
     if everything or resume:
@@ -54,7 +59,10 @@ def run_matching(
     report = MatchReport()
     if not jobs:
         return report
-    ctx = load_context(app, actor=actor, recalibrate=False)
+    if service is not None:
+        ctx = service.context()
+    else:
+        ctx = load_context(app, actor=actor, recalibrate=False)
     report.calibration = ctx.calibration.describe()
     seen: dict[tuple[Side, int], None] = {}
     for _, side, record_id in jobs:
