@@ -215,8 +215,8 @@ class Settings(BaseSettings):
     workers: int | None = Field(
         default=None,
         ge=1,
-        description="Worker processes for face detection during imports. Default: the number "
-        "of CPU cores.",
+        description="Processes finding faces during imports, and scoring the pairs of a "
+        "rebuild of every list (`opendvi match --all`). Default: the number of CPU cores.",
     )
     job_lease_s: float = Field(
         default=300.0,

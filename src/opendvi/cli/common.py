@@ -220,7 +220,12 @@ def plain_console() -> Console:
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 WorkersOpt = Annotated[
     int | None,
-    typer.Option("--workers", "-j", min=1, help="Face-detection processes (default: CPU cores)."),
+    typer.Option(
+        "--workers",
+        "-j",
+        min=1,
+        help="Processes finding faces, and scoring a rebuild of every list (default: CPU cores).",
+    ),
 ]
 ActorOpt = Annotated[
     str | None, typer.Option("--actor", help="Name written in the audit log (default: cli:USER).")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opendvi.cli.common import ActorOpt, QuietOpt, acting, interrupted, opened
+from opendvi.cli.common import ActorOpt, QuietOpt, WorkersOpt, acting, interrupted, opened
 
 if TYPE_CHECKING:
     from opendvi.app import OpenDVI
@@ -16,14 +16,22 @@ if TYPE_CHECKING:
 __all__ = ["match_queued", "register"]
 
 
-def match_queued(dvi: OpenDVI, *, quiet: bool, actor: str | None, everything: bool) -> None:
-    """Match what is queued (everything, recalibrated, with ``everything``) and say what the
-    lists hold now."""
+def match_queued(
+    dvi: OpenDVI, *, quiet: bool, actor: str | None, everything: bool, workers: int | None = None
+) -> None:
+    """Match what is queued (everything, recalibrated, with ``everything``, its pairs scored
+    by ``workers`` processes) and say what the lists hold now."""
     from opendvi.infra.progress import Bar
     from opendvi.matching import run_matching
 
     with Bar("Matching", quiet=quiet) as bar:
-        report = run_matching(dvi, actor=acting(actor), everything=everything, progress=bar.update)
+        report = run_matching(
+            dvi,
+            actor=acting(actor),
+            everything=everything,
+            progress=bar.update,
+            processes=workers or dvi.settings.resolved_workers(),
+        )
     if quiet:
         return
     if not report.records:
@@ -49,10 +57,11 @@ def match(
     ] = False,
     quiet: QuietOpt = False,
     actor: ActorOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Match new and changed records (imports do this unless --no-match)."""
     with opened() as dvi, interrupted("Lists finished so far are saved; run it again to finish."):
-        match_queued(dvi, quiet=quiet, actor=actor, everything=everything)
+        match_queued(dvi, quiet=quiet, actor=actor, everything=everything, workers=workers)
 
 
 def _print(found: Explanation) -> None:

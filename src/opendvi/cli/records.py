@@ -129,7 +129,7 @@ def _import(kind: RecordKind, source: Path, folder: bool, how: _Options) -> None
         if how.faces:
             detect(dvi, quiet=quiet, actor=actor, workers=how.workers, redo=False)
         if how.match:
-            match_queued(dvi, quiet=quiet, actor=actor, everything=False)
+            match_queued(dvi, quiet=quiet, actor=actor, everything=False, workers=how.workers)
     if report.problems:
         raise typer.Exit(1)
 

@@ -8,12 +8,20 @@ moment, the database holds the old lists or the new ones, never a mix, and the n
 scores again only the records whose evidence changed since they were staged; it starts the
 staging over when what every score depends on changed (the model, the calibration, the
 number of reports, the list settings).
+
+The scoring, which is most of a rebuild's time, is shared by worker processes (one per
+core by default): each holds the loaded registry (inherited on Linux, sent once
+elsewhere) and scores whole batches while this process stages the ones done, in order.
+The lists are the same whatever the number of processes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import multiprocessing
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
@@ -164,6 +172,40 @@ def _score(ctx: Context, batch: list[tuple[Side, int]]) -> dict[tuple[int, int],
             )
             staged[own] = 0  # listed for this record
     return pairs
+
+
+# The registry of a scoring process (``_install``), for the batches it is given.
+_registry: Context | None = None
+
+
+def _install(ctx: Context) -> None:
+    global _registry
+    _registry = ctx
+
+
+def _score_installed(batch: list[tuple[Side, int]]) -> dict[tuple[int, int], dict[str, Any]]:
+    assert _registry is not None, "a scoring process without its registry"
+    return _score(_registry, batch)
+
+
+def _scored(
+    ctx: Context, batches: list[list[tuple[Side, int]]], processes: int
+) -> Iterator[tuple[list[tuple[Side, int]], dict[tuple[int, int], dict[str, Any]]]]:
+    """Each batch with its scored pairs, in order: scored here with one process, else by
+    ``processes`` processes, each working ahead on the batches not yet staged."""
+    if processes <= 1 or len(batches) <= 1:
+        for batch in batches:
+            yield batch, _score(ctx, batch)
+        return
+    # Forked on Linux: the processes share the loaded registry's memory until it changes.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    with ProcessPoolExecutor(
+        max_workers=min(processes, len(batches)),
+        mp_context=multiprocessing.get_context(method),
+        initializer=_install,
+        initargs=(ctx,),
+    ) as pool:
+        yield from zip(batches, pool.map(_score_installed, batches), strict=True)
 
 
 def _stage(
@@ -395,9 +437,15 @@ def _swap(session: Session, ctx: Context, actor: str, report: MatchReport) -> No
 
 
 def rebuild(
-    app: OpenDVI, *, actor: str, recalibrate: bool, progress: Progress | None = None
+    app: OpenDVI,
+    *,
+    actor: str,
+    recalibrate: bool,
+    progress: Progress | None = None,
+    processes: int = 1,
 ) -> MatchReport:
-    """Rebuild every list, or finish the rebuild a crash interrupted."""
+    """Rebuild every list, or finish the rebuild a crash interrupted, its pairs scored by
+    ``processes`` processes."""
     ctx = load_context(app, actor=actor, recalibrate=recalibrate)
     report = MatchReport(calibration=ctx.calibration.describe())
     with app.db.write() as session:
@@ -406,9 +454,9 @@ def rebuild(
     work += [("missing", i) for i in ctx.am.refs]
     todo = [item for item in work if item not in staged]
     done = len(work) - len(todo)
-    for start in range(0, len(todo), gallery.BATCH):
-        batch = todo[start : start + gallery.BATCH]
-        scored = _score(ctx, batch)  # outside the write: no write waits on the scoring
+    batches = [todo[start : start + gallery.BATCH] for start in range(0, len(todo), gallery.BATCH)]
+    # Scored outside the write: no write waits on the scoring.
+    for batch, scored in _scored(ctx, batches, processes):
         with app.db.write() as session:
             _stage(session, ctx, batch, scored)
         done += len(batch)

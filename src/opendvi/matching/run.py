@@ -42,15 +42,19 @@ def run_matching(
     progress: Progress | None = None,
     claim: Claim | None = None,
     service: MatchingService | None = None,
+    processes: int = 1,
 ) -> MatchReport:
     """Match the records whose jobs are queued (only those of ``claim``, a worker's, when
     given), or every record with ``everything``; a rebuild of every list that was
     interrupted is finished first. A worker's ``service`` gives the registry it keeps
-    loaded (brought up to date); without one the registry is loaded for this run."""
+    loaded (brought up to date); without one the registry is loaded for this run. A
+    rebuild's pairs are scored by ``processes`` processes."""
     with app.db.read() as session:
         resume = unfinished(session)
     if everything or resume:
-        return rebuild(app, actor=actor, recalibrate=everything, progress=progress)
+        return rebuild(
+            app, actor=actor, recalibrate=everything, progress=progress, processes=processes
+        )
     if claim is not None:
         jobs, holder = claim.jobs, claim.worker
     else:
