@@ -209,3 +209,46 @@ def test_splicing_keeps_faces_in_record_order(dvi: OpenDVI, world: World) -> Non
     assert np.array_equal(part.vectors, whole.vectors)
     assert part.position == whole.position
     assert part.index is not None and len(part.index) == len(whole.vectors)
+
+
+def test_new_records_are_appended_without_copying_the_loaded_faces(
+    dvi: OpenDVI, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records stored after the load go after the others: the loaded faces are copied once
+    into room kept after them, not for every record added, and the side stays the one a
+    fresh load gives, also when a known record changes after the appends."""
+    from opendvi.matching.splice import splice
+
+    model = world.model
+    with dvi.db.read() as session:
+        kept = gallery.load_side(session, "missing", model)
+    copies = 0
+    empty = np.empty
+
+    def counted(shape: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        nonlocal copies
+        if isinstance(shape, tuple) and len(shape) == 2 and shape[0] >= 1024:
+            copies += 1  # room made for the faces
+        return empty(shape, *args, **kwargs)
+
+    monkeypatch.setattr("opendvi.matching.splice.np.empty", counted)
+    for n in range(5):
+        new = [world.report(f"AM-A{n}", f"person-a{n}", sex="F")]
+        new.append(world.report(f"AM-B{n}", None, sex="M"))  # without a face
+        with dvi.db.read() as session:
+            splice(kept, gallery.load_side(session, "missing", model, ids=new), new)
+            whole = gallery.load_side(session, "missing", model)
+        assert _side(kept) == _side(whole)
+        assert kept.index is not None and len(kept.index) == len(whole.vectors)
+        hits = kept.index.search(whole.vectors[-1], 1)
+        assert int(kept.owner[hits.ids[0]]) == len(kept.groups) - 1  # the newest face found
+    assert copies == 1, "the loaded faces were copied for each record added"
+    with dvi.db.write() as session:  # a known record's faces change: spliced in place
+        known = save_record(
+            session, MissingPerson, actor="test", ref="AM-003", fields={"sex": "M"}
+        ).record_id
+    added = world.report("AM-C0", "person-c0", sex="F")
+    with dvi.db.read() as session:
+        changed = [known, added]
+        splice(kept, gallery.load_side(session, "missing", model, ids=changed), changed)
+        assert _side(kept) == _side(gallery.load_side(session, "missing", model))

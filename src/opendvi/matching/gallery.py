@@ -60,6 +60,8 @@ class SideData:
     # Records with a photo of several faces where nobody chose the person yet.
     unchosen: frozenset[int] = frozenset()
     _sample: GallerySample | None = field(default=None, repr=False)
+    # Room for faces appended after ``vectors`` (which is then a view of it): ``splice``.
+    _room: np.ndarray | None = field(default=None, repr=False)
 
     def faces(self, record_id: int) -> FaceSet:
         where = self.position.get(record_id)
