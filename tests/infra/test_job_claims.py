@@ -24,6 +24,7 @@ from opendvi.infra import jobs
 from opendvi.matching import run_matching
 from opendvi.matching.run import listings
 from opendvi.settings import Settings
+from tests.conftest import USE_POSTGRES
 from tests.matching.test_matching import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,3 +247,28 @@ def test_the_web_processes_never_start_a_worker(
     assert len(started) == 1
     assert cli("serve", "--processes", "3", "--no-worker").exit_code == 0
     assert len(started) == 1
+
+
+@pytest.mark.skipif(
+    not USE_POSTGRES,
+    reason="the matching turn is a PostgreSQL advisory lock (SQLite's writer lock does as much)",
+)
+def test_opendvi_match_waits_for_the_workers_matching_turn(dvi: OpenDVI) -> None:
+    """`opendvi match` (a run without a claim) never stores lists while a worker does: it
+    waits for the turn the workers take."""
+    import threading
+
+    record_id = World(dvi).remains("PM-T0", None, sex="M")
+    done: list[int] = []
+    with jobs.matching_turn(dvi.db):  # a worker storing its lists
+        runner = threading.Thread(
+            target=lambda: done.append(run_matching(dvi, actor="cli").records)
+        )
+        runner.start()
+        runner.join(1.5)
+        assert runner.is_alive() and not done, "matched while a worker held the turn"
+        with dvi.db.read() as session:
+            status = select(Job.status).where(Job.subject == f"remains:{record_id}")
+            assert session.scalar(status) == "queued"
+    runner.join(60)
+    assert done == [1]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from opendvi.app import OpenDVI
-from opendvi.infra.jobs import Claim, Side, finish, pending_matches, purge_done
+from opendvi.infra.jobs import Claim, Side, finish, matching_turn, pending_matches, purge_done
 from opendvi.matching.context import (
     MatchReport,
     listings,
@@ -48,7 +48,25 @@ def run_matching(
     given), or every record with ``everything``; a rebuild of every list that was
     interrupted is finished first. A worker's ``service`` gives the registry it keeps
     loaded (brought up to date); without one the registry is loaded for this run. A
-    rebuild's pairs are scored by ``processes`` processes."""
+    rebuild's pairs are scored by ``processes`` processes.
+
+    Without a claim (``opendvi match``, an import), the run takes the matching turn the
+    workers take (``jobs.matching_turn``), so it never stores lists while one of them does."""
+    if claim is None:
+        with matching_turn(app.db):
+            return _run(app, actor, everything, progress, None, service, processes)
+    return _run(app, actor, everything, progress, claim, service, processes)
+
+
+def _run(
+    app: OpenDVI,
+    actor: str,
+    everything: bool,
+    progress: Progress | None,
+    claim: Claim | None,
+    service: MatchingService | None,
+    processes: int,
+) -> MatchReport:
     with app.db.read() as session:
         resume = unfinished(session)
     if everything or resume:
