@@ -153,7 +153,8 @@ class _Held:
     last_id: int
     last_hash: str
     pending: list[AuditEvent] = field(default_factory=list)
-    # Where the chain stood when each savepoint still open began.
+    # Where the chain stood when each savepoint began (until the transaction ends: a
+    # savepoint is told rolled back only once it has ended).
     marks: dict[SessionTransaction, tuple[int, int, str, Any]] = field(default_factory=dict)
 
 
@@ -194,9 +195,6 @@ def hold_head(session: Session) -> None:
             else:
                 session.info[HEAD_KEY] = head
 
-    def ended(session: Session, ended: SessionTransaction) -> None:
-        held.marks.pop(ended, None)
-
     def write(session: Session) -> None:
         if session.in_nested_transaction() or _held(session) is not held or not held.pending:
             return
@@ -206,7 +204,6 @@ def hold_head(session: Session) -> None:
 
     listen(session, "after_transaction_create", began)
     listen(session, "after_soft_rollback", rolled_back)
-    listen(session, "after_transaction_end", ended)
     listen(session, "before_commit", write)
 
 
