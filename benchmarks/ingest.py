@@ -4,6 +4,8 @@ same photos in the same run (BENCHMARKS.md §4). Writes results/ingest.md.
     python benchmarks/ingest.py                 # 1,000 LFW photos
     python benchmarks/ingest.py --photos 50     # a smoke run
     python benchmarks/ingest.py --no-faces      # rows/s: batches against a row per transaction
+    python benchmarks/ingest.py --no-photos --base /tmp/base-import   # rows/s without photos,
+                                                 # against the import of another checkout
 """
 
 from __future__ import annotations
@@ -137,6 +139,55 @@ def no_faces(args: argparse.Namespace, paths: list[str]) -> None:
     write_result(args.name, "Ingest without faces: rows per second", body, notes)
 
 
+def no_photos(args: argparse.Namespace) -> None:
+    """Rows per second of rows without photos: the import of the checkout at ``args.base``
+    (its src first on PYTHONPATH) beside this one's, each on a fresh data directory."""
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    peers = [
+        (f"{args.base_name} ({args.base})", str(Path(args.base) / "src")),
+        ("this branch", source),
+    ]
+    results: list[tuple[str, float, float]] = []
+    for _ in range(args.repeat):
+        for name, src in peers:
+            with tempfile.TemporaryDirectory(prefix="opendvi-ingest-") as tmp:
+                folder = Path(tmp)
+                with (folder / "rows.csv").open("w", newline="") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(["ref", "photos", "full_name"])
+                    writer.writerows([f"AM-{n:05d}", "", f"Person {n}"] for n in range(args.rows))
+                env = signed_in_env({**os.environ, "PYTHONPATH": src}, folder / "data")
+                before = cpu_seconds()
+                command = [sys.executable, "-m", "opendvi", "import", "missing"]
+                command += [str(folder / "rows.csv"), "--quiet", "--no-faces", "--no-match"]
+                seconds, _, _ = measure(command, env)
+                results.append((name, seconds, cpu_seconds() - before))
+    best = {
+        name: min((r for r in results if r[0] == name), key=lambda r: r[2]) for name, _ in peers
+    }
+    base_cpu = best[peers[0][0]][2]
+    rows = [
+        [
+            name,
+            args.rows,
+            f"{seconds:.1f}",
+            f"{args.rows / seconds:.0f}",
+            f"{cpu:.2f}",
+            f"{args.rows / cpu:.0f}",
+            f"{base_cpu / cpu:.2f}×",
+        ]
+        for name, seconds, cpu in best.values()
+    ]
+    head = ["peer", "rows", "wall s", "rows / s", "CPU s", "rows / CPU s", "speed vs base (CPU)"]
+    notes = (
+        f"`opendvi import missing rows.csv --quiet --no-faces --no-match`, rows `ref,photos,"
+        f"full_name` with `photos` empty, each run on a fresh data directory; the best of "
+        f"{args.repeat} runs by CPU seconds (the import process's own, user + system, start-up "
+        "included). Each row stores a record, its audit event and its match job."
+    )
+    write_result(args.name, "Ingest without photos: rows per second", table(head, rows), notes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=1000)
@@ -144,7 +195,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--name", default=None)
     parser.add_argument("--no-faces", action="store_true", help="rows/s without faces")
+    parser.add_argument("--no-photos", action="store_true", help="rows/s of rows without photos")
+    parser.add_argument("--base", default="/tmp/base-import", help="checkout to compare with")
+    parser.add_argument("--base-name", default="base", help="what to call it in the table")
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
+    if args.no_photos:
+        args.name = args.name or "ingest-no-photos"
+        no_photos(args)
+        return
     paths = [p for ps in lfw_identities().values() for p in ps]
     random.Random(args.seed).shuffle(paths)
     paths = [str(LFW / p) for p in paths[: args.photos]]

@@ -13,11 +13,12 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.event import listen
+from sqlalchemy.orm import Session, SessionTransaction
 
 from opendvi.db.rows import view_of
 from opendvi.db.tables import (
@@ -49,6 +50,7 @@ __all__ = [
     "count",
     "digest",
     "events",
+    "hold_head",
     "recent",
     "record",
     "verify",
@@ -58,6 +60,8 @@ __all__ = [
 GENESIS = "0" * 64
 # Where ``record`` leaves the chain's new head in its session, for the anchor (audit_anchor).
 HEAD_KEY = "opendvi.audit_head"
+# Where ``hold_head`` leaves the chain's head row with the transaction that locked it.
+HELD_KEY = "opendvi.audit_head_row"
 
 
 def canonical_json(value: Any) -> str:
@@ -133,6 +137,76 @@ def _subject(session: Session, about: Audited | tuple[str, int]) -> tuple[str, i
     return ENTITY_TYPES[type(about)], about.id
 
 
+def _locked_head(session: Session) -> AuditHead:
+    return session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+
+
+@dataclass
+class _Held:
+    """The chain's head locked for one transaction, and the events appended since, kept in
+    memory until the transaction commits."""
+
+    transaction: SessionTransaction
+    row: AuditHead
+    last_id: int
+    last_hash: str
+    pending: list[AuditEvent] = field(default_factory=list)
+    # Where the chain stood when each savepoint began (until the transaction ends: a
+    # savepoint is told rolled back only once it has ended).
+    marks: dict[SessionTransaction, tuple[int, int, str, Any]] = field(default_factory=dict)
+
+
+def _held(session: Session) -> _Held | None:
+    held: _Held | None = session.info.get(HELD_KEY)
+    return held if held is not None and held.transaction is session.get_transaction() else None
+
+
+def hold_head(session: Session) -> None:
+    """Lock the chain's head once for the rest of the caller's transaction (a batch of
+    saves). The events the transaction appends are then chained in memory, each from the
+    one before, and written together, with the head, just before it commits: in the same
+    transaction as the changes they record, as one by one. A savepoint rolled back takes
+    the events appended inside it with it. Called outside any savepoint: on PostgreSQL,
+    rolling one back gives up the locks taken inside it."""
+    if session.in_nested_transaction():
+        raise RuntimeError("hold_head inside a savepoint: the lock would go with it")
+    if _held(session) is not None:
+        return
+    row = _locked_head(session)  # begins the transaction if it has not begun
+    transaction = session.get_transaction()
+    assert transaction is not None
+    held = _Held(transaction, row, row.last_id, row.last_hash)
+    session.info[HELD_KEY] = held
+
+    def began(session: Session, begun: SessionTransaction) -> None:
+        if begun.nested and _held(session) is held:
+            where = (len(held.pending), held.last_id, held.last_hash)
+            held.marks[begun] = (*where, session.info.get(HEAD_KEY))
+
+    def rolled_back(session: Session, ended: SessionTransaction) -> None:
+        mark = held.marks.pop(ended, None)
+        if mark is not None and ended.nested:
+            kept, held.last_id, held.last_hash, head = mark
+            del held.pending[kept:]
+            if head is None:
+                session.info.pop(HEAD_KEY, None)
+            else:
+                session.info[HEAD_KEY] = head
+
+    def write(session: Session) -> None:
+        if session.in_nested_transaction() or _held(session) is not held or not held.pending:
+            return
+        session.add_all(held.pending)
+        held.row.last_id, held.row.last_hash = held.last_id, held.last_hash
+        held.pending = []
+
+    listen(session, "after_transaction_create", began)
+    listen(session, "after_soft_rollback", rolled_back)
+    listen(session, "before_commit", write)
+
+
 def record(
     session: Session,
     *,
@@ -148,11 +222,9 @@ def record(
     the event is about (or its kind and id); ``ref`` the record it concerns, as people
     name it (a reference, a pair of references, a user name)."""
     entity_type, entity_id = _subject(session, about)
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
+    chain = _held(session) or _locked_head(session)
     event = AuditEvent(
-        id=head.last_id + 1,
+        id=chain.last_id + 1,
         at=utcnow(),
         actor=actor,
         action=action,
@@ -162,11 +234,14 @@ def record(
         before_digest=digest(before),
         after_digest=digest(after),
         details=dict(details or {}),
-        prev_hash=head.last_hash,
+        prev_hash=chain.last_hash,
     )
     event.hash = link_hash(event)
-    head.last_id, head.last_hash = event.id, event.hash
-    session.add(event)
+    chain.last_id, chain.last_hash = event.id, event.hash
+    if isinstance(chain, _Held):
+        chain.pending.append(event)
+    else:
+        session.add(event)
     session.info[HEAD_KEY] = (event.id, event.hash)
     return event
 

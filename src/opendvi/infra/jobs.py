@@ -15,12 +15,12 @@ import datetime as dt
 import os
 import secrets
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import ColumnElement, Row, delete, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from opendvi.db.tables import Job, Photo, utcnow
@@ -41,6 +41,7 @@ __all__ = [
     "pending_matches",
     "purge_done",
     "queue_match",
+    "queue_matches",
     "queue_photo_owner",
     "release",
     "renew",
@@ -89,6 +90,27 @@ def queue_match(session: Session, side: Side, record_id: int) -> None:
     ).first()
     if waiting is None:
         session.add(Job(kind=MATCH, subject=subject, status="queued"))
+
+
+def queue_matches(session: Session, side: Side, record_ids: Collection[int]) -> None:
+    """``queue_match`` for many records at once (a batch of an import), in their order:
+    one query for the jobs already waiting, one insert for the others."""
+    subjects = list(dict.fromkeys(_subject(side, record_id) for record_id in record_ids))
+    waiting: set[str] = set()
+    for start in range(0, len(subjects), 500):
+        waiting.update(
+            session.scalars(
+                select(Job.subject).where(
+                    Job.kind == MATCH,
+                    Job.subject.in_(subjects[start : start + 500]),
+                    Job.status == "queued",
+                    Job.claimed_by == "",
+                )
+            )
+        )
+    new = [{"kind": MATCH, "subject": s, "status": "queued"} for s in subjects if s not in waiting]
+    if new:
+        session.execute(insert(Job), new)
 
 
 def queue_photo_owner(session: Session, photo: Photo) -> None:

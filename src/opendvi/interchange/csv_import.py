@@ -1,12 +1,12 @@
 """Importing missing-person reports and unidentified remains from CSV files.
 
-One row is one record. Rows are saved a batch to a transaction, each row in its own
-savepoint: a row either lands whole (record, photos, contacts, audit event) or not at all,
-so an import stopped at any moment — Ctrl-C, ``kill -9``, a power cut — leaves no half
-record, and running it again finishes the job. The photos of a batch are read, hashed and
-kept by a pool of threads before its rows are written (``batch_photos``).
-Rows already imported with the same values change nothing. A bad row is reported with its
-file, line and field and what to do, and the other rows still import.
+One row is one record. Rows are saved a batch to a transaction (``batches``), a row that
+the save refuses failing alone: a row either lands whole (record, photos, contacts, audit
+event) or not at all, so an import stopped at any moment — Ctrl-C, ``kill -9``, a power
+cut — leaves no half record, and running it again finishes the job. The photos of a batch
+are read, hashed and kept by a pool of threads before its rows are written
+(``batch_photos``). Rows already imported with the same values change nothing. A bad row
+is reported with its file, line and field and what to do, and the other rows still import.
 """
 
 from __future__ import annotations
@@ -20,10 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
-from opendvi import audit
 from opendvi.app import OpenDVI
 from opendvi.core.fields import (
     MISSING_FIELDS,
@@ -35,12 +31,11 @@ from opendvi.core.fields import (
 from opendvi.core.roles import Permission
 from opendvi.core.uncertain import DateRange, ValueProblem, parse_date_range
 from opendvi.db.tables import MissingPerson, Remains
-from opendvi.errors import InputError, OpenDVIError, PhotoError
+from opendvi.errors import InputError
 from opendvi.infra.leftovers import clear_partial_writes
 from opendvi.interchange.batch_photos import Wanted, prepare_photos, separator_hint
+from opendvi.interchange.batches import BatchRow, save_batch
 from opendvi.people.accounts import check_if_user
-from opendvi.records.erasure import remove_unused
-from opendvi.records.intake import SaveResult, save_record
 from opendvi.records.photos import StoredPhoto
 
 __all__ = [
@@ -415,72 +410,35 @@ def _save_batch(
     rows: list[tuple[_Row, tuple[list[StoredPhoto], str]]],
     report: ImportReport,
 ) -> None:
-    """Save the rows in one transaction, each in its own savepoint: a row that fails is
-    rolled back alone, with its audit event, and the others of the batch are kept."""
+    """Save the rows whose photos were kept in one transaction (``batches``): a row that
+    fails fails alone, and the others of the batch are kept."""
     model = MissingPerson if how.kind == "missing" else Remains
-    erased: set[str] = set()
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    notes: list[RowProblem] = []
-
-    def fail(row: _Row, field_name: str | None, message: str) -> None:
-        report.failed += 1
-        report.problems.append(RowProblem(str(path), row.line, field_name, message, row.ref))
-
-    with app.db.write() as session:
-        for row, (photos, problem) in rows:
-            if problem:
-                if how.columns and problem.endswith(": no such file"):
-                    problem += "; check the path in the photos column"
-                fail(row, "photos" if how.columns else None, problem)
-                continue
-            head = session.info.get(audit.HEAD_KEY)
-            try:
-                with session.begin_nested():
-                    result = _save(session, model, row, photos, how, f"{path.name}:{row.line}")
-            except Exception as exc:  # one row must never stop the others
-                # The savepoint took the row's audit event with it: so goes the head it set.
-                if head is None:
-                    session.info.pop(audit.HEAD_KEY, None)
-                else:
-                    session.info[audit.HEAD_KEY] = head
-                if isinstance(exc, PhotoError):
-                    fail(row, "photos" if how.columns else None, str(exc))
-                elif isinstance(exc, OpenDVIError | SQLAlchemyError):
-                    fail(row, None, f"not saved: {str(exc).splitlines()[0]}")
-                else:
-                    fail(row, None, f"not imported, unexpected error: {type(exc).__name__}: {exc}")
-                continue
-            erased |= result.erased
-            notes.extend(RowProblem(str(path), row.line, None, n, row.ref) for n in result.notes)
-            counts[result.outcome] += 1
-    # Counted once the batch is committed: a batch that did not commit saved nothing.
-    remove_unused(app, frozenset(erased))
-    report.notes.extend(notes)
-    report.created += counts["created"]
-    report.updated += counts["updated"]
-    report.unchanged += counts["unchanged"]
-
-
-def _save(
-    session: Session,
-    model: type[MissingPerson | Remains],
-    row: _Row,
-    photos: list[StoredPhoto],
-    how: _How,
-    source: str,
-) -> SaveResult:
-    parsed = row.parsed
-    return save_record(
-        session,
+    photos_field = "photos" if how.columns else None
+    problems: list[RowProblem] = []
+    todo: list[BatchRow] = []
+    for row, (photos, problem) in rows:
+        if problem:
+            if how.columns and problem.endswith(": no such file"):
+                problem += "; check the path in the photos column"
+            problems.append(RowProblem(str(path), row.line, photos_field, problem, row.ref))
+            continue
+        todo.append(BatchRow(row.line, row.ref, row.parsed, photos, f"{path.name}:{row.line}"))
+    saved = save_batch(
+        app,
         model,
+        todo,
         actor=how.actor,
-        ref=parsed.ref,
-        fields=parsed.fields,
-        event_code=parsed.event_code,
-        marks=parsed.marks,
-        effects=parsed.effects,
-        photos=photos,
-        contacts=parsed.contacts if model is MissingPerson else None,
-        source=source,
         force_reason=how.force_reason,
+        photos_field=photos_field,
     )
+    problems.extend(
+        RowProblem(str(path), done.line, field_name, message, done.ref)
+        for done, field_name, message in saved.failed
+    )
+    report.failed += len(problems)
+    report.problems.extend(sorted(problems, key=lambda problem: problem.line))
+    # Counted once the batch is committed: a batch that did not commit saved nothing.
+    report.notes.extend(RowProblem(str(path), d.line, None, n, d.ref) for d, n in saved.notes)
+    report.created += saved.created
+    report.updated += saved.updated
+    report.unchanged += saved.unchanged

@@ -9,7 +9,6 @@ what it means in a CSV file, and every problem is reported at once before anythi
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -28,21 +27,13 @@ from opendvi.core.fields import (
     parse_remains,
 )
 from opendvi.core.roles import Permission
-from opendvi.db.tables import (
-    Contact,
-    Effect,
-    Event,
-    Mark,
-    MissingPerson,
-    Photo,
-    Remains,
-    utcnow,
-)
+from opendvi.db.tables import MissingPerson, Remains
 from opendvi.errors import FormProblems, NotFound, PhotoError
 from opendvi.infra.jobs import Side, queue_match
 from opendvi.people.accounts import acting_user
-from opendvi.records.erasure import Erased, erase_photo, forget_pairs, remove_unused
-from opendvi.records.kinds import check_photo, notes_on_save
+from opendvi.records.erasure import Erased, forget_pairs, remove_unused
+from opendvi.records.kinds import notes_on_save
+from opendvi.records.parts import event_named, set_contacts, set_effects, set_marks, set_photos
 from opendvi.records.photos import (
     StoredPhoto,
     accept_photo,
@@ -50,17 +41,22 @@ from opendvi.records.photos import (
     current_photos,
     known_photo,
 )
+from opendvi.records.prefetch import Prefetched
+from opendvi.records.state import snapshot
 
 __all__ = [
     "KINDS",
     "SaveResult",
+    "Staged",
     "Upload",
     "add_record",
     "change_record",
     "find",
+    "finish_record",
     "save_parsed",
     "save_record",
     "snapshot",
+    "stage_record",
 ]
 
 Record = MissingPerson | Remains
@@ -90,156 +86,6 @@ def find(session: Session, kind: type[Record], ref: str) -> Record | None:
     return cast("Record | None", found)  # SQLAlchemy types a choice of two classes as Base
 
 
-_SKIP = {"id", "created_at", "updated_at", "event_id", "merged_into_id", "linked_to_id"}
-
-
-def snapshot(record: Record) -> dict[str, Any]:
-    """The record's whole state as plain values: what an audit digest is taken of."""
-    state: dict[str, Any] = {
-        column.key: getattr(record, column.key)
-        for column in type(record).__mapper__.column_attrs
-        if column.key not in _SKIP
-    }
-    state["event"] = record.event.code if record.event else None
-    state["marks"] = [[m.kind, m.body_location, m.description] for m in record.marks]
-    state["effects"] = [[e.category, e.description] for e in record.effects]
-    state["photos"] = [
-        [p.sha256, p.taken_earliest, p.taken_latest]
-        for p in sorted(record.photos, key=lambda p: p.position)
-        if not p.withdrawn_at
-    ]
-    if isinstance(record, MissingPerson):
-        state["contacts"] = [
-            [
-                c.name,
-                c.relationship_,
-                c.email,
-                c.phone,
-                c.language,
-                c.consent_contact,
-                c.consent_channels,
-                c.sharing_scope,
-                c.consent_withdrawn_at,
-            ]
-            for c in record.contacts
-        ]
-    return {key: _plain(value) for key, value in state.items()}
-
-
-def _plain(value: Any) -> Any:
-    """Dates and times as text that reads the same before and after a database round trip."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.isoformat(timespec="microseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def _event(session: Session, code: str | None, *, actor: str) -> Event | None:
-    if not code:
-        return None
-    event = session.execute(select(Event).where(Event.code == code)).scalar_one_or_none()
-    if event is None:
-        event = Event(code=code, name=code)
-        session.add(event)
-        audit.record(
-            session,
-            actor=actor,
-            action="event.created",
-            about=event,
-            ref=code,
-            after={"code": code},
-        )
-    return event
-
-
-def _set_marks(record: Record, marks: Sequence[MarkInput]) -> None:
-    wanted = [(m.kind, m.body_location, m.description) for m in marks]
-    if [(m.kind, m.body_location, m.description) for m in record.marks] != wanted:
-        record.marks = [Mark(kind=k, body_location=loc, description=d) for k, loc, d in wanted]
-
-
-def _set_effects(record: Record, effects: Sequence[str]) -> None:
-    if [e.description for e in record.effects] != list(effects):
-        record.effects = [Effect(category="clothing", description=d) for d in effects]
-
-
-def _set_contacts(record: MissingPerson, contacts: Sequence[ContactInput]) -> None:
-    for given in contacts:
-        known = next(
-            (c for c in record.contacts if c.name.casefold() == given.name.casefold()), None
-        )
-        if known is None:
-            known = Contact(name=given.name)
-            record.contacts.append(known)
-        known.name = given.name
-        known.relationship_ = given.relationship
-        known.email, known.phone, known.language = given.email, given.phone, given.language
-        known.consent_channels, known.sharing_scope = given.consent_channels, given.sharing_scope
-        # A yes that becomes a no is a withdrawal (dated); a first no is a refusal.
-        had_consented = known.consent_contact is True
-        if known.consent_contact is not False or given.consent_contact is not None:
-            known.consent_contact = given.consent_contact
-        if given.consent_contact:
-            known.consent_withdrawn_at = None
-        elif (
-            given.consent_contact is False and had_consented and known.consent_withdrawn_at is None
-        ):
-            known.consent_withdrawn_at = utcnow()
-
-
-def _set_photos(
-    session: Session,
-    record: Record,
-    photos: Sequence[StoredPhoto],
-    actor: str,
-    erased: Erased,
-    force_reason: str = "",
-) -> int:
-    """Make ``photos`` the record's photos, in order; the others are erased (a withdrawal).
-    A photo already on a record of the other kind is refused, unless ``force_reason``."""
-    by_sha = {p.sha256: p for p in record.photos}
-    wanted = {p.sha256 for p in photos}
-    for dropped in [p for p in record.photos if p.sha256 not in wanted]:
-        erase_photo(session, dropped, actor=actor, reason="not_listed", erased=erased)
-        del by_sha[dropped.sha256]
-    added = 0
-    for position, given in enumerate(photos):
-        taken_earliest = given.taken.earliest if given.taken else None
-        taken_latest = given.taken.latest if given.taken else None
-        photo = by_sha.get(given.sha256)
-        if photo is None:
-            check_photo(
-                session,
-                type(record),
-                record,
-                sha256=given.sha256,
-                name=given.original_name,
-                actor=actor,
-                force_reason=force_reason,
-            )
-            photo = Photo(
-                sha256=given.sha256,
-                served_sha256=given.served_sha256,
-                original_name=given.original_name,
-                media_type=given.media_type,
-                byte_size=given.byte_size,
-                width=given.width,
-                height=given.height,
-            )
-            record.photos.append(photo)
-            by_sha[given.sha256] = photo
-            added += 1
-        photo.withdrawn_at = None
-        photo.position = position
-        photo.taken_earliest, photo.taken_latest = taken_earliest, taken_latest
-    return added
-
-
 def save_record(
     session: Session,
     kind: type[Record],
@@ -254,6 +100,8 @@ def save_record(
     contacts: Sequence[ContactInput] | None = None,
     source: str = "",
     force_reason: str = "",
+    known: Prefetched | None = None,
+    queue: bool = True,
 ) -> SaveResult:
     """Inside the caller's transaction: create or update the record ``ref`` of ``kind``.
 
@@ -261,53 +109,119 @@ def save_record(
     given, become the record's photos; photos no longer listed are erased, and the caller
     removes the files in ``SaveResult.erased`` once the transaction has committed
     (``records.erasure.remove_unused``). A photo already on a record of the other kind is
-    refused (``PhotoError``) unless ``force_reason`` says why it belongs here too.
+    refused (``PhotoError``) unless ``force_reason`` says why it belongs here too. A batch of
+    saves passes what it looked up at once (``known``), and with ``queue`` false queues the
+    match jobs of the records it changed itself (``infra.jobs.queue_matches``).
     """
-    record = find(session, kind, ref)
+    staged = stage_record(
+        session,
+        kind,
+        actor=actor,
+        ref=ref,
+        fields=fields,
+        event_code=event_code,
+        marks=marks,
+        effects=effects,
+        photos=photos,
+        contacts=contacts,
+        source=source,
+        force_reason=force_reason,
+        known=known,
+    )
+    session.flush()
+    return finish_record(session, staged, queue=queue)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A record created or changed in the session, to ``finish_record`` once flushed."""
+
+    kind: type[Record]
+    record: Record
+    before: dict[str, Any] | None
+    added: int  # photos added
+    erased: Erased
+    actor: str
+    source: str
+    other_has_ref: bool | None  # a record of the other kind has its ref (None: not known)
+
+
+def stage_record(
+    session: Session,
+    kind: type[Record],
+    *,
+    actor: str,
+    ref: str,
+    fields: dict[str, Any],
+    event_code: str | None = None,
+    marks: Sequence[MarkInput] | None = None,
+    effects: Sequence[str] | None = None,
+    photos: Sequence[StoredPhoto] | None = None,
+    contacts: Sequence[ContactInput] | None = None,
+    source: str = "",
+    force_reason: str = "",
+    known: Prefetched | None = None,
+) -> Staged:
+    """The first half of ``save_record``: the record changed in the session, not yet
+    flushed, so that a batch of saves flushes its records together."""
+    known = known or Prefetched()
+    looked_up, record = known.take(ref)
+    record = record if looked_up else find(session, kind, ref)
     before = snapshot(record) if record is not None else None
     if record is None:
-        record = kind(ref=ref)
+        # Its parts start empty, so reading them once it is stored asks the database nothing.
+        record = kind(ref=ref, marks=[], effects=[], photos=[])
+        if isinstance(record, MissingPerson):
+            record.contacts = []
         session.add(record)
     for key, value in fields.items():
         setattr(record, key, value)
     if event_code is not None:
-        record.event = _event(session, event_code, actor=actor)
+        record.event = event_named(session, event_code, actor=actor, known=known)
     if marks is not None:
-        _set_marks(record, marks)
+        set_marks(record, marks)
     if effects is not None:
-        _set_effects(record, effects)
+        set_effects(record, effects)
     if contacts is not None and isinstance(record, MissingPerson):
         from opendvi.notify.revocation import cancel_for_contacts
 
-        _set_contacts(record, contacts)
+        set_contacts(record, contacts)
         session.flush()
         # A contact who withdrew consent gets nothing more: pending tasks are cancelled.
         cancel_for_contacts(session, list(record.contacts), actor=actor)
     erased = Erased()
     added = (
-        _set_photos(session, record, photos, actor, erased, force_reason)
+        set_photos(session, record, photos, actor, erased, force_reason)
         if photos is not None
         else 0
     )
-    # Flushing applies column defaults, so the snapshot is the one a later read would take.
-    session.flush()
+    other = (ref in known.other_refs) if looked_up else None
+    return Staged(kind, record, before, added, erased, actor, source, other)
+
+
+def finish_record(session: Session, staged: Staged, *, queue: bool = True) -> SaveResult:
+    """The second half of ``save_record``, once the session is flushed (which applies the
+    column defaults, so the snapshot is the one a later read would take): the outcome, its
+    audit event and, with ``queue``, its match job."""
+    kind, record, before, added = staged.kind, staged.record, staged.before, staged.added
+    ref, files = record.ref, frozenset(staged.erased.files)
     after = snapshot(record)
     side: Side = "missing" if kind is MissingPerson else "remains"
-    if erased.photos:
+    if staged.erased.photos:
         forget_pairs(session, side, record.id)  # no pair stands on an erased photo
-    notes = notes_on_save(session, kind, record, added)
+    notes = notes_on_save(session, kind, record, added, other_has_ref=staged.other_has_ref)
     if after == before:
-        return SaveResult("unchanged", record.id, ref, frozenset(erased.files), notes)
+        return SaveResult("unchanged", record.id, ref, files, notes)
     entity = "missing_person" if kind is MissingPerson else "remains"
     outcome: Outcome = "created" if before is None else "updated"
     details: dict[str, Any] = {"photos_added": added}
     if before is not None:
         details["changed"] = sorted(k for k in after if before.get(k) != after[k])
-    if source:
-        details["source"] = source
+    if staged.source:
+        details["source"] = staged.source
     audit.record(
         session,
-        actor=actor,
+        actor=staged.actor,
         action=f"{entity}.{outcome}",
         about=record,
         ref=ref,
@@ -315,8 +229,9 @@ def save_record(
         after=after,
         details=details,
     )
-    queue_match(session, side, record.id)
-    return SaveResult(outcome, record.id, ref, frozenset(erased.files), notes)
+    if queue:
+        queue_match(session, side, record.id)
+    return SaveResult(outcome, record.id, ref, files, notes)
 
 
 def _save_parsed(

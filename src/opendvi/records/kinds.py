@@ -85,9 +85,13 @@ def notes_on_save(
     kind: type[MissingPerson] | type[Remains],
     record: MissingPerson | Remains,
     added: int,
+    *,
+    other_has_ref: bool | None = None,
 ) -> tuple[str, ...]:
-    """What the person saving ``record`` (with ``added`` new photos) should be told."""
-    notes = [note] if (note := other_kind_note(session, kind, record.ref)) else []
+    """What the person saving ``record`` (with ``added`` new photos) should be told;
+    ``other_has_ref``: whether a record of the other kind has its reference, when known."""
+    note = other_kind_note(session, kind, record.ref) if other_has_ref is not False else None
+    notes = [note] if note else []
     if added and record.status == "identified":
         photos = "photo" if added == 1 else f"{added} photos"
         notes.append(
