@@ -4,28 +4,60 @@ product (cosine on unit vectors), and exact search for small registries.
 Filters (sex, age window) are applied in SQL; HNSW scans are iterative
 (``hnsw.iterative_scan = relaxed_order``, pgvector ≥ 0.8), so a filter that leaves out
 most neighbours does not shorten the answer.
+
+Vectors are loaded with binary COPY. The HNSW index exists once the table holds
+``exact_below`` vectors; a load at least as large as what is stored (and of at least
+``BULK_ROWS``) drops the index, copies the rows and builds the index again over all of
+them, which is several times faster than inserting into the graph row by row.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import struct
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
 from opendvi.index.protocol import Hits
 
-__all__ = ["PgVectorIndex", "vector_extension_available"]
+__all__ = ["PgVectorIndex", "ef_search_for", "vector_extension_available"]
 
 log = logging.getLogger(__name__)
 
 # Below this many stored vectors every search is exact (the index is skipped).
 EXACT_BELOW = 20_000
+# A load of at least this many rows, and at least as many as are stored, rebuilds the index.
+BULK_ROWS = 10_000
+# HNSW graph: neighbours per node and the candidate list while building.
+M, EF_CONSTRUCTION = 24, 200
+
+
+def ef_search_for(k: int) -> int:
+    """The HNSW candidate list of a top-``k`` search (pgvector's most is 1000)."""
+    return min(max(8 * k, 400), 1000)
 
 
 def _literal(vector: np.ndarray) -> str:
-    return "[" + ",".join(f"{float(v):.8g}" for v in vector) + "]"
+    return "[" + ",".join(f"{float(v):.9g}" for v in vector) + "]"
+
+
+def _vector_dumper(oid: int) -> type:
+    """A psycopg dumper of a float32 array as pgvector's binary form (dimension, a reserved
+    zero, big-endian float4 values) for the ``vector`` type of one database."""
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class VectorDumper(Dumper):
+        format = Format.BINARY
+
+        def dump(self, obj: np.ndarray) -> bytes:
+            return struct.pack(">HH", len(obj), 0) + obj.astype(">f4").tobytes()
+
+    VectorDumper.oid = oid
+    return VectorDumper
 
 
 def vector_extension_available(engine: Engine) -> tuple[bool, str]:
@@ -42,16 +74,40 @@ def vector_extension_available(engine: Engine) -> tuple[bool, str]:
 
 
 class PgVectorIndex:
-    """Stored vectors in table ``vector_index_<name>``, one table per model and dimension."""
+    """Stored vectors in table ``vector_index_<name>``, one table per model and dimension.
+
+    The number of stored vectors is read once when the index is opened and then followed
+    by ``add`` and ``remove``, so a search sends no count. ``build_memory`` and
+    ``build_workers`` are the ``maintenance_work_mem`` and parallel workers of an index
+    build (the default workers: this machine's cores less one, at most 7); ``ef_search``,
+    when given, replaces ``ef_search_for(k)`` in every search.
+    """
 
     def __init__(
-        self, engine: Engine, dim: int, *, name: str = "default", exact_below: int = EXACT_BELOW
+        self,
+        engine: Engine,
+        dim: int,
+        *,
+        name: str = "default",
+        exact_below: int = EXACT_BELOW,
+        build_memory: str = "1GB",
+        build_workers: int | None = None,
+        ef_search: int | None = None,
     ) -> None:
         if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
             raise ValueError(f"index name {name!r}: use lower-case letters, digits and _")
+        if not re.fullmatch(r"[0-9]+(kB|MB|GB)", build_memory):
+            raise ValueError(f"build_memory {build_memory!r}: give a size such as 512MB or 2GB")
         self.dim = dim
         self.engine = engine
         self.exact_below = exact_below
+        self.build_memory = build_memory
+        self.ef_search = ef_search
+        self.build_workers = (
+            build_workers
+            if build_workers is not None
+            else max(0, min(7, (os.cpu_count() or 1) - 1))
+        )
         self.table = f"vector_index_{name}"
         with engine.begin() as connection:
             connection.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
@@ -64,16 +120,37 @@ class PgVectorIndex:
                     "age_low real, age_high real)"
                 )
             )
-            connection.execute(
-                text(
-                    f"CREATE INDEX IF NOT EXISTS {self.table}_hnsw ON {self.table} "
-                    "USING hnsw (embedding vector_ip_ops) WITH (m = 24, ef_construction = 200)"
-                )
-            )
+            self._count = self._stored(connection)
+            if self._count >= exact_below and not self._indexed(connection):
+                self._build(connection)
 
     def __len__(self) -> int:
-        with self.engine.connect() as connection:
-            return int(connection.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one())
+        """The stored vectors, as read at opening and followed by this object's changes."""
+        return self._count
+
+    def _stored(self, connection: Connection) -> int:
+        # Counted exactly, once: the planner's estimate (reltuples) lags rows added since
+        # the last analyze or index build, and the exact/HNSW choice rests on this number.
+        return int(connection.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one())
+
+    def _indexed(self, connection: Connection) -> bool:
+        found = connection.execute(
+            text("SELECT to_regclass(:i) IS NOT NULL"), {"i": f"{self.table}_hnsw"}
+        ).scalar_one()
+        return bool(found)
+
+    def _build(self, connection: Connection) -> None:
+        connection.execute(text(f"SET LOCAL maintenance_work_mem = '{self.build_memory}'"))
+        connection.execute(
+            text(f"SET LOCAL max_parallel_maintenance_workers = {self.build_workers}")
+        )
+        connection.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {self.table}_hnsw ON {self.table} "
+                "USING hnsw (embedding vector_ip_ops) "
+                f"WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})"
+            )
+        )
 
     def add(
         self,
@@ -87,38 +164,62 @@ class PgVectorIndex:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected vectors of {self.dim} values, got shape {vectors.shape}")
-
-        def number(values: np.ndarray | None, i: int) -> float | None:
-            if values is None or np.isnan(values[i]):
-                return None
-            return float(values[i])
-
-        rows = [
-            {
-                "id": int(ids[i]),
-                "embedding": _literal(vectors[i]),
-                "sex": str(sex[i]) if sex is not None and str(sex[i]) in ("F", "M") else "U",
-                "age_low": number(age_low, i),
-                "age_high": number(age_high, i),
-            }
-            for i in range(len(vectors))
-        ]
-        if not rows:
+        count = len(vectors)
+        if count == 0:
             return
+        ids = np.asarray(ids, dtype=np.int64)
+        sexes = (
+            ["U"] * count
+            if sex is None
+            else [s if s in ("F", "M") else "U" for s in (str(v) for v in sex)]
+        )
+
+        def numbers(values: np.ndarray | None) -> list[float | None]:
+            if values is None:
+                return [None] * count
+            array = np.asarray(values, dtype=np.float64)
+            return [None if np.isnan(v) else float(v) for v in array]
+
+        lows, highs = numbers(age_low), numbers(age_high)
         with self.engine.begin() as connection:
-            connection.execute(
-                text(
-                    f"INSERT INTO {self.table} (id, embedding, sex, age_low, age_high) "
-                    "VALUES (:id, CAST(:embedding AS vector), :sex, :age_low, :age_high)"
-                ),
-                rows,
+            indexed = self._indexed(connection)
+            rebuild = indexed and count >= max(self._count, BULK_ROWS)
+            if rebuild:
+                connection.execute(text(f"DROP INDEX {self.table}_hnsw"))
+            oid = int(
+                connection.execute(text("SELECT CAST('vector' AS regtype)::oid")).scalar_one()
             )
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cursor.adapters.register_dumper(np.ndarray, _vector_dumper(oid))
+            with cursor.copy(
+                f"COPY {self.table} (id, embedding, sex, age_low, age_high) "
+                "FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["int8", oid, "text", "float4", "float4"])
+                for i in range(count):
+                    copy.write_row((int(ids[i]), vectors[i], sexes[i], lows[i], highs[i]))
+            if rebuild or (not indexed and self._count + count >= self.exact_below):
+                self._build(connection)
+        self._count += count
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Leave out the vectors stored under ``ids``; returns how many were stored."""
+        wanted = [int(i) for i in np.asarray(ids, dtype=np.int64)]
+        if not wanted:
+            return 0
+        with self.engine.begin() as connection:
+            removed = connection.execute(
+                text(f"DELETE FROM {self.table} WHERE id = ANY(:ids)"), {"ids": wanted}
+            ).rowcount
+        self._count -= removed
+        return int(removed)
 
     def _settings(self, connection: Connection, k: int) -> None:
-        if len(self) < self.exact_below:
+        if self._count < self.exact_below:
             connection.execute(text("SET LOCAL enable_indexscan = off"))
             return
-        connection.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(8 * k, 400), 1000)}"))
+        ef_search = self.ef_search or ef_search_for(k)
+        connection.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
         connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
 
     def search(
