@@ -277,7 +277,9 @@ def _pair(side: Side, record_id: int, other_id: int) -> tuple[int, int]:
 
 
 def select_pairs(rows: list[dict[str, Any]], keep: int) -> list[dict[str, Any]]:
-    """The best ``keep`` by total, and the best ``keep`` by face alone."""
+    """The best ``keep`` by total, and the best ``keep`` by face alone; of pairs with the
+    same score, those with the first registered records."""
+    rows = sorted(rows, key=lambda r: (r["remains_id"], r["missing_person_id"]))
     best = sorted(rows, key=total_order, reverse=True)[:keep]
     by_face = sorted((r for r in rows if r["face_score"] is not None), key=_face_of, reverse=True)[
         :keep
