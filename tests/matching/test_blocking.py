@@ -13,10 +13,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opendvi.app import OpenDVI
-from opendvi.core.evidence import AMFacts, PMFacts, compare
-from opendvi.matching import run_matching
-from opendvi.matching.blocking import MILLI, DescriptionBlocks, bounds, row_of, shortlist
-from opendvi.matching.pairs import Context, _row, search_record, select_pairs
+from opendvi.core.evidence import AMFacts, PMFacts, compare, effects_factor, marks_factor
+from opendvi.matching import pairs, run_matching
+from opendvi.matching.blocking import (
+    MILLI,
+    DescriptionBlocks,
+    bounds,
+    measured_points,
+    row_of,
+    shortlist,
+)
+from opendvi.matching.pairs import (
+    QUICK_MARGIN,
+    Context,
+    _row,
+    listed_pairs,
+    search_record,
+    select_pairs,
+)
 from opendvi.matching.run import open_context
 from tests.matching.test_matching import World, candidates
 
@@ -381,3 +395,46 @@ def test_the_bars_read_from_the_ranks_are_the_ones_a_window_over_every_list_give
                 assert all((i in got) == (i in expected) for i in ctx.am.refs | ctx.pm.refs)
                 compared += len(expected)
     assert compared > 100  # lists full enough that the bars mean something
+
+
+@settings(max_examples=400, deadline=None)
+@given(am_facts, pm_facts)
+def test_the_quick_description_total_is_within_its_margin_of_the_stored_one(
+    am: AMFacts, pm: PMFacts
+) -> None:
+    quick, words = measured_points(row_of(am), row_of(pm))
+    total = float(quick[0])
+    if words[0]:
+        total += round(marks_factor(am, pm).points, 3) + round(effects_factor(am, pm).points, 3)
+    else:
+        assert not (am.marks and pm.marks) and not (am.effects and pm.effects)
+    assert abs(total * MILLI - stored_total(am, pm)) <= QUICK_MARGIN * MILLI / 4
+
+
+@pytest.mark.parametrize("keep", [3, 20])
+@pytest.mark.parametrize("places", [False, True], ids=["ties", "places"])
+def test_a_rebuilds_lists_made_lazily_are_those_of_scoring_every_pair_in_full(
+    dvi: OpenDVI, places: bool, keep: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    populate(dvi, places=places)
+    dvi.settings.candidates_per_record = keep
+    with dvi.db.write() as session:
+        ctx = open_context(session, dvi, actor="test", recalibrate=True)
+    made = [0]
+    whole = pairs._row
+
+    def counted(*args: Any) -> dict[str, Any]:
+        made[0] += 1
+        return whole(*args)
+
+    monkeypatch.setattr(pairs, "_row", counted)
+    full = lazy = 0
+    for side, ids in (("missing", ctx.am.refs), ("remains", ctx.pm.refs)):
+        for record_id in ids:
+            made[0] = 0
+            expected = select_pairs(search_record(ctx, side, record_id), ctx.keep)  # type: ignore[arg-type]
+            full += made[0]
+            made[0] = 0
+            assert listed_pairs(ctx, side, record_id) == expected  # type: ignore[arg-type]
+            lazy += made[0]
+    assert lazy < full  # explanations made for fewer pairs

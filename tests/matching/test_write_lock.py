@@ -23,14 +23,14 @@ def test_a_writer_never_waits_on_matching_for_more_than_a_second(
 
     # Each record's search made as slow as a large registry's (longer than storing its
     # list), so a write lock held while scoring shows as a writer's wait.
-    for module in (run, rebuild):
-        search = module.search_record
+    for module, name in ((run, "search_record"), (rebuild, "listed_pairs")):
+        search = getattr(module, name)
 
         def slow(*args: Any, _search: Any = search, **kwargs: Any) -> Any:
             time.sleep(0.1)
             return _search(*args, **kwargs)
 
-        monkeypatch.setattr(module, "search_record", slow)
+        monkeypatch.setattr(module, name, slow)
     w = World(dvi, seed=7)
     for n in range(40):
         w.report(f"AM-{n:03d}", f"person-{n}", sex="F" if n % 2 else "M")

@@ -143,10 +143,9 @@ def _place(am: np.ndarray, pm: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(km), 0.0, points)
 
 
-def bounds(am: np.ndarray, pm: np.ndarray) -> np.ndarray:
-    """The most description points each pair of rows can total, in thousandths (rows
-    broadcast: one report against many remains, or the other way)."""
-    am, pm = np.broadcast_arrays(np.atleast_2d(am), np.atleast_2d(pm))
+def _measured(am: np.ndarray, pm: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The points of sex, age, height, dates and place for each pair of rows, as
+    ``compare`` gives them before rounding."""
     with np.errstate(invalid="ignore", divide="ignore"):
         unknown = (am[:, SEX] == UNKNOWN_SEX) | (pm[:, SEX] == UNKNOWN_SEX)
         sex = np.where(unknown, 0.0, np.where(am[:, SEX] == pm[:, SEX], SEX_AGREES, SEX_CLASH))
@@ -160,11 +159,29 @@ def bounds(am: np.ndarray, pm: np.ndarray) -> np.ndarray:
         )
         days = am[:, WHEN_LOW] - pm[:, WHEN_HIGH]
         dates = np.where(np.isnan(days) | (days <= 0), 0.0, _soft(days, DATES_SIGMA, 0.0))
-        marks = np.where((am[:, MARKS] > 0) & (pm[:, MARKS] > 0), MARKS_MOST, 0.0)
-        effects = np.where((am[:, EFFECTS] > 0) & (pm[:, EFFECTS] > 0), EFFECTS_MOST, 0.0)
-        factors = (sex, _age(am, pm), height, dates, _place(am, pm), marks, effects)
+        return (sex, _age(am, pm), height, dates, _place(am, pm))
+
+
+def bounds(am: np.ndarray, pm: np.ndarray) -> np.ndarray:
+    """The most description points each pair of rows can total, in thousandths (rows
+    broadcast: one report against many remains, or the other way)."""
+    am, pm = np.broadcast_arrays(np.atleast_2d(am), np.atleast_2d(pm))
+    marks = np.where((am[:, MARKS] > 0) & (pm[:, MARKS] > 0), MARKS_MOST, 0.0)
+    effects = np.where((am[:, EFFECTS] > 0) & (pm[:, EFFECTS] > 0), EFFECTS_MOST, 0.0)
+    factors = (*_measured(am, pm), marks, effects)
     # Each factor is rounded to 3 decimals before the total is: bound each rounding up.
     return sum(np.floor(f * MILLI + 0.5 + NOISE).astype(np.int64) for f in factors)  # type: ignore[return-value]
+
+
+def measured_points(am: np.ndarray, pm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair of rows (broadcast), the points of sex, age, height, dates and place,
+    each rounded as a stored factor is, and whether both records describe marks or
+    effects (those factors compare words: ``compare`` scores them)."""
+    am, pm = np.broadcast_arrays(np.atleast_2d(am), np.atleast_2d(pm))
+    total = sum(np.round(f, 3) for f in _measured(am, pm))
+    marks = (am[:, MARKS] > 0) & (pm[:, MARKS] > 0)
+    words = marks | ((am[:, EFFECTS] > 0) & (pm[:, EFFECTS] > 0))
+    return np.asarray(total, dtype=np.float64), words
 
 
 class DescriptionBlocks:
@@ -219,6 +236,10 @@ class DescriptionBlocks:
         self._live = np.ones(len(keep), bool)
         self._count = len(keep)
         self._where = {int(r): i for i, r in enumerate(self._ids.tolist())}
+
+    def rows(self, record_ids: Iterable[int]) -> np.ndarray:
+        """The records' facts as rows, in the order given."""
+        return self._rows[[self._where[i] for i in record_ids]].reshape(-1, WIDTH)
 
     def upper(self, probe: Facts) -> tuple[np.ndarray, np.ndarray]:
         """Every record's id and the most description points (thousandths) it can total

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from opendvi.core.evidence import AMFacts, PMFacts, compare
+from opendvi.core.evidence import AMFacts, PMFacts, compare, effects_factor, marks_factor
 from opendvi.core.odds import face_why
 from opendvi.core.scoring import (
     FaceEvidence,
@@ -22,7 +22,7 @@ from opendvi.core.scoring import (
     search_rate,
 )
 from opendvi.infra.jobs import Side
-from opendvi.matching.blocking import DescriptionBlocks, shortlist
+from opendvi.matching.blocking import DescriptionBlocks, measured_points, row_of, shortlist
 from opendvi.matching.calibration import CalibrationInUse
 from opendvi.matching.gallery import PRESELECT, GallerySample, SideData
 
@@ -110,12 +110,21 @@ def _face_factor(
     pair_rate = calibration.pair_rate(value)
     # The face's own rate is kept for the record; what people read is the pair's one figure
     # (core.odds), so the face's line gives its score with its scale, not odds of its own.
-    factor.update(
-        points=round(-math.log(pair_rate) - 1.0, 3),  # as Calibration.points
-        rate=search_rate(pair_rate, ctx.gallery),
-    )
+    factor.update(points=_points(pair_rate), rate=search_rate(pair_rate, ctx.gallery))
     factor["why"] = face_why(factor)
     return factor
+
+
+def _points(pair_rate: float) -> float:
+    return round(-math.log(pair_rate) - 1.0, 3)  # as Calibration.points
+
+
+def face_points(ctx: Context, evidence: FaceEvidence | None, am_id: int, pm_id: int) -> float:
+    """The points of a pair's face factor, as ``_face_factor`` gives them."""
+    calibration = ctx.calibration.calibration
+    if evidence is None or calibration is None:
+        return 0.0
+    return _points(calibration.pair_rate(ctx.face_value(pm_id, am_id, evidence.score)))
 
 
 def score_pair(ctx: Context, am_id: int, pm_id: int) -> dict[str, Any]:
@@ -193,6 +202,26 @@ def search_record(
     pair must beat to enter each other record's full list: ``lists.EntryTotals``), the
     other record's. Without ``entry`` only the record's own list is served (a rebuild
     lists each record from its own search)."""
+    has_faces, chosen = _face_pairs(ctx, side, record_id)
+    rows = [_row(ctx, *_pair(side, record_id, i), evidence) for i, evidence in chosen.items()]
+    key = "remains_id" if side == "missing" else "missing_person_id"
+    return rows + _described(
+        ctx,
+        side,
+        record_id,
+        [r[key] for r in rows],
+        [r["score"] for r in rows],
+        entry,
+        has_faces=has_faces,
+    )
+
+
+def _face_pairs(
+    ctx: Context, side: Side, record_id: int
+) -> tuple[bool, dict[int, FaceEvidence | None]]:
+    """Whether the record has a usable face, and the other side's records it is compared
+    with in full by face (``PRESELECT``), with the pair's face evidence as (AM face, PM
+    face) whichever side searched."""
     mine, other = (ctx.am, ctx.pm) if side == "missing" else (ctx.pm, ctx.am)
     probe = mine.faces(record_id)
     chosen: dict[int, FaceEvidence | None] = {}
@@ -213,21 +242,84 @@ def search_record(
 
         for group in sorted(best, key=read, reverse=True)[:PRESELECT]:
             other_id = int(other.groups[group])
-            chosen[other_id] = fuse(probe, other.faces(other_id))
-    rows = []
-    for other_id, evidence in chosen.items():
-        am_id, pm_id = (record_id, other_id) if side == "missing" else (other_id, record_id)
-        if evidence is not None and side == "remains":
-            # Keep the pair as (AM face, PM face) whichever side searched.
-            evidence = FaceEvidence(
-                evidence.score,
-                evidence.best,
-                evidence.weighted,
-                (evidence.pair[1], evidence.pair[0]),
-                evidence.pairs,
-            )
-        rows.append(_row(ctx, am_id, pm_id, evidence))
-    return rows + _described(ctx, side, record_id, rows, entry, has_faces=bool(len(probe)))
+            evidence = fuse(probe, other.faces(other_id))
+            if evidence is not None and side == "remains":
+                evidence = FaceEvidence(
+                    evidence.score,
+                    evidence.best,
+                    evidence.weighted,
+                    (evidence.pair[1], evidence.pair[0]),
+                    evidence.pairs,
+                )
+            chosen[other_id] = evidence
+    return bool(len(probe)), chosen
+
+
+# How far a quick total (``_quick_totals``) may lie from the stored one: seven factors and
+# the total each rounded to 3 decimals, and numpy's log and sin beside the math module's.
+QUICK_MARGIN = 0.01
+
+
+def listed_pairs(ctx: Context, side: Side, record_id: int) -> list[dict[str, Any]]:
+    """``select_pairs(search_record(...))``, the pairs a rebuild lists for one record, with
+    the factors and their explanations made only for the pairs that may be kept: the face
+    pairs are first totalled on arrays (``_quick_totals``) and those that cannot reach the
+    record's list by total or by face are left there."""
+    has_faces, chosen = _face_pairs(ctx, side, record_id)
+    others = list(chosen)
+    quick, faces = _quick_totals(ctx, side, record_id, chosen)
+    described = _described(
+        ctx,
+        side,
+        record_id,
+        others,
+        [t - QUICK_MARGIN for t in quick.tolist()],  # never above a stored total
+        None,
+        has_faces=has_faces,
+    )
+    keep = ctx.keep
+    totals = sorted([*quick.tolist(), *(r["score"] for r in described)], reverse=True)
+    # A pair whose stored total reaches the keep-th is at most a margin below it here, and
+    # the keep-th here at most a margin above the stored one.
+    bar = totals[keep - 1] - 2 * QUICK_MARGIN if len(totals) >= keep else -math.inf
+    ordered = sorted((f for f in faces if f is not None), reverse=True)
+    face_bar = ordered[keep - 1] if len(ordered) >= keep else (-math.inf, -math.inf)
+    rows = [
+        _row(ctx, *_pair(side, record_id, other_id), chosen[other_id])
+        for other_id, total, face in zip(others, quick.tolist(), faces, strict=True)
+        if total >= bar or (face is not None and face >= face_bar)
+    ]
+    return select_pairs(rows + described, keep)
+
+
+def _quick_totals(
+    ctx: Context, side: Side, record_id: int, chosen: Mapping[int, FaceEvidence | None]
+) -> tuple[np.ndarray, list[tuple[float, float] | None]]:
+    """Each face pair's total within ``QUICK_MARGIN`` of ``_row``'s, with its face order
+    (``face_order``, exact; None without face evidence): the description on arrays, marks
+    and effects compared only where both records describe some."""
+    if not chosen:
+        return np.empty(0), []
+    others = list(chosen)
+    other_side: Side = "remains" if side == "missing" else "missing"
+    mine = (ctx.am if side == "missing" else ctx.pm).facts[record_id]
+    probe = row_of(mine)[None, :]
+    theirs = blocks_of(ctx, other_side, faceless=False).rows(others)
+    described, words = measured_points(*((probe, theirs) if side == "missing" else (theirs, probe)))
+    faces: list[tuple[float, float] | None] = []
+    totals = described
+    for at, other_id in enumerate(others):
+        am_id, pm_id = _pair(side, record_id, other_id)
+        evidence = chosen[other_id]
+        points = face_points(ctx, evidence, am_id, pm_id)
+        faces.append(None if evidence is None else (points, float(evidence.score)))
+        totals[at] += points
+        if words[at]:
+            am_facts, pm_facts = ctx.am.facts[am_id], ctx.pm.facts[pm_id]
+            assert isinstance(am_facts, AMFacts) and isinstance(pm_facts, PMFacts)
+            for factor in (marks_factor(am_facts, pm_facts), effects_factor(am_facts, pm_facts)):
+                totals[at] += round(factor.points, 3)
+    return totals, faces
 
 
 def blocks_of(ctx: Context, side: Side, *, faceless: bool) -> DescriptionBlocks:
@@ -245,20 +337,21 @@ def _described(
     ctx: Context,
     side: Side,
     record_id: int,
-    rows: list[dict[str, Any]],
+    taken: list[int],
+    scored: list[float],
     entry: Mapping[int, float] | None,
     *,
     has_faces: bool,
 ) -> list[dict[str, Any]]:
     """Description-only rows: with every record of the other side for a record without a
     face, with those without one for a record with faces; only the ones whose total may
-    reach a list (``blocking.shortlist``) are scored."""
+    reach a list (``blocking.shortlist``) are scored. ``taken``: the other records the
+    record has rows with already, ``scored``: their totals."""
     other_side: Side = "remains" if side == "missing" else "missing"
     blocks = blocks_of(ctx, other_side, faceless=has_faces)
     ids, upper = blocks.upper((ctx.am if side == "missing" else ctx.pm).facts[record_id])
-    if rows:
-        key = "remains_id" if side == "missing" else "missing_person_id"
-        fresh = ~np.isin(ids, [r[key] for r in rows])
+    if taken:
+        fresh = ~np.isin(ids, taken)
         ids, upper = ids[fresh], upper[fresh]
     made: dict[int, dict[str, Any]] = {}
 
@@ -266,9 +359,7 @@ def _described(
         made[other_id] = _row(ctx, *_pair(side, record_id, other_id), None)
         return float(made[other_id]["score"])
 
-    chosen = shortlist(
-        ids, upper, score, keep=ctx.keep, scored=[r["score"] for r in rows], entry=entry
-    )
+    chosen = shortlist(ids, upper, score, keep=ctx.keep, scored=scored, entry=entry)
     return [made[i] if i in made else _row(ctx, *_pair(side, record_id, i), None) for i in chosen]
 
 

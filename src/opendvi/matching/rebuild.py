@@ -43,7 +43,7 @@ from opendvi.infra.jobs import MATCH, Side, finish, purge_done
 from opendvi.matching import gallery
 from opendvi.matching.context import MatchReport, exclusions, listings, load_context, record_event
 from opendvi.matching.gallery import Progress
-from opendvi.matching.pairs import Context, decided_status, search_record, select_pairs
+from opendvi.matching.pairs import Context, decided_status, listed_pairs
 
 __all__ = ["rebuild", "unfinished"]
 
@@ -161,7 +161,7 @@ def _score(ctx: Context, batch: list[tuple[Side, int]]) -> dict[tuple[int, int],
     pairs: dict[tuple[int, int], dict[str, Any]] = {}
     for side, record_id in batch:
         own = "rank_for_missing" if side == "missing" else "rank_for_remains"
-        for row in select_pairs(search_record(ctx, side, record_id), ctx.keep):
+        for row in listed_pairs(ctx, side, record_id):
             key = (row["remains_id"], row["missing_person_id"])
             staged = pairs.setdefault(key, {"rank_for_remains": None, "rank_for_missing": None})
             face = row["factors"]["face"]
