@@ -11,41 +11,45 @@ from opendvi.matching.lists import rank_lists
 from tests.matching.test_matching import World
 
 
-def test_pairs_with_the_same_score_are_ranked_by_the_other_records_number(dvi: OpenDVI) -> None:
-    # Three reports matched on description alone, with the same total: the list is the same
-    # whichever pair was stored first (a worker and a rebuild store them in other orders).
+def test_pairs_with_the_same_score_are_ranked_by_their_numbers_as_a_rebuild_ranks_them(
+    dvi: OpenDVI,
+) -> None:
+    # Reports matched on description alone, with the same total: the list is the same
+    # whichever way the rows come back (by their old ranks, here the reverse of their
+    # numbers), as a worker's, a run's and a rebuild's lists must be.
     world = World(dvi, seed=3)
     reports = [world.report(f"AM-T{n}", None, sex="M") for n in range(3)]
-    pm = world.remains("PM-T0", None, sex="M")
-    pm2 = world.remains("PM-T1", None, sex="M")
+    remains = [world.remains(f"PM-T{n}", None, sex="M") for n in range(2)]
     with dvi.db.write() as session:
-        # Stored last report first and the second remains record first, so the table's own
-        # order is the reverse of the records'.
-        for number, am in enumerate(reversed(reports), start=1):
-            for remains in (pm, pm2):
+        number = 0
+        for a, am in enumerate(reports):
+            for p, pm in enumerate(remains):
+                number += 1
                 session.add(
                     Candidate(
-                        id=number * 10 + (2 if remains == pm else 1),
-                        remains_id=remains,
+                        id=number,
+                        remains_id=pm,
                         missing_person_id=am,
                         score=-0.6,
                         face_score=None,
-                        rank_for_remains=1,
-                        rank_for_missing=1,
+                        rank_for_remains=len(reports) - a,
+                        rank_for_missing=len(remains) - p,
                     )
                 )
         session.flush()
-        rank_lists(session, [pm], reports, keep=50)
+        rank_lists(session, remains, reports, keep=50)
     with dvi.db.read() as session:
-        ranked = session.execute(
-            select(Candidate.missing_person_id, Candidate.rank_for_remains)
-            .where(Candidate.remains_id == pm)
-            .order_by(Candidate.rank_for_remains)
-        ).all()
-        for_report = session.execute(
-            select(Candidate.remains_id, Candidate.rank_for_missing)
-            .where(Candidate.missing_person_id == reports[0])
-            .order_by(Candidate.rank_for_missing)
-        ).all()
-    assert [tuple(r) for r in ranked] == [(am, rank) for rank, am in enumerate(reports, 1)]
-    assert [tuple(r) for r in for_report] == [(pm, 1), (pm2, 2)]
+        for pm in remains:
+            ranked = session.execute(
+                select(Candidate.missing_person_id, Candidate.rank_for_remains)
+                .where(Candidate.remains_id == pm)
+                .order_by(Candidate.rank_for_remains)
+            ).all()
+            assert [tuple(r) for r in ranked] == [(am, n) for n, am in enumerate(reports, 1)]
+        for am in reports:
+            ranked = session.execute(
+                select(Candidate.remains_id, Candidate.rank_for_missing)
+                .where(Candidate.missing_person_id == am)
+                .order_by(Candidate.rank_for_missing)
+            ).all()
+            assert [tuple(r) for r in ranked] == [(pm, n) for n, pm in enumerate(remains, 1)]

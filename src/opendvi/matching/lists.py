@@ -122,16 +122,15 @@ def rank_lists(
     for side, ids in (("remains", set(remains_ids)), ("missing", set(missing_ids))):
         column = Candidate.remains_id if side == "remains" else Candidate.missing_person_id
         mine, theirs = (6, 7) if side == "remains" else (7, 6)
-        other = 2 if side == "remains" else 1  # the other record's id
         for chunk in _chunks(sorted(ids), 500):
             grouped: dict[int, list[list[Any]]] = {}
             for row in session.execute(select(*columns).where(column.in_(chunk))):
                 grouped.setdefault(row[1] if side == "remains" else row[2], []).append(list(row))
             changes, gone = [], []
             for group in grouped.values():
-                # Equal scores keep the other record's order (the first registered first),
-                # not the order the rows came back in.
-                group.sort(key=lambda r: r[other])
+                # Equal scores keep the order of the pairs' numbers (the first stored
+                # first), as a rebuild ranks them, not the order the rows came back in.
+                group.sort(key=lambda r: r[0])
                 listed = [r for r in group if r[5] != "excluded" and r[mine] is not None]
                 listed.sort(key=lambda r: (r[3], stored_face_order(r[4], r[8])), reverse=True)
                 by_face = sorted(
