@@ -14,6 +14,7 @@ of this process and face rows read from the database:
 
     python benchmarks/scale.py                        # 10k reports x 7k remains
     python benchmarks/scale.py --reports 100000 --remains 70000 --name scale-100k
+    python benchmarks/scale.py --reports 3000 --remains 2100 --rebuild --base /tmp/base
 """
 
 from __future__ import annotations
@@ -280,6 +281,35 @@ def floor(dvi: Any) -> float:
     return time.process_time() - cpu
 
 
+BASE_REBUILD = """
+import sys, time
+from opendvi.app import OpenDVI
+from opendvi.matching import run_matching
+from opendvi.settings import Settings
+dvi = OpenDVI.open(Settings(data_dir=sys.argv[1]))
+cpu, wall = time.process_time(), time.perf_counter()
+run_matching(dvi, actor="bench", everything=True, processes=1)
+print(time.process_time() - cpu, time.perf_counter() - wall)
+"""
+
+
+def _base_rebuild(base: Path, data_dir: Path) -> tuple[float, float]:
+    """CPU and wall seconds of a rebuild of every list by another checkout's code (one
+    process) on the same database."""
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", BASE_REBUILD, str(data_dir)],
+        env={**os.environ, "PYTHONPATH": str(base / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cpu, wall = (float(v) for v in done.stdout.split()[-2:])
+    return cpu, wall
+
+
 def kept_memory(dvi: Any) -> int:
     """Bytes a worker's loaded registry holds (Python objects and arrays), traced over a
     load of its own once the timed rows are measured: tracing slows what it traces."""
@@ -320,6 +350,12 @@ def rebuilt(
     rows.append(
         ["face scores of every pair block, FAISS IndexFlatIP (the floor)", used, "-", "-", "-"]
     )
+    if args.base:
+        # First, from no lists: the lists it leaves are replaced by the rows below.
+        cpu, wall = _base_rebuild(Path(args.base), dvi.settings.data_dir)
+        with dvi.db.read() as session:
+            listed = session.scalar(select(func.count()).select_from(Candidate))
+        rows.append([f"rebuild every list, 1 process, {args.base_name}", cpu, wall, "-", listed])
     for processes in (1, 2):
         measured = counted.measure(
             lambda processes=processes: run_matching(
@@ -337,6 +373,14 @@ def rebuilt(
             ]
         )
     one, two = rows[-2], rows[-1]
+    versus = ""
+    if args.base:
+        base = rows[-3]
+        versus = (
+            f" {args.base_name} ({args.base}, the same rebuild in the same run, starting from "
+            f"no lists) costs {base[1] / max(used, 1e-9):,.0f}x: this one takes "
+            f"{one[1] / max(base[1], 1e-9):.2f} of its CPU."
+        )
     notes = (
         f"{args.reports:,} reports x {args.remains:,} remains records, "
         f"{args.faceless:.0%} of records without a usable face. Each rebuild refits the "
@@ -345,7 +389,7 @@ def rebuilt(
         "CPU is this process's and its scoring processes'.\n\n"
         f"A rebuild costs {one[1] / max(used, 1e-9):,.0f}x the CPU of its floor with one "
         f"process and {two[1] / max(used, 1e-9):,.0f}x with two; two processes take "
-        f"{two[2] / max(one[2], 1e-9):.2f} of one's wall time."
+        f"{two[2] / max(one[2], 1e-9):.2f} of one's wall time.{versus}"
     )
     return table(HEADER, rows), notes
 
@@ -369,6 +413,13 @@ def main() -> None:
         action="store_true",
         help="measure a rebuild of every list instead (one process, two), beside its floor",
     )
+    parser.add_argument(
+        "--base",
+        default="",
+        help="with --rebuild: another checkout (its src/ on PYTHONPATH) whose rebuild is "
+        "measured first, on the same database",
+    )
+    parser.add_argument("--base-name", default="base", help="what to call it in the table")
     parser.add_argument("--name", default="scale")
     args = parser.parse_args()
     if args.spread:
