@@ -22,9 +22,11 @@ import multiprocessing
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from opendvi import audit
@@ -214,37 +216,30 @@ def _stage(
     batch: list[tuple[Side, int]],
     pairs: dict[tuple[int, int], dict[str, Any]],
 ) -> None:
-    """Stage a batch's scored lists (``_score``) with the records themselves."""
-    existing: dict[tuple[int, int], tuple[int, int | None, int | None]] = {}
-    for chunk in _chunks({pm for pm, _ in pairs}):
-        for number, pm, am, rank_pm, rank_am in session.execute(
-            select(
-                RebuildRow.id,
-                RebuildRow.remains_id,
-                RebuildRow.missing_person_id,
-                RebuildRow.rank_for_remains,
-                RebuildRow.rank_for_missing,
-            ).where(RebuildRow.remains_id.in_(chunk))
-        ):
-            if (pm, am) in pairs:
-                existing[(pm, am)] = (number, rank_pm, rank_am)
-    inserts, updates = [], []
-    for key, row in pairs.items():
-        found = existing.get(key)
-        if found is None:
-            inserts.append(row)
-            continue
-        # Listed for the other record already: it stays listed for it.
-        number, rank_pm, rank_am = found
-        if row["rank_for_remains"] is None:
-            row["rank_for_remains"] = rank_pm
-        if row["rank_for_missing"] is None:
-            row["rank_for_missing"] = rank_am
-        updates.append({**row, "id": number})
-    if inserts:
-        session.execute(insert(RebuildRow), inserts)
-    if updates:
-        session.execute(update(RebuildRow), updates)
+    """Stage a batch's scored lists (``_score``) with the records themselves: a pair
+    staged already (listed for the other record by an earlier batch) is replaced, and stays
+    listed for that record."""
+    if pairs:
+        table = cast(Table, RebuildRow.__table__)
+        names = [c.name for c in table.columns if c.name != "id"]
+        postgres = session.get_bind().dialect.name == "postgresql"
+        upsert: Any = postgresql_insert(table) if postgres else sqlite_insert(table)
+        ranks = ("rank_for_remains", "rank_for_missing")
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["remains_id", "missing_person_id"],
+            set_={
+                name: (
+                    func.coalesce(upsert.excluded[name], table.c[name])
+                    if name in ranks
+                    else upsert.excluded[name]
+                )
+                for name in names
+                if name not in ("remains_id", "missing_person_id")
+            },
+        )
+        session.connection().execute(
+            upsert, [{name: row.get(name) for name in names} for row in pairs.values()]
+        )
     session.execute(
         insert(RebuildRecord),
         [
