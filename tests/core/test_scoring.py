@@ -13,6 +13,7 @@ from opendvi.core.scoring import (
     FaceSet,
     Spread,
     fuse,
+    fuse_groups,
     fuse_many,
     open_set_misses,
     points_rate,
@@ -196,3 +197,45 @@ def test_the_self_test_chooses_spread_only_where_it_finds_more_true_matches() ->
     tied.mated[True] = tied.mated[False]
     tied.tops[True] = tied.tops[False]
     assert not choose_spread(tied)[0]
+
+
+def _face_set(rng: np.random.Generator, count: int, first_id: int) -> FaceSet:
+    vectors = rng.standard_normal((count, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    quality = rng.uniform(0, 1, count).astype(np.float32)
+    if count > 1 and rng.random() < 0.3:
+        vectors[1] = vectors[0]  # a tie for the best pair
+    if rng.random() < 0.2:
+        quality[:] = 0  # no weight: the plain mean
+    return FaceSet(list(range(first_id, first_id + count)), vectors, quality)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fusing_many_records_at_once_gives_each_pairs_figures_to_the_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    probe = _face_set(rng, int(rng.integers(1, 5)), 1)
+    others = [_face_set(rng, int(rng.integers(0, 5)), 100 * (k + 1)) for k in range(60)]
+    if rng.random() < 0.5:
+        # The probe's own face: the best pair is exact.
+        others[3] = FaceSet([400], probe.vectors[:1].copy(), np.array([0.5], np.float32))
+    lengths = np.array([len(o) for o in others])
+    ends = np.cumsum(lengths)
+    vectors = np.concatenate([o.vectors.reshape(-1, 128) for o in others])
+    quality = np.concatenate([o.quality for o in others])
+    ids = [i for o in others for i in o.ids]
+    # Records in a shuffled order, as a search chooses them.
+    order = rng.permutation(len(others))
+    fused = fuse_groups(probe, vectors, quality, ids, (ends - lengths)[order], ends[order])
+    for k, evidence in zip(order.tolist(), fused, strict=True):
+        alone = fuse(probe, others[k])
+        assert evidence == alone
+        if alone is not None:
+            sims = probe.vectors @ others[k].vectors.T
+            assert abs(alone.score - float(sims.max())) < 1e-6
+            i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+            if np.isclose(sims, sims.max(), atol=1e-6).sum() == 1:
+                assert alone.pair == (probe.ids[i], others[k].ids[j])
+            weights = np.outer(probe.quality, others[k].quality)
+            mean = (sims * weights).sum() / weights.sum() if weights.sum() > 0 else sims.mean()
+            assert abs(alone.weighted - float(mean)) < 1e-5
+            assert alone.pairs == sims.size

@@ -82,19 +82,59 @@ def fuse(a: FaceSet, b: FaceSet) -> FaceEvidence | None:
     """The face evidence between two records, or None when one has no usable face."""
     if not len(a) or not len(b):
         return None
-    sims = a.vectors @ b.vectors.T
-    weights = np.outer(a.quality, b.quality)
-    i, j = (int(v) for v in np.unravel_index(int(np.argmax(sims)), sims.shape))
-    best = float(sims[i, j])
-    total = float(weights.sum())
-    weighted = float((sims * weights).sum() / total) if total > 0 else float(sims.mean())
-    return FaceEvidence(
-        score=best,
-        best=best,
-        weighted=weighted,
-        pair=(int(a.ids[i]), int(b.ids[j])),
-        pairs=int(sims.size),
-    )
+    one = np.zeros(1, dtype=np.int64)
+    return fuse_groups(a, b.vectors, b.quality, b.ids, one, one + len(b))[0]
+
+
+def fuse_groups(
+    probe: FaceSet,
+    vectors: F32,
+    quality: F32,
+    ids: Sequence[int] | npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+) -> list[FaceEvidence | None]:
+    """``fuse`` of ``probe`` with each of many records at once, figure for figure: record
+    ``k``'s faces are rows ``starts[k]:ends[k]`` of ``vectors``/``quality``/``ids``.
+
+    The similarities are summed in a fixed order (``einsum``, not a matrix product whose
+    kernel changes with its shape), so a pair scored alone and in a block agree to the bit."""
+    lengths = np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64)
+    out: list[FaceEvidence | None] = [None] * len(lengths)
+    present = np.flatnonzero(lengths > 0)
+    if not len(probe) or not len(present):
+        return out
+    lengths = lengths[present]
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    width = int(lengths.sum())
+    rows = np.repeat(np.asarray(starts, dtype=np.int64)[present] - offsets, lengths)
+    rows += np.arange(width)
+    sims = np.einsum("ij,kj->ik", probe.vectors, vectors[rows])  # a face of the probe a row
+    best = np.maximum.reduceat(sims.max(axis=0), offsets)
+    # The first pair at the best in row order, as np.argmax over one record's block.
+    at_best = sims == np.repeat(best, lengths)[None, :]
+    first = np.where(at_best.any(axis=0), at_best.argmax(axis=0), len(probe))
+    where = np.minimum.reduceat(first.astype(np.int64) * width + np.arange(width), offsets)
+    theirs = quality[rows].astype(np.float64)
+    mine = probe.quality.astype(np.float64)
+    wide = sims.astype(np.float64)
+    numerator = np.add.reduceat((wide * mine[:, None]).sum(axis=0) * theirs, offsets)
+    denominator = np.add.reduceat(theirs, offsets) * mine.sum()
+    means = np.add.reduceat(wide.sum(axis=0), offsets) / (lengths * len(probe))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weighted = np.where(denominator > 0, numerator / denominator, means)
+    face_ids = np.asarray(ids)[rows]
+    for k, group in enumerate(present.tolist()):
+        i, j = divmod(int(where[k]), width)
+        score = float(best[k])
+        out[group] = FaceEvidence(
+            score=score,
+            best=score,
+            weighted=float(weighted[k]),
+            pair=(int(probe.ids[i]), int(face_ids[j])),
+            pairs=int(lengths[k]) * len(probe),
+        )
+    return out
 
 
 def fuse_many(

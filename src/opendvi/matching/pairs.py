@@ -17,6 +17,7 @@ from opendvi.core.scoring import (
     FaceEvidence,
     Spread,
     fuse,
+    fuse_groups,
     fuse_many,
     points_rate,
     search_rate,
@@ -240,9 +241,17 @@ def _face_pairs(
             pair = (other_id, record_id) if side == "missing" else (record_id, other_id)
             return ctx.face_value(pair[0], pair[1], best[group])
 
-        for group in sorted(best, key=read, reverse=True)[:PRESELECT]:
+        groups = np.asarray(sorted(best, key=read, reverse=True)[:PRESELECT], dtype=np.int64)
+        fused = fuse_groups(
+            probe,
+            other.vectors,
+            other.quality,
+            other.face_ids,
+            other.starts[groups],
+            other.ends[groups],
+        )
+        for group, evidence in zip(groups.tolist(), fused, strict=True):
             other_id = int(other.groups[group])
-            evidence = fuse(probe, other.faces(other_id))
             if evidence is not None and side == "remains":
                 evidence = FaceEvidence(
                     evidence.score,
