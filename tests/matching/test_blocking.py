@@ -4,6 +4,7 @@ the blocks kept up to date equal blocks built afresh."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from opendvi.app import OpenDVI
 from opendvi.core.evidence import AMFacts, PMFacts, compare, effects_factor, marks_factor
+from opendvi.core.scoring import Calibration
 from opendvi.matching import pairs, run_matching
 from opendvi.matching.blocking import (
     MILLI,
@@ -411,15 +413,23 @@ def test_the_quick_description_total_is_within_its_margin_of_the_stored_one(
     assert abs(total * MILLI - stored_total(am, pm)) <= QUICK_MARGIN * MILLI / 4
 
 
+@pytest.mark.parametrize("spread", [False, True], ids=["scores", "spread"])
 @pytest.mark.parametrize("keep", [3, 20])
 @pytest.mark.parametrize("places", [False, True], ids=["ties", "places"])
 def test_a_rebuilds_lists_made_lazily_are_those_of_scoring_every_pair_in_full(
-    dvi: OpenDVI, places: bool, keep: int, monkeypatch: pytest.MonkeyPatch
+    dvi: OpenDVI, places: bool, keep: int, spread: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     populate(dvi, places=places)
     dvi.settings.candidates_per_record = keep
     with dvi.db.write() as session:
         ctx = open_context(session, dvi, actor="test", recalibrate=True)
+    if spread:
+        # Face scores read against each remains record's spread (a calibration of
+        # standardised scores), not as they are.
+        fitted = Calibration.fit(np.random.default_rng(5).normal(0, 1, 100_000), spread=True)
+        ctx.calibration = dataclasses.replace(ctx.calibration, calibration=fitted)
+    assert ctx.calibration.calibration is not None
+    assert ctx.calibration.calibration.spread is spread
     made = [0]
     whole = pairs._row
 
