@@ -475,14 +475,15 @@ def main() -> None:
         server = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
+        logs = [(Path(tmp) / f"worker-{n}.log").open("w") for n in range(args.workers)]
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "opendvi", "worker"],
                 env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
-            for _ in range(args.workers)
+            for log in logs
         ]
         base = f"http://127.0.0.1:{port}"
         written: list[tuple[int, float]] = []
@@ -513,13 +514,19 @@ def main() -> None:
             results = load(port, cookies, compared, args.seed, args.seconds)
             if writer is not None:
                 writer.join()
-                listed = listed_after(data_dir, database_url, written, wait=300)
+                # Jobs still waiting once every worker has ended are never done.
+                working = not workers or any(w.poll() is None for w in workers)
+                listed = listed_after(data_dir, database_url, written, wait=300 if working else 0)
         finally:
             server.terminate()
             server.wait(timeout=30)
-            for worker in workers:
+            for n, worker in enumerate(workers):
+                if worker.poll() is not None:  # ended by itself: say why
+                    text = (Path(tmp) / f"worker-{n}.log").read_text()
+                    print(f"worker {n} ended with {worker.returncode}:\n{text[-3000:]}")
                 worker.terminate()
                 worker.wait(timeout=30)
+                logs[n].close()
         if database_url:
             size_mb = _postgres_size(database_url)
         else:

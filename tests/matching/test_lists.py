@@ -3,10 +3,10 @@ the database happens to return the rows in."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from opendvi.app import OpenDVI
-from opendvi.db.tables import Candidate
+from opendvi.db.tables import Candidate, CandidateNumber
 from opendvi.matching.lists import rank_lists
 from tests.matching.test_matching import World
 
@@ -53,3 +53,26 @@ def test_pairs_with_the_same_score_are_ranked_by_their_numbers_as_a_rebuild_rank
                 .order_by(Candidate.rank_for_missing)
             ).all()
             assert [tuple(r) for r in ranked] == [(pm, n) for n, pm in enumerate(remains, 1)]
+
+
+def test_a_record_listed_for_more_reports_than_a_statement_takes_parameters(dvi: OpenDVI) -> None:
+    # A remains record without a face, in a registry where no report's list is full yet,
+    # enters every report's list: 70,000 pairs stored by one job (PostgreSQL takes at most
+    # 65,535 parameters a statement).
+    from opendvi.db.tables import MissingPerson
+    from opendvi.matching import run_matching
+
+    count = 70_000
+    with dvi.db.engine.begin() as connection:
+        connection.execute(
+            insert(MissingPerson),
+            [{"ref": f"AM-{n:06d}", "sex": "M"} for n in range(count)],
+        )
+    world = World(dvi, seed=3)
+    world.remains("PM-0", None, sex="M")
+    report = run_matching(dvi, actor="test")
+    assert report.remains == 1
+    with dvi.db.read() as session:
+        stored = session.scalar(select(func.count()).select_from(Candidate))
+        numbered = session.scalar(select(func.count()).select_from(CandidateNumber))
+    assert stored == numbered == count

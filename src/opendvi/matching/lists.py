@@ -28,6 +28,16 @@ def stored_face_order(face_score: float | None, points: float | None) -> tuple[f
     return (float(points if points is not None else 0.0), float(face_score))
 
 
+def _pair_chunks(
+    pairs: Iterable[tuple[int, int]], size: int = 500
+) -> Iterator[list[tuple[int, int]]]:
+    """Pairs in order, ``size`` at a time: a statement's parameters stay well inside what a
+    database takes (PostgreSQL: 65,535), however many pairs one record has."""
+    ordered = sorted(pairs)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
 def numbers_for(session: Session, pairs: set[tuple[int, int]]) -> Numbers:
     """The number each pair was given when first stored (``CandidateNumber``); a pair
     never stored before is given the next one now."""
@@ -35,15 +45,20 @@ def numbers_for(session: Session, pairs: set[tuple[int, int]]) -> Numbers:
         return {}
 
     def known() -> Numbers:
-        rows = session.execute(
-            select(
-                CandidateNumber.remains_id, CandidateNumber.missing_person_id, CandidateNumber.id
-            ).where(
-                CandidateNumber.remains_id.in_({pm for pm, _ in pairs}),
-                CandidateNumber.missing_person_id.in_({am for _, am in pairs}),
+        found: Numbers = {}
+        for chunk in _pair_chunks(pairs):
+            rows = session.execute(
+                select(
+                    CandidateNumber.remains_id,
+                    CandidateNumber.missing_person_id,
+                    CandidateNumber.id,
+                ).where(
+                    CandidateNumber.remains_id.in_({pm for pm, _ in chunk}),
+                    CandidateNumber.missing_person_id.in_({am for _, am in chunk}),
+                )
             )
-        )
-        return {(pm, am): number for pm, am, number in rows if (pm, am) in pairs}
+            found.update({(pm, am): number for pm, am, number in rows if (pm, am) in pairs})
+        return found
 
     found = known()
     new = sorted(pairs - set(found))
@@ -62,10 +77,10 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if not rows:
         return
-    remains_ids = {r["remains_id"] for r in rows}
-    missing_ids = {r["missing_person_id"] for r in rows}
+    wanted = {(r["remains_id"], r["missing_person_id"]) for r in rows}
     existing = {
         (pm, am): (cid, rank_pm, rank_am)
+        for chunk in _pair_chunks(wanted)
         for cid, pm, am, rank_pm, rank_am in session.execute(
             select(
                 Candidate.id,
@@ -74,8 +89,8 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
                 Candidate.rank_for_remains,
                 Candidate.rank_for_missing,
             ).where(
-                Candidate.remains_id.in_(remains_ids),
-                Candidate.missing_person_id.in_(missing_ids),
+                Candidate.remains_id.in_({pm for pm, _ in chunk}),
+                Candidate.missing_person_id.in_({am for _, am in chunk}),
             )
         )
     }
