@@ -140,13 +140,24 @@ def build(
             connection.execute(insert(Photo), part)
         for part in chunks(faces):
             connection.execute(insert(Face), part)
+        # Each remains record's pairs, best first; each report's rank among its own pairs
+        # (its best 20 listed, as matching keeps them), so a full list reads as full.
+        drawn = []
+        for _ in range(remains):
+            scores = sorted((round(rng.uniform(0, 20), 3) for _ in range(per)), reverse=True)
+            drawn.append(list(zip(rng.sample(range(1, reports + 1), per), scores, strict=True)))
+        theirs: dict[int, list[tuple[float, int]]] = {}
+        for pm, pairs in enumerate(drawn, start=1):
+            for am, score in pairs:
+                theirs.setdefault(am, []).append((-score, pm))
+        ranked: dict[tuple[int, int], int] = {}
+        for am, listed in theirs.items():
+            for rank, (_, pm) in enumerate(sorted(listed)[:20], start=1):
+                ranked[(pm, am)] = rank
         candidates: list[dict[str, Any]] = []
         numbers: list[dict[str, int]] = []
-        for pm in range(1, remains + 1):
-            scores = sorted((rng.uniform(0, 20) for _ in range(per)), reverse=True)
-            for rank, (am, score) in enumerate(
-                zip(rng.sample(range(1, reports + 1), per), scores, strict=True), start=1
-            ):
+        for pm, pairs in enumerate(drawn, start=1):
+            for rank, (am, score) in enumerate(pairs, start=1):
                 rate = float(min(1.0, np.exp(-(score + 1)) * reports))
                 candidates.append(
                     {
@@ -157,7 +168,7 @@ def build(
                         "face_score": round(0.8 + score / 100, 4),
                         "false_candidate_rate": rate,
                         "rank_for_remains": rank,
-                        "rank_for_missing": 1,
+                        "rank_for_missing": ranked.get((pm, am)),
                         "credible": rate <= 0.05,
                         "status": "open",
                         "factors": {
@@ -516,7 +527,7 @@ def main() -> None:
                 writer.join()
                 # Jobs still waiting once every worker has ended are never done.
                 working = not workers or any(w.poll() is None for w in workers)
-                listed = listed_after(data_dir, database_url, written, wait=300 if working else 0)
+                listed = listed_after(data_dir, database_url, written, wait=180 if working else 0)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -524,8 +535,12 @@ def main() -> None:
                 if worker.poll() is not None:  # ended by itself: say why
                     text = (Path(tmp) / f"worker-{n}.log").read_text()
                     print(f"worker {n} ended with {worker.returncode}:\n{text[-3000:]}")
-                worker.terminate()
-                worker.wait(timeout=30)
+                worker.terminate()  # it stops after the job at hand
+                try:
+                    worker.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait(timeout=30)
                 logs[n].close()
         if database_url:
             size_mb = _postgres_size(database_url)
