@@ -293,6 +293,50 @@ print(time.process_time() - cpu, time.perf_counter() - wall)
 """
 
 
+def _stored_lists(dvi: Any) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """Every stored pair: its ranks for both records, its total and its face score."""
+    from sqlalchemy import select
+
+    from opendvi.db.tables import Candidate
+
+    with dvi.db.read() as session:
+        return {
+            (pm, am): rest
+            for pm, am, *rest in session.execute(
+                select(
+                    Candidate.remains_id,
+                    Candidate.missing_person_id,
+                    Candidate.rank_for_remains,
+                    Candidate.rank_for_missing,
+                    Candidate.score,
+                    Candidate.face_score,
+                )
+            )
+        }
+
+
+def _compared(
+    theirs: dict[tuple[int, int], tuple[Any, ...]],
+    ours: dict[tuple[int, int], tuple[Any, ...]],
+    name: str,
+) -> str:
+    """How the lists of one rebuild differ from another's, in words."""
+    both = set(theirs) & set(ours)
+    ranks = sum(theirs[k][:2] != ours[k][:2] for k in both)
+    totals = [abs(theirs[k][2] - ours[k][2]) for k in both if theirs[k][2] != ours[k][2]]
+    faces = [
+        abs(theirs[k][3] - ours[k][3])
+        for k in both
+        if theirs[k][3] is not None and ours[k][3] is not None
+    ]
+    return (
+        f"Against {name}'s lists: {len(set(theirs) ^ set(ours)):,} pairs stored by one and "
+        f"not the other, {ranks:,} of {len(both):,} pairs ranked differently, "
+        f"{len(totals):,} totals different (by at most {max(totals, default=0):.3f}), face "
+        f"scores at most {max(faces, default=0):.1e} apart."
+    )
+
+
 def _base_rebuild(base: Path, data_dir: Path) -> tuple[float, float]:
     """CPU and wall seconds of a rebuild of every list by another checkout's code (one
     process) on the same database."""
@@ -350,12 +394,15 @@ def rebuilt(
     rows.append(
         ["face scores of every pair block, FAISS IndexFlatIP (the floor)", used, "-", "-", "-"]
     )
+    theirs: dict[tuple[int, int], tuple[Any, ...]] = {}
     if args.base:
         # First, from no lists: the lists it leaves are replaced by the rows below.
         cpu, wall = _base_rebuild(Path(args.base), dvi.settings.data_dir)
-        with dvi.db.read() as session:
-            listed = session.scalar(select(func.count()).select_from(Candidate))
-        rows.append([f"rebuild every list, 1 process, {args.base_name}", cpu, wall, "-", listed])
+        theirs = _stored_lists(dvi)
+        rows.append(
+            [f"rebuild every list, 1 process, {args.base_name}", cpu, wall, "-", len(theirs)]
+        )
+    same = ""
     for processes in (1, 2):
         measured = counted.measure(
             lambda processes=processes: run_matching(
@@ -365,6 +412,8 @@ def rebuilt(
         )
         with dvi.db.read() as session:
             listed = session.scalar(select(func.count()).select_from(Candidate))
+        if theirs and processes == 1:
+            same = _compared(theirs, _stored_lists(dvi), args.base_name)
         rows.append(
             [
                 f"rebuild every list, {processes} process{'es' if processes > 1 else ''}",
@@ -379,7 +428,7 @@ def rebuilt(
         versus = (
             f" {args.base_name} ({args.base}, the same rebuild in the same run, starting from "
             f"no lists) costs {base[1] / max(used, 1e-9):,.0f}x: this one takes "
-            f"{one[1] / max(base[1], 1e-9):.2f} of its CPU."
+            f"{one[1] / max(base[1], 1e-9):.2f} of its CPU. {same}"
         )
     notes = (
         f"{args.reports:,} reports x {args.remains:,} remains records, "
