@@ -448,3 +448,46 @@ def test_a_rebuilds_lists_made_lazily_are_those_of_scoring_every_pair_in_full(
             assert listed_pairs(ctx, side, record_id) == expected  # type: ignore[arg-type]
             lazy += made[0]
     assert lazy < full  # explanations made for fewer pairs
+
+
+def searched_one_face_at_a_time(
+    ctx: Context, side: str, record_id: int, k: int
+) -> dict[int, float]:
+    """What ``face_hits`` stands for: each face of the record searched alone in the other
+    side's index, each other record's best score kept."""
+    mine, other = (ctx.am, ctx.pm) if side == "missing" else (ctx.pm, ctx.am)
+    assert other.index is not None
+    best: dict[int, float] = {}
+    for vector in mine.faces(record_id).vectors:
+        hits = other.index.search(vector, k)
+        for row, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
+            group = int(other.owner[row])
+            best[group] = max(best.get(group, -2.0), score)
+    return best
+
+
+@pytest.mark.parametrize("preselect", [1, 2, 100])
+def test_faces_searched_together_find_what_each_face_searched_alone_finds(
+    dvi: OpenDVI, preselect: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    populate(dvi, places=False)
+    monkeypatch.setattr(pairs, "PRESELECT", preselect)
+    monkeypatch.setattr(pairs, "HIT_ROWS", 3)  # several matrix products for the block
+    with dvi.db.write() as session:
+        ctx = open_context(session, dvi, actor="test", recalibrate=True)
+    for side, data, other in (("missing", ctx.am, ctx.pm), ("remains", ctx.pm, ctx.am)):
+        k = min(len(other.vectors), preselect * 4)
+        ids = list(data.refs)
+        together = pairs.face_hits(ctx, side, ids)  # type: ignore[arg-type]
+        assert set(together) == {i for i in ids if len(data.faces(i))}
+        for record_id in ids:
+            alone = searched_one_face_at_a_time(ctx, side, record_id, k)
+            found = together.get(record_id, {})
+            assert found.keys() == alone.keys()
+            assert all(abs(found[g] - alone[g]) < 1e-6 for g in found)
+            # The rebuild's lists from the batch's hits are those of one record's search.
+            assert listed_pairs(ctx, side, record_id, found if found else None) == listed_pairs(  # type: ignore[arg-type]
+                ctx,
+                side,
+                record_id,  # type: ignore[arg-type]
+            )

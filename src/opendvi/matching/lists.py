@@ -38,6 +38,15 @@ def _pair_chunks(
         yield ordered[start : start + size]
 
 
+def _among(table: type[Candidate] | type[CandidateNumber], chunk: list[tuple[int, int]]) -> Any:
+    """The rows of a chunk's remains records and reports: every pair of the chunk, and
+    perhaps others of the same records (the caller keeps the chunk's)."""
+    return (
+        table.remains_id.in_({pm for pm, _ in chunk}),
+        table.missing_person_id.in_({am for _, am in chunk}),
+    )
+
+
 def numbers_for(session: Session, pairs: set[tuple[int, int]]) -> Numbers:
     """The number each pair was given when first stored (``CandidateNumber``); a pair
     never stored before is given the next one now."""
@@ -52,10 +61,7 @@ def numbers_for(session: Session, pairs: set[tuple[int, int]]) -> Numbers:
                     CandidateNumber.remains_id,
                     CandidateNumber.missing_person_id,
                     CandidateNumber.id,
-                ).where(
-                    CandidateNumber.remains_id.in_({pm for pm, _ in chunk}),
-                    CandidateNumber.missing_person_id.in_({am for _, am in chunk}),
-                )
+                ).where(*_among(CandidateNumber, chunk))
             )
             found.update({(pm, am): number for pm, am, number in rows if (pm, am) in pairs})
         return found
@@ -88,10 +94,7 @@ def upsert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
                 Candidate.missing_person_id,
                 Candidate.rank_for_remains,
                 Candidate.rank_for_missing,
-            ).where(
-                Candidate.remains_id.in_({pm for pm, _ in chunk}),
-                Candidate.missing_person_id.in_({am for _, am in chunk}),
-            )
+            ).where(*_among(Candidate, chunk))
         )
     }
     inserts, updates = [], []

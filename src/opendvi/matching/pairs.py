@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,24 +217,63 @@ def search_record(
     )
 
 
+# Face rows searched together by ``face_hits``: one matrix product each.
+HIT_ROWS = 128
+
+
+def face_hits(ctx: Context, side: Side, record_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+    """For each of the records with a usable face: the other side's records (their group
+    numbers) among the ``PRESELECT * 4`` nearest faces of any of its faces, each with its
+    best face score, as one search of the other side's index per face would give them.
+
+    The faces of all the records are searched together, ``HIT_ROWS`` at a time, each as
+    one matrix product with the other side's faces (a rebuild passes a whole batch)."""
+    mine, other = (ctx.am, ctx.pm) if side == "missing" else (ctx.pm, ctx.am)
+    probes = [(record_id, mine.faces(record_id)) for record_id in record_ids]
+    probes = [(record_id, faces) for record_id, faces in probes if len(faces)]
+    size = len(other.vectors)
+    if not probes or other.index is None or not size:
+        return {}
+    vectors = np.concatenate([faces.vectors for _, faces in probes]).astype(np.float32)
+    owner = np.repeat(np.arange(len(probes)), [len(faces) for _, faces in probes])
+    k = min(size, PRESELECT * 4)
+    references = np.ascontiguousarray(other.vectors, dtype=np.float32)
+    groups = np.empty((len(vectors), k), dtype=np.int64)
+    scores = np.empty((len(vectors), k), dtype=np.float32)
+    for start in range(0, len(vectors), HIT_ROWS):
+        block = vectors[start : start + HIT_ROWS] @ references.T
+        if k < size:
+            top = np.argpartition(block, size - k, axis=1)[:, size - k :]
+        else:
+            top = np.broadcast_to(np.arange(size), block.shape)
+        groups[start : start + len(block)] = other.owner[top]
+        scores[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
+    out: dict[int, dict[int, float]] = {}
+    for at, (record_id, _) in enumerate(probes):
+        rows = owner == at
+        found, best = groups[rows].ravel(), scores[rows].ravel()
+        # Each group once, with its best score; the best first, then the first group.
+        order = np.lexsort((found, -best))
+        found, best = found[order], best[order]
+        first = np.unique(found, return_index=True)[1]
+        first.sort()
+        out[record_id] = dict(
+            zip(found[first].tolist(), best[first].astype(np.float64).tolist(), strict=True)
+        )
+    return out
+
+
 def _face_pairs(
-    ctx: Context, side: Side, record_id: int
+    ctx: Context, side: Side, record_id: int, hits: Mapping[int, float] | None = None
 ) -> tuple[bool, dict[int, FaceEvidence | None]]:
     """Whether the record has a usable face, and the other side's records it is compared
     with in full by face (``PRESELECT``), with the pair's face evidence as (AM face, PM
-    face) whichever side searched."""
+    face) whichever side searched. ``hits``: the record's ``face_hits``, found already."""
     mine, other = (ctx.am, ctx.pm) if side == "missing" else (ctx.pm, ctx.am)
     probe = mine.faces(record_id)
     chosen: dict[int, FaceEvidence | None] = {}
     if len(probe) and other.index is not None:
-        k = min(len(other.vectors), PRESELECT * 4)
-        best: dict[int, float] = {}
-        for vector in probe.vectors:
-            hits = other.index.search(vector, k)
-            for row, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
-                group = int(other.owner[row])
-                if score > best.get(group, -2.0):
-                    best[group] = score
+        best = face_hits(ctx, side, [record_id]).get(record_id, {}) if hits is None else hits
 
         def read(group: int) -> float:  # what the calibration reads for this pair
             other_id = int(other.groups[group])
@@ -269,12 +308,15 @@ def _face_pairs(
 QUICK_MARGIN = 0.01
 
 
-def listed_pairs(ctx: Context, side: Side, record_id: int) -> list[dict[str, Any]]:
+def listed_pairs(
+    ctx: Context, side: Side, record_id: int, hits: Mapping[int, float] | None = None
+) -> list[dict[str, Any]]:
     """``select_pairs(search_record(...))``, the pairs a rebuild lists for one record, with
     the factors and their explanations made only for the pairs that may be kept: the face
     pairs are first totalled on arrays (``_quick_totals``) and those that cannot reach the
-    record's list by total or by face are left there."""
-    has_faces, chosen = _face_pairs(ctx, side, record_id)
+    record's list by total or by face are left there. ``hits``: the record's
+    ``face_hits``, when a rebuild found them for its whole batch."""
+    has_faces, chosen = _face_pairs(ctx, side, record_id, hits)
     others = list(chosen)
     quick, faces = _quick_totals(ctx, side, record_id, chosen)
     described = _described(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -45,11 +46,12 @@ from opendvi.infra.jobs import MATCH, Side, finish, purge_done
 from opendvi.matching import gallery
 from opendvi.matching.context import MatchReport, exclusions, listings, load_context, record_event
 from opendvi.matching.gallery import Progress
-from opendvi.matching.pairs import Context, decided_status, listed_pairs
+from opendvi.matching.pairs import Context, decided_status, face_hits, listed_pairs
 
 __all__ = ["rebuild", "unfinished"]
 
 CHUNK = 500  # ids per statement
+SIDES: tuple[Side, Side] = ("missing", "remains")
 
 # The columns a staged pair carries over into ``candidates`` as they are.
 CARRIED = (
@@ -161,9 +163,14 @@ def _score(ctx: Context, batch: list[tuple[Side, int]]) -> dict[tuple[int, int],
     """The pairs listed for a batch of records, scored, each marked with the records it is
     listed for (a rank of 0)."""
     pairs: dict[tuple[int, int], dict[str, Any]] = {}
+    # The batch's faces searched together: a matrix product per side, not one per face.
+    hits = {
+        side: face_hits(ctx, side, [record_id for s, record_id in batch if s == side])
+        for side in SIDES
+    }
     for side, record_id in batch:
         own = "rank_for_missing" if side == "missing" else "rank_for_remains"
-        for row in listed_pairs(ctx, side, record_id):
+        for row in listed_pairs(ctx, side, record_id, hits[side].get(record_id, {})):
             key = (row["remains_id"], row["missing_person_id"])
             staged = pairs.setdefault(key, {"rank_for_remains": None, "rank_for_missing": None})
             face = row["factors"]["face"]
@@ -180,9 +187,13 @@ def _score(ctx: Context, batch: list[tuple[Side, int]]) -> dict[tuple[int, int],
 _registry: Context | None = None
 
 
-def _install(ctx: Context) -> None:
+def _install(ctx: Context, threads: int) -> None:
     global _registry
     _registry = ctx
+    # The processes share the cores: each one's matrix products on its share of them.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
 
 
 def _score_installed(batch: list[tuple[Side, int]]) -> dict[tuple[int, int], dict[str, Any]]:
@@ -205,7 +216,7 @@ def _scored(
         max_workers=min(processes, len(batches)),
         mp_context=multiprocessing.get_context(method),
         initializer=_install,
-        initargs=(ctx,),
+        initargs=(ctx, max(1, (os.cpu_count() or 1) // processes)),
     ) as pool:
         yield from zip(batches, pool.map(_score_installed, batches), strict=True)
 
