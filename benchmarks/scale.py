@@ -494,6 +494,12 @@ def main() -> None:
         "--processes' last number), so that added records meet lists as a registry in use "
         "holds them",
     )
+    parser.add_argument(
+        "--data",
+        default="",
+        help="keep the database in this folder; one there already (the same --reports, "
+        "--remains, --faceless and --seed) is used as it is, with its lists",
+    )
     parser.add_argument("--name", default="scale")
     args = parser.parse_args()
     if args.spread:
@@ -508,10 +514,13 @@ def main() -> None:
     from opendvi.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
-        began = time.perf_counter()
-        build(data_dir, args.reports, args.remains, args.faceless, args.seed)
-        print(f"built in {time.perf_counter() - began:.0f} s", flush=True)
+        data_dir = Path(args.data or tmp)
+        reused = (data_dir / "opendvi.sqlite3").exists()
+        if not reused:
+            began = time.perf_counter()
+            data_dir.mkdir(parents=True, exist_ok=True)
+            build(data_dir, args.reports, args.remains, args.faceless, args.seed)
+            print(f"built in {time.perf_counter() - began:.0f} s", flush=True)
         dvi = OpenDVI.open(Settings(data_dir=data_dir))
         counted = Counted()
         rows = []
@@ -526,8 +535,14 @@ def main() -> None:
             dvi.close()
             write_result(args.name, "Matching at scale: a rebuild of every list", body, notes)
             return
+        run = time.strftime("%H%M%S")  # the added records' references, new in a kept database
         listed = ""
-        if args.listed:
+        if args.listed and reused:
+            listed = (
+                f"The lists were stored by a rebuild of an earlier run on this database "
+                f"({args.data})."
+            )
+        elif args.listed:
             processes = args.processes[-1:]
             _, listed = rebuilt(
                 dvi,
@@ -562,7 +577,7 @@ def main() -> None:
         rows.append(
             [
                 "add one remains record, its list stored (queued run, registry loaded)",
-                *counted.measure(lambda: _added(dvi, "remains", "PM-NEW", 1), 1),
+                *counted.measure(lambda: _added(dvi, "remains", f"PM-NEW-{run}", 1), 1),
             ]
         )
         # A worker's kept registry (opendvi worker, or the one in opendvi serve): loaded on
@@ -570,8 +585,12 @@ def main() -> None:
         service = MatchingService(dvi, actor="worker")
         rows.append(["the worker's first load", *counted.measure(service.context, 1)])
         for side, ref, label in (
-            ("remains", "PM-KEPT-{}", "add one remains record, its list stored (worker)"),
-            ("missing", "AM-KEPT-{}", "add one report, its list stored (worker)"),
+            (
+                "remains",
+                f"PM-KEPT-{run}-" + "{}",
+                "add one remains record, its list stored (worker)",
+            ),
+            ("missing", f"AM-KEPT-{run}-" + "{}", "add one report, its list stored (worker)"),
         ):
             serial = iter(range(2, 2 + args.adds))
             rows.append(

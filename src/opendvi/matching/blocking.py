@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -255,6 +256,12 @@ class DescriptionBlocks:
         return ids[upper >= round(floor * MILLI)]
 
 
+class EntryBars(Protocol):
+    """The bars of the lists a record's pairs may enter (``lists.Bars``), read as asked."""
+
+    def among(self, ids: Iterable[int]) -> Mapping[int, float]: ...
+
+
 def shortlist(
     ids: np.ndarray,
     upper: np.ndarray,
@@ -262,7 +269,7 @@ def shortlist(
     *,
     keep: int,
     scored: Iterable[float] = (),
-    entry: Mapping[int, float] | None = None,
+    entry: Mapping[int, float] | EntryBars | None = None,
 ) -> list[int]:
     """The records worth a description-only row, in their order in ``ids``: those that
     may be among the best ``keep`` by total (``select_pairs``) and, with ``entry`` (the
@@ -292,8 +299,10 @@ def shortlist(
             heapq.heapreplace(heap, item)
     if entry is not None:
         rest = order[len(chosen) :]
+        wanted = ids[rest].tolist()
+        known = entry if isinstance(entry, Mapping) else entry.among(wanted)
         bars = np.fromiter(
-            (round(entry[i] * MILLI) if i in entry else OPEN for i in ids[rest].tolist()),
+            (round(known[i] * MILLI) if i in known else OPEN for i in wanted),
             np.int64,
             len(rest),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -237,38 +237,41 @@ class EntryTotals:
     (so the ``keep + 1``-th when that pair is among the first ``keep``); a record listing
     fewer is left out (any pair enters).
 
-    Read from the ranks: each side's ``keep``-th and ``keep + 1``-th totals are read once
-    per run, and again only for the lists a stored record changed (``changed``), so a
-    record costs a query of its own pairs, not one over every list."""
+    Read from the ranks, and only for the lists a record's pairs may enter: each list's
+    ``keep``-th and ``keep + 1``-th totals are read when first asked for in a run, and
+    again only after a stored record changed the list (``changed``); so a record costs
+    queries of its own pairs and of the lists it is compared with, never one over every
+    list of the registry."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        # Per side of the lists: record id -> {rank: total} for the two ranks read.
-        self._bars: dict[Side, dict[int, dict[int, float]]] = {}
+        # Per side of the lists: record id -> {rank: total} of the lists read (empty: a
+        # list of fewer than ``keep``).
+        self._bars: dict[Side, dict[int, dict[int, float]]] = {"missing": {}, "remains": {}}
 
     def _columns(self, lists: Side) -> tuple[Any, Any]:
         if lists == "remains":
             return Candidate.remains_id, Candidate.rank_for_remains
         return Candidate.missing_person_id, Candidate.rank_for_missing
 
-    def _read(self, session: Session, lists: Side, ids: Iterable[int] | None) -> None:
+    def read(
+        self, session: Session, lists: Side, ids: Iterable[int]
+    ) -> dict[int, dict[int, float]]:
+        """The bars of these lists, those not read yet read now."""
+        bars = self._bars[lists]
+        wanted = sorted({int(i) for i in ids} - set(bars))
         column, rank = self._columns(lists)
         query = select(column, rank, Candidate.score).where(rank.in_((self.keep, self.keep + 1)))
-        bars = self._bars.setdefault(lists, {})
-        chunks = [None] if ids is None else _chunks(sorted(set(ids)), 500)
-        for chunk in chunks:
-            selected = query if chunk is None else query.where(column.in_(chunk))
-            if chunk is not None:
-                for record in chunk:
-                    bars.pop(record, None)
-            for record, place, score in session.execute(selected):
-                bars.setdefault(int(record), {})[int(place)] = float(score)
+        for chunk in _chunks(wanted, 500):
+            for record in chunk:
+                bars[record] = {}
+            for record, place, score in session.execute(query.where(column.in_(chunk))):
+                bars[int(record)][int(place)] = float(score)
+        return bars
 
-    def of(self, session: Session, side: Side, record_id: int) -> Mapping[int, float]:
-        """For a record of ``side``: the bar of each list of the other side."""
+    def of(self, session: Session, side: Side, record_id: int) -> Bars:
+        """For a record of ``side``: the bar of each list of the other side, read as asked."""
         lists: Side = "remains" if side == "missing" else "missing"
-        if lists not in self._bars:
-            self._read(session, lists, None)
         own_column = Candidate.missing_person_id if side == "missing" else Candidate.remains_id
         other_column, other_rank = self._columns(lists)
         among_first = {
@@ -279,39 +282,35 @@ class EntryTotals:
                 )
             ).scalars()
         }
-        return _Bars(self._bars[lists], among_first, self.keep)
+        return Bars(self, session, lists, among_first)
 
     def changed(
         self, session: Session, remains_ids: Iterable[int], missing_ids: Iterable[int]
     ) -> None:
-        """The lists of these records were ranked again: read their bars afresh."""
+        """The lists of these records were ranked again: their bars are read afresh."""
         for lists, ids in (("remains", remains_ids), ("missing", missing_ids)):
-            if lists in self._bars:
-                self._read(session, lists, ids)
+            bars = self._bars[lists]  # type: ignore[index]
+            for record in ids:
+                bars.pop(int(record), None)
 
 
-class _Bars(Mapping[int, float]):
-    """Each list's bar for one record: the ``keep``-th total, or the next one where the
-    record's own pair is among the first ``keep``."""
+class Bars:
+    """Each list's bar for one record (``EntryTotals.of``): the ``keep``-th total, or the
+    next one where the record's own pair is among the first ``keep``."""
 
-    def __init__(self, bars: dict[int, dict[int, float]], among_first: set[int], keep: int):
-        self._bars, self._among_first, self._keep = bars, among_first, keep
+    def __init__(self, totals: EntryTotals, session: Session, lists: Side, among_first: set[int]):
+        self._totals, self._session, self._lists = totals, session, lists
+        self._among_first = among_first
 
-    def __getitem__(self, record: int) -> float:
-        places = self._bars.get(record)
-        place = self._keep + 1 if record in self._among_first else self._keep
-        if places is None or place not in places:
-            raise KeyError(record)
-        return places[place]
-
-    def __contains__(self, record: object) -> bool:
-        places = self._bars.get(record)  # type: ignore[call-overload]
-        if places is None:
-            return False
-        return (self._keep + 1 if record in self._among_first else self._keep) in places
-
-    def __iter__(self) -> Iterator[int]:
-        return (record for record in self._bars if record in self)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+    def among(self, ids: Iterable[int]) -> dict[int, float]:
+        """The bars of these lists; a list with room (any pair enters) is left out."""
+        ids = [int(i) for i in ids]
+        bars = self._totals.read(self._session, self._lists, ids)
+        keep = self._totals.keep
+        out: dict[int, float] = {}
+        for record in ids:
+            place = keep + 1 if record in self._among_first else keep
+            found = bars[record].get(place)
+            if found is not None:
+                out[record] = found
+        return out

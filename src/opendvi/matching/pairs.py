@@ -23,7 +23,13 @@ from opendvi.core.scoring import (
     search_rate,
 )
 from opendvi.infra.jobs import Side
-from opendvi.matching.blocking import DescriptionBlocks, measured_points, row_of, shortlist
+from opendvi.matching.blocking import (
+    DescriptionBlocks,
+    EntryBars,
+    measured_points,
+    row_of,
+    shortlist,
+)
 from opendvi.matching.calibration import CalibrationInUse
 from opendvi.matching.gallery import PRESELECT, GallerySample, SideData
 
@@ -196,7 +202,11 @@ def total_order(row: dict[str, Any]) -> tuple[float, tuple[float, float]]:
 
 
 def search_record(
-    ctx: Context, side: Side, record_id: int, *, entry: Mapping[int, float] | None = None
+    ctx: Context,
+    side: Side,
+    record_id: int,
+    *,
+    entry: Mapping[int, float] | EntryBars | None = None,
 ) -> list[dict[str, Any]]:
     """Every pair worth scoring for one record, scored in full: its best face pairs, and
     the description-only pairs that may reach its list or, with ``entry`` (the total a new
@@ -390,7 +400,7 @@ def _described(
     record_id: int,
     taken: list[int],
     scored: list[float],
-    entry: Mapping[int, float] | None,
+    entry: Mapping[int, float] | EntryBars | None,
     *,
     has_faces: bool,
 ) -> list[dict[str, Any]]:

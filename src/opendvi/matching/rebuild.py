@@ -417,6 +417,7 @@ def _lists(session: Session) -> dict[tuple[Side, int], list[dict[str, Any]]]:
 def _swap(session: Session, ctx: Context, actor: str, report: MatchReport) -> None:
     """One transaction: the new lists in, an audit event for each list that changed, the
     jobs the rebuild covers done, the staging cleared."""
+    audit.hold_head(session)  # the events of every list chained in memory, written together
     before = {side: listings(session, side, None) for side in ("missing", "remains")}
     _decide(session)
     staged = _lists(session)
