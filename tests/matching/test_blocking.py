@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from opendvi.app import OpenDVI
 from opendvi.core.evidence import AMFacts, PMFacts, compare, effects_factor, marks_factor
 from opendvi.core.scoring import Calibration
-from opendvi.matching import pairs, run_matching
+from opendvi.matching import blocking, pairs, run_matching
 from opendvi.matching.blocking import (
     MILLI,
     DescriptionBlocks,
@@ -161,6 +162,16 @@ def kept_with_blocks(
         entry=entry,
     )
     assert chosen == sorted(chosen) and set(scored) <= set(chosen)
+    # Put in order a few records at a time, the search going past them: the same choice.
+    with mock.patch.object(blocking, "FIRST_BOUNDS", 1):
+        assert chosen == shortlist(
+            ids,
+            upper,
+            lambda i: total(i) / MILLI,
+            keep=keep,
+            scored=[t / MILLI for t in earlier],
+            entry=entry,
+        )
     rows = [(t, -1) for t in earlier] + [(total(i), i) for i in chosen]
     order = sorted(range(len(rows)), key=lambda n: rows[n][0], reverse=True)[:keep]
     return [rows[n][1] for n in order if rows[n][1] >= 0], set(chosen)
