@@ -144,32 +144,53 @@ def _place(am: np.ndarray, pm: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(km), 0.0, points)
 
 
+def _unknown(am: np.ndarray, pm: np.ndarray, *columns: int) -> bool:
+    """Whether one side (of the rows not yet broadcast) leaves a column unknown in every
+    row: a factor that needs all these columns is then 0 for every pair."""
+    return any(bool(np.isnan(side[:, c]).all()) for side in (am, pm) for c in columns)
+
+
 def _measured(am: np.ndarray, pm: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The points of sex, age, height, dates and place for each pair of rows, as
-    ``compare`` gives them before rounding."""
+    """The points of sex, age, height, dates and place for each pair of rows (broadcast),
+    as ``compare`` gives them before rounding. A factor the probe cannot score (its
+    column unknown) is not computed: it is 0 for every pair, as computing it would give."""
+    given = np.atleast_2d(am), np.atleast_2d(pm)
+    am, pm = np.broadcast_arrays(*given)
+    none = np.zeros(len(am))
     with np.errstate(invalid="ignore", divide="ignore"):
         unknown = (am[:, SEX] == UNKNOWN_SEX) | (pm[:, SEX] == UNKNOWN_SEX)
         sex = np.where(unknown, 0.0, np.where(am[:, SEX] == pm[:, SEX], SEX_AGREES, SEX_CLASH))
-        height_gap = _gap(
-            am[:, HEIGHT_LOW], am[:, HEIGHT_HIGH], pm[:, HEIGHT_LOW], pm[:, HEIGHT_HIGH]
-        )
-        height = np.where(
-            np.isnan(height_gap),
-            0.0,
-            np.where(height_gap == 0, HEIGHT_FITS, _soft(height_gap, HEIGHT_SIGMA, HEIGHT_FITS)),
-        )
-        days = am[:, WHEN_LOW] - pm[:, WHEN_HIGH]
-        dates = np.where(np.isnan(days) | (days <= 0), 0.0, _soft(days, DATES_SIGMA, 0.0))
-        return (sex, _age(am, pm), height, dates, _place(am, pm))
+        height = none
+        if not _unknown(*given, HEIGHT_LOW, HEIGHT_HIGH):
+            height_gap = _gap(
+                am[:, HEIGHT_LOW], am[:, HEIGHT_HIGH], pm[:, HEIGHT_LOW], pm[:, HEIGHT_HIGH]
+            )
+            height = np.where(
+                np.isnan(height_gap),
+                0.0,
+                np.where(
+                    height_gap == 0, HEIGHT_FITS, _soft(height_gap, HEIGHT_SIGMA, HEIGHT_FITS)
+                ),
+            )
+        dates = none
+        if not (_unknown(given[0], given[0], WHEN_LOW) or _unknown(given[1], given[1], WHEN_HIGH)):
+            days = am[:, WHEN_LOW] - pm[:, WHEN_HIGH]
+            dates = np.where(np.isnan(days) | (days <= 0), 0.0, _soft(days, DATES_SIGMA, 0.0))
+        age = none
+        if not (_unknown(given[0], given[0], HIGH) or _unknown(given[1], given[1], LOW)):
+            age = _age(am, pm)
+        place = none if _unknown(*given, LAT, LON) else _place(am, pm)
+        return (sex, age, height, dates, place)
 
 
 def bounds(am: np.ndarray, pm: np.ndarray) -> np.ndarray:
     """The most description points each pair of rows can total, in thousandths (rows
     broadcast: one report against many remains, or the other way)."""
+    measured = _measured(am, pm)
     am, pm = np.broadcast_arrays(np.atleast_2d(am), np.atleast_2d(pm))
     marks = np.where((am[:, MARKS] > 0) & (pm[:, MARKS] > 0), MARKS_MOST, 0.0)
     effects = np.where((am[:, EFFECTS] > 0) & (pm[:, EFFECTS] > 0), EFFECTS_MOST, 0.0)
-    factors = (*_measured(am, pm), marks, effects)
+    factors = (*measured, marks, effects)
     # Each factor is rounded to 3 decimals before the total is: bound each rounding up.
     return sum(np.floor(f * MILLI + 0.5 + NOISE).astype(np.int64) for f in factors)  # type: ignore[return-value]
 
@@ -178,8 +199,8 @@ def measured_points(am: np.ndarray, pm: np.ndarray) -> tuple[np.ndarray, np.ndar
     """For each pair of rows (broadcast), the points of sex, age, height, dates and place,
     each rounded as a stored factor is, and whether both records describe marks or
     effects (those factors compare words: ``compare`` scores them)."""
-    am, pm = np.broadcast_arrays(np.atleast_2d(am), np.atleast_2d(pm))
     total = sum(np.round(f, 3) for f in _measured(am, pm))
+    am, pm = np.broadcast_arrays(np.atleast_2d(am), np.atleast_2d(pm))
     marks = (am[:, MARKS] > 0) & (pm[:, MARKS] > 0)
     words = marks | ((am[:, EFFECTS] > 0) & (pm[:, EFFECTS] > 0))
     return np.asarray(total, dtype=np.float64), words
@@ -196,6 +217,7 @@ class DescriptionBlocks:
         self._live = np.empty(0, bool)
         self._count = 0
         self._where: dict[int, int] = {}
+        self._current: tuple[np.ndarray, np.ndarray] | None = None  # the live ids and rows
         for record_id, facts in records:
             self.add(record_id, facts)
 
@@ -208,6 +230,7 @@ class DescriptionBlocks:
     def add(self, record_id: int, facts: Facts) -> None:
         """A new record at the end, or a known one's facts changed where it stands."""
         row = row_of(facts)
+        self._current = None
         where = self._where.get(record_id)
         if where is not None:
             self._rows[where] = row
@@ -227,6 +250,7 @@ class DescriptionBlocks:
         where = self._where.pop(record_id, None)
         if where is None:
             return
+        self._current = None
         self._live[where] = False
         if len(self._where) < self._count // 2:
             self._compact()
@@ -245,10 +269,13 @@ class DescriptionBlocks:
     def upper(self, probe: Facts) -> tuple[np.ndarray, np.ndarray]:
         """Every record's id and the most description points (thousandths) it can total
         with the probe, a record of the other side, in the order they were added."""
-        live = np.flatnonzero(self._live[: self._count])
-        rows, mine = self._rows[live], row_of(probe)[None, :]
+        if self._current is None:  # gathered once, until a record is added or removed
+            live = np.flatnonzero(self._live[: self._count])
+            self._current = (self._ids[live], self._rows[live])
+        ids, rows = self._current
+        mine = row_of(probe)[None, :]
         both = (rows, mine) if self.side == "missing" else (mine, rows)
-        return self._ids[live], bounds(*both)
+        return ids, bounds(*both)
 
     def candidates(self, probe: Facts, floor: float) -> np.ndarray:
         """The records whose pair with the probe may total ``floor`` or more."""
