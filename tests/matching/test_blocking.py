@@ -410,6 +410,37 @@ def test_the_bars_read_from_the_ranks_are_the_ones_a_window_over_every_list_give
     assert compared > 100  # lists full enough that the bars mean something
 
 
+def test_matching_one_record_reads_the_bars_of_only_the_lists_it_may_enter(
+    dvi: OpenDVI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not every list's: a run of one record costs what the record is compared with."""
+    from opendvi.matching.lists import EntryTotals
+
+    world = populate(dvi, places=False)
+    dvi.settings.candidates_per_record = 3
+    run_matching(dvi, actor="test", everything=True)
+    monkeypatch.setattr(pairs, "PRESELECT", 2)  # a face search finds a few reports
+    asked: set[int] = set()
+    read = EntryTotals.read
+
+    def recorded(self: EntryTotals, session: Any, lists: Any, ids: Any) -> Any:
+        ids = list(ids)
+        if lists == "missing":
+            asked.update(ids)
+        return read(self, session, lists, ids)
+
+    monkeypatch.setattr(EntryTotals, "read", recorded)
+    world.remains("PM-NEW", "person-3", sex="F")
+    run_matching(dvi, actor="test")
+    with dvi.db.read() as session:
+        ctx = open_context(session, dvi, actor="test", recalibrate=False)
+    new = next(i for i, ref in ctx.pm.refs.items() if ref == "PM-NEW")
+    hits = pairs.face_hits(ctx, "remains", [new])[new]
+    compared = {int(ctx.am.groups[g]) for g in hits} | set(ctx.am.faceless)
+    assert asked and asked <= compared
+    assert len(asked) < len(ctx.am.refs)
+
+
 @settings(max_examples=400, deadline=None)
 @given(am_facts, pm_facts)
 def test_the_quick_description_total_is_within_its_margin_of_the_stored_one(
