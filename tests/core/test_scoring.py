@@ -18,6 +18,7 @@ from opendvi.core.scoring import (
     open_set_misses,
     points_rate,
     search_rate,
+    spreads_of,
     standardise_each,
 )
 from opendvi.matching.calibration import SELF_TEST_MATES, SelfTest, choose_spread
@@ -239,3 +240,27 @@ def test_fusing_many_records_at_once_gives_each_pairs_figures_to_the_bit(seed: i
             mean = (sims * weights).sum() / weights.sum() if weights.sum() > 0 else sims.mean()
             assert abs(alone.weighted - float(mean)) < 1e-5
             assert alone.pairs == sims.size
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_spreads_measured_together_are_each_ones_alone_to_the_bit(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import opendvi.core.scoring as scoring
+
+    rng = np.random.default_rng(seed)
+    sample = [_face_set(rng, int(rng.integers(1, 4)), 10 * (k + 1)) for k in range(300)]
+    vectors = np.concatenate([s.vectors for s in sample])
+    lengths = np.array([len(s) for s in sample])
+    starts = (np.cumsum(lengths) - lengths).astype(np.int64)
+    probes = [_face_set(rng, int(rng.integers(0, 4)), 5000 + 10 * k) for k in range(40)]
+    monkeypatch.setattr(scoring, "SPREAD_FACES", 7)  # several blocks
+    together = spreads_of(probes, vectors, starts)
+    for probe, spread in zip(probes, together, strict=True):
+        assert spreads_of([probe], vectors, starts) == [spread]
+        # The spread of the face scores ``fuse_many`` gives, as sums of the same scores.
+        fused, _ = fuse_many(probe, vectors, np.ones(len(vectors), np.float32), starts)
+        expected = Spread.of(fused)
+        assert spread.count == expected.count == (len(sample) if len(probe) else 0)
+        assert abs(spread.total - expected.total) < 1e-4
+        assert abs(spread.squares - expected.squares) < 1e-4

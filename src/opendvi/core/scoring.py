@@ -46,6 +46,7 @@ __all__ = [
     "open_set_misses",
     "points_rate",
     "search_rate",
+    "spreads_of",
     "standardise_each",
 ]
 
@@ -157,6 +158,41 @@ def fuse_many(
     with np.errstate(invalid="ignore", divide="ignore"):
         weighted = np.where(denominator > 0, numerator / denominator, best)
     return best, weighted
+
+
+# Faces of the probes compared with the other records at once by ``spreads_of``.
+SPREAD_FACES = 512
+
+
+def spreads_of(
+    probes: Sequence[FaceSet], vectors: F32, starts: npt.NDArray[np.int64]
+) -> list[Spread]:
+    """Each probe's spread (``Spread.of`` its face scores, ``fuse``'s best pair, against
+    each record of ``vectors``, record ``k``'s faces from row ``starts[k]``), the probes
+    compared a block at a time. The similarities are summed in a fixed order (``einsum``,
+    not a matrix product whose kernel changes with its shape), so a probe's spread is the
+    same to the bit alone and in a block."""
+    out = [Spread(0, 0.0, 0.0) for _ in probes]
+    present = [k for k, probe in enumerate(probes) if len(probe)]
+    if not len(starts) or not present:
+        return out
+    blocks: list[list[int]] = [[]]
+    faces = 0
+    for k in present:
+        if blocks[-1] and faces + len(probes[k]) > SPREAD_FACES:
+            blocks.append([])
+            faces = 0
+        blocks[-1].append(k)
+        faces += len(probes[k])
+    for block in blocks:
+        rows = np.concatenate([probes[k].vectors for k in block])
+        sims = np.einsum("ij,kj->ik", rows, vectors, optimize=False)  # a probe face a row
+        per_record = np.maximum.reduceat(sims, starts, axis=1)
+        offsets = np.r_[0, np.cumsum([len(probes[k]) for k in block])[:-1]].astype(np.int64)
+        best = np.maximum.reduceat(per_record, offsets, axis=0).astype(np.float64)
+        for k, row in zip(block, best, strict=True):
+            out[k] = Spread.of(row)
+    return out
 
 
 def search_rate(pair_rate: float, size: int) -> float:

@@ -18,9 +18,9 @@ from opendvi.core.scoring import (
     Spread,
     fuse,
     fuse_groups,
-    fuse_many,
     points_rate,
     search_rate,
+    spreads_of,
 )
 from opendvi.infra.jobs import Side
 from opendvi.matching.blocking import (
@@ -62,12 +62,22 @@ class Context:
         """The mean and standard deviation of the remains record's face scores against the
         reports (a fixed sample of them in a large registry), leaving out the report of the
         pair being judged; the sums are computed once per run."""
-        sample = self.reference if self.reference is not None else self.am.sample()
+        sample = self._sample()
         if pm_id not in self.spreads:
-            faces = self.pm.faces(pm_id)
-            fused, _ = fuse_many(faces, sample.vectors, sample.quality, sample.starts)
-            self.spreads[pm_id] = Spread.of(fused)
+            self.measure_spreads([pm_id])
         return self.spreads[pm_id].without(score if am_id in sample.records else None)
+
+    def _sample(self) -> GallerySample:
+        return self.reference if self.reference is not None else self.am.sample()
+
+    def measure_spreads(self, pm_ids: Sequence[int]) -> None:
+        """The spreads of these remains records not measured yet, measured together (as
+        measured one by one, to the bit: ``spreads_of``)."""
+        wanted = sorted({int(i) for i in pm_ids} - set(self.spreads))
+        if wanted:
+            sample = self._sample()
+            measured = spreads_of([self.pm.faces(i) for i in wanted], sample.vectors, sample.starts)
+            self.spreads.update(zip(wanted, measured, strict=True))
 
     def face_value(self, pm_id: int, am_id: int, score: float) -> float:
         """What the calibration reads for a pair's face score."""
@@ -284,6 +294,12 @@ def _face_pairs(
     chosen: dict[int, FaceEvidence | None] = {}
     if len(probe) and other.index is not None:
         best = face_hits(ctx, side, [record_id]).get(record_id, {}) if hits is None else hits
+
+        calibration = ctx.calibration.calibration
+        if side == "missing" and calibration is not None and calibration.spread:
+            # Each remains record found is read against its spread: those not measured
+            # yet are measured together.
+            ctx.measure_spreads([int(other.groups[g]) for g in best])
 
         def read(group: int) -> float:  # what the calibration reads for this pair
             other_id = int(other.groups[group])
