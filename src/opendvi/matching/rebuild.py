@@ -52,6 +52,7 @@ __all__ = ["rebuild", "unfinished"]
 
 CHUNK = 500  # ids per statement
 SIDES: tuple[Side, Side] = ("missing", "remains")
+STAGED_BATCHES = 4  # batches staged per transaction, at most
 
 # The columns a staged pair carries over into ``candidates`` as they are.
 CARRIED = (
@@ -462,11 +463,18 @@ def rebuild(
     todo = [item for item in work if item not in staged]
     done = len(work) - len(todo)
     batches = [todo[start : start + gallery.BATCH] for start in range(0, len(todo), gallery.BATCH)]
-    # Scored outside the write: no write waits on the scoring.
-    for batch, scored in _scored(ctx, batches, processes):
+    # Scored outside the write: no write waits on the scoring. Staged a few batches per
+    # transaction: a commit is a disk flush.
+    waiting: list[tuple[list[tuple[Side, int]], dict[tuple[int, int], dict[str, Any]]]] = []
+    for number, (batch, scored) in enumerate(_scored(ctx, batches, processes), start=1):
+        waiting.append((batch, scored))
+        if len(waiting) < STAGED_BATCHES and number < len(batches):
+            continue
         with app.db.write() as session:
-            _stage(session, ctx, batch, scored)
-        done += len(batch)
+            for staged_batch, staged_pairs in waiting:
+                _stage(session, ctx, staged_batch, staged_pairs)
+        done += sum(len(b) for b, _ in waiting)
+        waiting = []
         if progress:
             progress(done, len(work))
     with app.db.write() as session:
