@@ -427,7 +427,7 @@ class Candidate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     remains_id: Mapped[int] = mapped_column(ForeignKey("remains.id", ondelete="CASCADE"))
     missing_person_id: Mapped[int] = mapped_column(
-        ForeignKey("missing_persons.id", ondelete="CASCADE"), index=True
+        ForeignKey("missing_persons.id", ondelete="CASCADE")
     )
     score: Mapped[float] = mapped_column(Float)
     face_score: Mapped[float | None] = mapped_column(Float)
@@ -453,6 +453,7 @@ class Candidate(Base):
         UniqueConstraint("remains_id", "missing_person_id", name="uq_candidates_pair"),
         CheckConstraint("status IN ('open','excluded','resurfaced','referred')", name="status"),
         Index("ix_candidates_remains_rank", "remains_id", "rank_for_remains"),
+        Index("ix_candidates_missing_rank", "missing_person_id", "rank_for_missing"),
         # The review queue: credible pairs still to review, the rarest strangers first. Only
         # those pairs are in the index, so counting them reads the index alone.
         Index(
